@@ -1,0 +1,4 @@
+# Fixtures shared by the whole suite live in tests/fixtures/, one module per concept.
+pytest_plugins = [
+    "tests.fixtures.transport",
+]

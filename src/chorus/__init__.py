@@ -1,0 +1,75 @@
+"""Chorus: many upstreams, one fast response — concurrent fan-out for async Django.
+
+import chorus
+
+async def dashboard(request):
+    result = await chorus.gather(
+        inventory=chorus.call("inventory", "/stock"),
+        analytics=chorus.call("analytics", "/summary", required=False),
+        deadline=1.0,
+        request=request,
+    )
+    return result.response()
+"""
+
+from chorus.client import fetch
+from chorus.composite import Composite
+from chorus.conf import ChorusSettings, UpstreamConfig, get_settings
+from chorus.exceptions import (
+    ChorusError,
+    ConfigurationError,
+    ResponseTooLargeError,
+    TransportError,
+    UnknownUpstreamError,
+    UnsafeRequestError,
+    UpstreamBodyError,
+    UpstreamConnectionError,
+    UpstreamError,
+    UpstreamStatusError,
+    UpstreamTimeoutError,
+)
+from chorus.fanout import Fanout, Source, gather, source
+from chorus.results import Outcome, Result, SourceResult
+from chorus.transport import (
+    AiohttpTransport,
+    Transport,
+    TransportResponse,
+    aclose_transport,
+    get_transport,
+    set_transport_factory,
+)
+from chorus.upstream import Call, call
+
+__all__ = [
+    "AiohttpTransport",
+    "Call",
+    "ChorusError",
+    "ChorusSettings",
+    "Composite",
+    "ConfigurationError",
+    "Fanout",
+    "Outcome",
+    "ResponseTooLargeError",
+    "Result",
+    "Source",
+    "SourceResult",
+    "Transport",
+    "TransportError",
+    "TransportResponse",
+    "UnknownUpstreamError",
+    "UnsafeRequestError",
+    "UpstreamBodyError",
+    "UpstreamConfig",
+    "UpstreamConnectionError",
+    "UpstreamError",
+    "UpstreamStatusError",
+    "UpstreamTimeoutError",
+    "aclose_transport",
+    "call",
+    "fetch",
+    "gather",
+    "get_settings",
+    "get_transport",
+    "set_transport_factory",
+    "source",
+]

@@ -1,0 +1,122 @@
+"""Performing one ``Call``: its upstream's settings, a bulkhead, the transport, JSON.
+
+Each failure becomes an ``UpstreamError`` carrying chorus's own description;
+an upstream's error body is never read into a message, so nothing it says can
+reach a client. Timeouts are applied by the caller around ``perform``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+from typing import Any
+
+import orjson
+from django.http import HttpRequest
+
+from chorus.conf import UpstreamConfig, get_settings
+from chorus.exceptions import (
+    ResponseTooLargeError,
+    TransportError,
+    UpstreamBodyError,
+    UpstreamConnectionError,
+    UpstreamStatusError,
+    UpstreamTimeoutError,
+)
+from chorus.transport import get_transport
+from chorus.upstream import Call
+
+__all__ = ["fetch", "perform"]
+
+_bulkheads: weakref.WeakKeyDictionary[
+    asyncio.AbstractEventLoop, dict[tuple[str, int], asyncio.Semaphore]
+] = weakref.WeakKeyDictionary()
+
+
+def _bulkhead(loop: asyncio.AbstractEventLoop, upstream: UpstreamConfig) -> asyncio.Semaphore:
+    """At most ``MAX_CONNECTIONS`` calls in flight per upstream on this loop."""
+    per_loop = _bulkheads.get(loop)
+    if per_loop is None:
+        per_loop = _bulkheads[loop] = {}
+    key = (upstream.name, upstream.max_connections)
+    semaphore = per_loop.get(key)
+    if semaphore is None:
+        semaphore = per_loop[key] = asyncio.Semaphore(upstream.max_connections)
+    return semaphore
+
+
+def _headers(call: Call, upstream: UpstreamConfig, request: HttpRequest | None) -> dict[str, str]:
+    headers: dict[str, str] = {}
+    if request is not None:
+        for name in upstream.forward_headers:
+            value = request.headers.get(name)
+            if value is not None:
+                headers[name] = value
+    headers.update(call.headers)
+    if call.body is not None:
+        headers.setdefault("Content-Type", "application/json")
+    return headers
+
+
+async def perform(call: Call, *, request: HttpRequest | None = None) -> tuple[int, Any]:
+    """Send ``call`` and return ``(http_status, parsed JSON)``; raise ``UpstreamError`` if not ok."""
+    upstream = get_settings().upstream(call.upstream)
+    url = call.url(upstream)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+
+    def elapsed_ms() -> float:
+        return (loop.time() - started) * 1000
+
+    async with _bulkhead(loop, upstream):
+        try:
+            response = await get_transport().request(
+                call.method,
+                url,
+                params=call.params,
+                headers=_headers(call, upstream, request),
+                body=call.body,
+                connect_timeout=upstream.connect_timeout,
+                max_body_bytes=upstream.max_body_bytes,
+            )
+        except ResponseTooLargeError as exc:
+            raise UpstreamBodyError(
+                upstream.name, f"body larger than {exc.limit} bytes", elapsed_ms=elapsed_ms()
+            ) from None
+        except TransportError as exc:
+            raise UpstreamConnectionError(
+                upstream.name, str(exc), elapsed_ms=elapsed_ms()
+            ) from None
+        except TimeoutError:  # the transport's connect timeout; the caller's own is a cancel
+            raise UpstreamTimeoutError(
+                upstream.name, "could not connect in time", elapsed_ms=elapsed_ms()
+            ) from None
+    if not 200 <= response.status < 300:
+        raise UpstreamStatusError(upstream.name, response.status, elapsed_ms=elapsed_ms())
+    if not response.body:
+        return response.status, None
+    try:
+        return response.status, orjson.loads(response.body)
+    except orjson.JSONDecodeError:
+        raise UpstreamBodyError(
+            upstream.name, "body is not valid JSON", elapsed_ms=elapsed_ms(), status=response.status
+        ) from None
+
+
+async def fetch(call: Call, *, request: HttpRequest | None = None) -> Any:
+    """Perform one call on its own, bounded by its timeout; return its parsed JSON.
+
+    stock = await chorus.fetch(chorus.call("inventory", "/stock"))
+    """
+    upstream = get_settings().upstream(call.upstream)
+    timeout = call.resolved_timeout(upstream)
+    started = asyncio.get_running_loop().time()
+    try:
+        async with asyncio.timeout(timeout):
+            _, data = await perform(call, request=request)
+    except TimeoutError:
+        elapsed = (asyncio.get_running_loop().time() - started) * 1000
+        raise UpstreamTimeoutError(
+            upstream.name, f"no answer within {elapsed:.0f} ms", elapsed_ms=elapsed
+        ) from None
+    return data

@@ -1,0 +1,103 @@
+"""Chorus's errors, all rooted in ``ChorusError``::
+
+    ChorusError
+    ├── ConfigurationError      CHORUS settings that cannot work (also ImproperlyConfigured)
+    ├── UnknownUpstreamError    a call names an upstream that is not configured
+    ├── UnsafeRequestError      a path or parameter would leave the upstream's base URL
+    │                           (also ValueError)
+    ├── UpstreamError           one call's failure; carries ``upstream`` and ``elapsed_ms``
+    │   ├── UpstreamTimeoutError    no complete answer in time
+    │   ├── UpstreamConnectionError connect, reset or protocol failure
+    │   ├── UpstreamStatusError     a non-2xx answer; carries ``status``
+    │   └── UpstreamBodyError       a body that is not JSON or is over the size limit
+    └── TransportError          raised by a ``Transport``: the wire failed (connect, reset, protocol)
+        └── ResponseTooLargeError   the body passed the upstream's MAX_BODY_BYTES
+
+``gather`` never raises ``UpstreamError``: it turns each one into a
+``SourceResult``. They surface when a single call is awaited on its own
+(``await chorus.call(...).fetch()``).
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import ImproperlyConfigured
+
+__all__ = [
+    "ChorusError",
+    "ConfigurationError",
+    "ResponseTooLargeError",
+    "TransportError",
+    "UnknownUpstreamError",
+    "UnsafeRequestError",
+    "UpstreamBodyError",
+    "UpstreamConnectionError",
+    "UpstreamError",
+    "UpstreamStatusError",
+    "UpstreamTimeoutError",
+]
+
+
+class ChorusError(Exception):
+    """Base of every error chorus raises."""
+
+
+class ConfigurationError(ChorusError, ImproperlyConfigured):
+    """The ``CHORUS`` setting cannot work as written."""
+
+
+class UnknownUpstreamError(ChorusError, LookupError):
+    def __init__(self, upstream: str, known: tuple[str, ...]) -> None:
+        self.upstream = upstream
+        choices = ", ".join(known) or "none configured"
+        super().__init__(f"unknown upstream {upstream!r} (configured: {choices})")
+
+
+class UnsafeRequestError(ChorusError, ValueError):
+    """A path or parameter value that would steer a call off its upstream's base URL."""
+
+    def __init__(self, upstream: str, reason: str) -> None:
+        self.upstream = upstream
+        self.reason = reason
+        super().__init__(f"unsafe request to {upstream!r}: {reason}")
+
+
+class UpstreamError(ChorusError):
+    """One upstream call failed. ``str()`` is chorus's own short text, never the upstream's body."""
+
+    def __init__(self, upstream: str, message: str, *, elapsed_ms: float) -> None:
+        self.upstream = upstream
+        self.elapsed_ms = elapsed_ms
+        self.message = message
+        super().__init__(f"{upstream}: {message}")
+
+
+class UpstreamTimeoutError(UpstreamError):
+    pass
+
+
+class UpstreamConnectionError(UpstreamError):
+    pass
+
+
+class UpstreamStatusError(UpstreamError):
+    def __init__(self, upstream: str, status: int, *, elapsed_ms: float) -> None:
+        self.status = status
+        super().__init__(upstream, f"upstream answered HTTP {status}", elapsed_ms=elapsed_ms)
+
+
+class UpstreamBodyError(UpstreamError):
+    def __init__(
+        self, upstream: str, message: str, *, elapsed_ms: float, status: int | None = None
+    ) -> None:
+        self.status = status
+        super().__init__(upstream, message, elapsed_ms=elapsed_ms)
+
+
+class TransportError(ChorusError):
+    """A transport could not complete the exchange. Timeouts are ``TimeoutError`` instead."""
+
+
+class ResponseTooLargeError(TransportError):
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        super().__init__(f"response body larger than {limit} bytes")

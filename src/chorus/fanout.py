@@ -1,0 +1,242 @@
+"""Running sources concurrently under one deadline: ``gather`` and ``Fanout``.
+
+A source is a ``Call`` to a named upstream or any awaitable (an async ORM
+query, say), optionally wrapped by ``source()`` to set ``required`` and a
+timeout. Each runs in its own task bounded by the sooner of its timeout and
+the fan-out's deadline, so nothing outlives the deadline. A source's failure
+is captured as its ``SourceResult``; only cancellation of the caller escapes,
+and then every task still running is cancelled and awaited before it does.
+When a required source fails, the others are cancelled at once (the answer
+is already an error), unless ``fail_fast=False``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from django.http import HttpRequest
+
+from chorus.client import perform
+from chorus.conf import get_settings
+from chorus.exceptions import (
+    UpstreamBodyError,
+    UpstreamError,
+    UpstreamStatusError,
+    UpstreamTimeoutError,
+)
+from chorus.results import Outcome, Result, SourceResult
+from chorus.upstream import DEFAULT, Call, _Default
+
+__all__ = ["Fanout", "Source", "SourceSpec", "gather", "source"]
+
+logger = logging.getLogger("chorus")
+
+_NAME = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Source:
+    """An awaitable (or, in a ``Composite``, a factory of one) with its flags."""
+
+    target: Awaitable[Any] | Callable[..., Any]
+    required: bool = True
+    timeout: float | None = None
+
+
+SourceSpec = Call | Source | Awaitable[Any]
+
+
+def source(
+    target: Awaitable[Any] | Callable[..., Any],
+    *,
+    required: bool = True,
+    timeout: float | None = None,
+) -> Source:
+    """Wrap an awaitable as a source, to mark it optional or give it its own timeout.
+
+    await chorus.gather(orders=chorus.source(count_orders(), required=False, timeout=0.2))
+    """
+    if timeout is not None and not timeout > 0:
+        raise ValueError("timeout must be a positive number of seconds, or None for no limit")
+    return Source(target=target, required=required, timeout=timeout)
+
+
+class Fanout:
+    """One run of several sources. ``await fanout.run()``, or ``async for`` each result.
+
+    fanout = chorus.Fanout({"inventory": chorus.call("inventory", "/stock")}, deadline=1.0)
+    async for landed in fanout:   # each SourceResult as soon as it completes
+        ...
+    result = fanout.result()      # the whole Result once iteration ends
+    """
+
+    def __init__(
+        self,
+        sources: Mapping[str, SourceSpec],
+        *,
+        deadline: float | _Default | None = DEFAULT,
+        request: HttpRequest | None = None,
+        fail_fast: bool = True,
+    ) -> None:
+        for name in sources:
+            if not _NAME.match(name):
+                raise ValueError(f"source name {name!r} must be 1-64 letters, digits, '-' or '_'")
+        self._sources = dict(sources)
+        self._deadline = (
+            get_settings().default_deadline if isinstance(deadline, _Default) else deadline
+        )
+        self._request = request
+        self._fail_fast = fail_fast
+        self._results: dict[str, SourceResult] = {}
+        self._elapsed_ms: float | None = None
+        self._started = False
+
+    def result(self) -> Result:
+        if self._elapsed_ms is None:
+            raise RuntimeError("the fan-out has not finished")
+        ordered = {name: self._results[name] for name in self._sources}
+        return Result(ordered, self._elapsed_ms)
+
+    async def run(self) -> Result:
+        async for _ in self:
+            pass
+        return self.result()
+
+    async def __aiter__(self) -> AsyncIterator[SourceResult]:
+        if self._started:
+            raise RuntimeError("a Fanout runs once")
+        self._started = True
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        deadline_at = None if self._deadline is None else started + self._deadline
+        landed: asyncio.Queue[SourceResult] = asyncio.Queue()
+        tasks: dict[asyncio.Task[SourceResult], tuple[str, bool]] = {}
+
+        def on_done(task: asyncio.Task[SourceResult]) -> None:
+            name, required = tasks[task]
+            if task.cancelled():
+                now = (loop.time() - started) * 1000
+                result = SourceResult(
+                    name=name, outcome=Outcome.CANCELLED, required=required, ms=now, attempts=0
+                )
+            else:
+                result = task.result()
+            landed.put_nowait(result)
+            if self._fail_fast and required and not result.ok:
+                for other in tasks:
+                    other.cancel()
+
+        for name, spec in self._sources.items():
+            task = loop.create_task(self._run(name, spec, started, deadline_at))
+            tasks[task] = (name, _is_required(spec))
+            task.add_done_callback(on_done)
+        try:
+            for _ in range(len(tasks)):
+                result = await landed.get()
+                self._results[result.name] = result
+                yield result
+        finally:
+            pending = [task for task in tasks if not task.done()]
+            for task in pending:
+                task.cancel()
+            if pending:
+                await asyncio.wait(pending)
+            self._elapsed_ms = (loop.time() - started) * 1000
+
+    async def _run(
+        self, name: str, spec: SourceSpec, started: float, deadline_at: float | None
+    ) -> SourceResult:
+        loop = asyncio.get_running_loop()
+        begin = loop.time()
+        required = _is_required(spec)
+        timeout = self._timeout_of(spec)
+        until = deadline_at
+        if timeout is not None:
+            until = begin + timeout if until is None else min(until, begin + timeout)
+
+        def finish(outcome: Outcome, **fields: Any) -> SourceResult:
+            return SourceResult(
+                name=name,
+                outcome=outcome,
+                required=required,
+                started_ms=(begin - started) * 1000,
+                ms=(loop.time() - begin) * 1000,
+                **fields,
+            )
+
+        if until is not None and until <= begin:
+            _discard(spec)
+            return finish(
+                Outcome.SKIPPED, attempts=0, error="the deadline was spent before it started"
+            )
+        try:
+            async with asyncio.timeout_at(until):
+                if isinstance(spec, Call):
+                    status, data = await perform(spec, request=self._request)
+                    return finish(Outcome.OK, data=data, http_status=status)
+                target = spec.target if isinstance(spec, Source) else spec
+                return finish(Outcome.OK, data=await target)  # type: ignore[misc]
+        except TimeoutError:
+            budget = ((until or begin) - begin) * 1000
+            return finish(Outcome.TIMEOUT, error=f"no answer within {budget:.0f} ms")
+        except UpstreamTimeoutError as exc:
+            return finish(Outcome.TIMEOUT, error=exc.message)
+        except UpstreamStatusError as exc:
+            return finish(Outcome.BAD_STATUS, http_status=exc.status, error=exc.message)
+        except UpstreamBodyError as exc:
+            return finish(Outcome.BAD_BODY, http_status=exc.status, error=exc.message)
+        except UpstreamError as exc:
+            return finish(Outcome.ERROR, error=exc.message)
+        except Exception as exc:
+            # An awaitable's own exception text may hold SQL or secrets: log it, report its type.
+            logger.warning("source %r failed", name, exc_info=True)
+            return finish(Outcome.ERROR, error=f"{type(exc).__name__} raised")
+
+    def _timeout_of(self, spec: SourceSpec) -> float | None:
+        if isinstance(spec, Call):
+            return spec.resolved_timeout(get_settings().upstream(spec.upstream))
+        if isinstance(spec, Source):
+            return spec.timeout
+        return None
+
+
+def _is_required(spec: SourceSpec) -> bool:
+    return spec.required if isinstance(spec, Call | Source) else True
+
+
+def _discard(spec: SourceSpec) -> None:
+    """Close a coroutine that will never run, so Python does not warn it was never awaited."""
+    target = spec.target if isinstance(spec, Source) else spec
+    if inspect.iscoroutine(target):
+        target.close()
+
+
+async def gather(
+    sources: Mapping[str, SourceSpec] | None = None,
+    /,
+    *,
+    deadline: float | _Default | None = DEFAULT,
+    request: HttpRequest | None = None,
+    fail_fast: bool = True,
+    **named: SourceSpec,
+) -> Result:
+    """Run named sources concurrently under ``deadline`` seconds and collect their results.
+
+        result = await chorus.gather(
+            inventory=chorus.call("inventory", "/stock"),
+            analytics=chorus.call("analytics", "/summary", required=False),
+            deadline=1.0,
+            request=request,      # forwards the upstreams' FORWARD_HEADERS
+        )
+        return result.response()
+
+    ``deadline`` defaults to ``CHORUS["DEFAULT_DEADLINE"]``; ``None`` means none.
+    """
+    merged = {**(sources or {}), **named}
+    return await Fanout(merged, deadline=deadline, request=request, fail_fast=fail_fast).run()

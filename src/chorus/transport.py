@@ -1,0 +1,199 @@
+"""Chorus's transport: the one seam between chorus and the HTTP client library.
+
+A ``Transport`` sends one request and returns the status, headers and a body
+read up to a byte limit. The default, ``AiohttpTransport``, keeps one pooled
+``aiohttp.ClientSession`` per event loop, created on first use: a worker's
+requests all share its keep-alive connections and DNS cache, and a session is
+never touched from a loop it was not created on (aiohttp sessions are bound to
+their loop). ``chorus.asgi`` closes the loop's transport at server shutdown;
+``aclose_transport()`` does it by hand (tests, scripts).
+
+Timeouts are the caller's job (``asyncio.timeout``), except the connect
+timeout, which only the client library can see.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import aiohttp
+from yarl import URL
+
+from chorus.exceptions import ResponseTooLargeError, TransportError
+
+__all__ = [
+    "AiohttpTransport",
+    "Transport",
+    "TransportResponse",
+    "aclose_transport",
+    "get_transport",
+    "set_transport_factory",
+]
+
+_READ_CHUNK = 64 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class TransportResponse:
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+
+
+class Transport(Protocol):
+    async def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Sequence[tuple[str, str]] = (),
+        headers: Mapping[str, str] | None = None,
+        body: bytes | None = None,
+        connect_timeout: float | None = None,
+        max_body_bytes: int,
+    ) -> TransportResponse:
+        """Send one request to ``url`` (already percent-encoded) and read its body.
+
+        Raises ``TransportError`` (or ``ResponseTooLargeError``) for a failed
+        exchange and ``TimeoutError`` when the connection cannot be made in time.
+        Must never follow redirects: a redirect could steer the call to another host.
+        """
+        ...
+
+    async def aclose(self) -> None: ...
+
+
+class AiohttpTransport:
+    """One ``aiohttp.ClientSession`` with a shared connection pool, created lazily."""
+
+    def __init__(self, *, dns_cache_seconds: int = 300) -> None:
+        self._dns_cache_seconds = dns_cache_seconds
+        self._session: aiohttp.ClientSession | None = None
+        self._timeouts: dict[float | None, aiohttp.ClientTimeout] = {}
+
+    def _get_session(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            # limit=0: chorus bounds connections per upstream itself (MAX_CONNECTIONS),
+            # and aiohttp's per-host limit cannot tell two upstreams on one host apart.
+            connector = aiohttp.TCPConnector(
+                limit=0, limit_per_host=0, ttl_dns_cache=self._dns_cache_seconds
+            )
+            self._session = aiohttp.ClientSession(
+                connector=connector,
+                headers={"User-Agent": "chorus"},
+                raise_for_status=False,
+                timeout=aiohttp.ClientTimeout(total=None),
+            )
+        return self._session
+
+    def _timeout(self, connect_timeout: float | None) -> aiohttp.ClientTimeout:
+        timeout = self._timeouts.get(connect_timeout)
+        if timeout is None:
+            timeout = aiohttp.ClientTimeout(total=None, sock_connect=connect_timeout)
+            self._timeouts[connect_timeout] = timeout
+        return timeout
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Sequence[tuple[str, str]] = (),
+        headers: Mapping[str, str] | None = None,
+        body: bytes | None = None,
+        connect_timeout: float | None = None,
+        max_body_bytes: int,
+    ) -> TransportResponse:
+        session = self._get_session()
+        target = URL(url, encoded=True)
+        if params:
+            target = target.extend_query(params)
+        try:
+            async with session.request(
+                method,
+                target,
+                headers=headers,
+                data=body,
+                allow_redirects=False,
+                timeout=self._timeout(connect_timeout),
+            ) as response:
+                content = await _read_limited(response, max_body_bytes)
+                return TransportResponse(response.status, response.headers, content)
+        except aiohttp.ClientError as exc:
+            if isinstance(exc, TimeoutError):
+                raise
+            raise TransportError(_describe(exc)) from exc
+
+    async def aclose(self) -> None:
+        session, self._session = self._session, None
+        if session is not None and not session.closed:
+            await session.close()
+
+
+async def _read_limited(response: aiohttp.ClientResponse, limit: int) -> bytes:
+    """The body, refusing to hold more than ``limit`` bytes of it in memory."""
+    declared = response.content_length
+    if declared is not None:
+        if declared > limit:
+            raise ResponseTooLargeError(limit)
+        return await response.read()
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.content.iter_chunked(_READ_CHUNK):
+        size += len(chunk)
+        if size > limit:
+            # Leaving the body unread makes aiohttp close the connection, not reuse it.
+            raise ResponseTooLargeError(limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _describe(exc: aiohttp.ClientError) -> str:
+    # Our own words: an exception's text can carry internal addresses or body fragments.
+    if isinstance(exc, aiohttp.ServerDisconnectedError):
+        return "connection closed by upstream"
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return "could not connect"
+    if isinstance(exc, aiohttp.ClientPayloadError):
+        return "response body broken off"
+    if isinstance(exc, aiohttp.ClientOSError):
+        return "connection reset"
+    if isinstance(exc, aiohttp.ClientResponseError):
+        return "malformed response"
+    return "connection failed"
+
+
+TransportFactory = Callable[[], Transport]
+_factory: TransportFactory = AiohttpTransport
+_transports: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Transport] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def get_transport() -> Transport:
+    """The running event loop's transport, created on first use."""
+    loop = asyncio.get_running_loop()
+    transport = _transports.get(loop)
+    if transport is None:
+        transport = _transports[loop] = _factory()
+    return transport
+
+
+async def aclose_transport() -> None:
+    """Close the running loop's transport; the next call makes a new one."""
+    transport = _transports.pop(asyncio.get_running_loop(), None)
+    if transport is not None:
+        await transport.aclose()
+
+
+def set_transport_factory(factory: TransportFactory | None) -> None:
+    """Make transports with ``factory`` from now on (``None``: back to aiohttp).
+
+    Transports already made keep serving their loops until closed.
+    """
+    global _factory
+    _factory = factory if factory is not None else AiohttpTransport

@@ -1,0 +1,169 @@
+"""Calls to named upstreams, and the rules that keep them on their upstream.
+
+``call("inventory", "/items/{sku}", path_params={"sku": sku})`` describes one
+request. The upstream's scheme, host and base path come only from settings.
+Request values go in ``path_params`` and ``params``: each path parameter is
+percent-encoded as a single segment (``/``, ``?``, ``#``, ``@``, ``%`` and
+CR/LF cannot survive it) and dot segments are refused, so no value can change
+the host or climb out of the base path. The path template itself is checked
+too, for the day someone formats a request value into it by hand.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final
+from urllib.parse import quote, urlsplit
+
+import orjson
+
+from chorus.conf import UpstreamConfig
+from chorus.exceptions import UnsafeRequestError
+
+__all__ = ["DEFAULT", "Call", "QueryValue", "call"]
+
+
+class _Default:
+    """The upstream's own configured value (its ``TIMEOUT``)."""
+
+    def __repr__(self) -> str:
+        return "DEFAULT"
+
+
+DEFAULT: Final = _Default()
+
+QueryValue = str | int | float | Sequence[str | int | float]
+
+_FORMATTER = string.Formatter()
+_SAFE_PATH = re.compile(r"^(/[A-Za-z0-9\-._~!$&'()*+,;=:@%]*)*$")
+_ENCODED_DELIMITER = re.compile(r"%(2e|2f|5c|00)", re.IGNORECASE)
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"})
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Call:
+    """One request to a named upstream. Build it with ``chorus.call(...)``."""
+
+    upstream: str
+    path: str
+    params: tuple[tuple[str, str], ...] = ()
+    method: str = "GET"
+    body: bytes | None = field(default=None, repr=False)
+    headers: tuple[tuple[str, str], ...] = ()
+    required: bool = True
+    timeout: float | _Default | None = DEFAULT
+
+    def url(self, upstream: UpstreamConfig) -> str:
+        """The full URL on ``upstream``, checked to stay under its base URL."""
+        url = upstream.base_url + self.path
+        base, target = urlsplit(upstream.base_url), urlsplit(url)
+        if (target.scheme, target.netloc) != (base.scheme, base.netloc) or not (
+            target.path + "/"
+        ).startswith(base.path + "/"):
+            raise UnsafeRequestError(upstream.name, "path leaves the upstream's base URL")
+        return url
+
+    def resolved_timeout(self, upstream: UpstreamConfig) -> float | None:
+        return upstream.timeout if isinstance(self.timeout, _Default) else self.timeout
+
+
+def call(
+    upstream: str,
+    path: str = "",
+    /,
+    *,
+    path_params: Mapping[str, str | int] | None = None,
+    params: Mapping[str, QueryValue | None] | None = None,
+    method: str = "GET",
+    json: Any = None,
+    headers: Mapping[str, str] | None = None,
+    required: bool = True,
+    timeout: float | _Default | None = DEFAULT,
+) -> Call:
+    """Describe a request to the upstream named ``upstream`` in ``CHORUS["UPSTREAMS"]``.
+
+    ``path`` is relative to the upstream's base URL and may hold ``{name}``
+    placeholders filled from ``path_params``; query values go in ``params``
+    (``None`` values are left out, sequences repeat the key). ``timeout`` is in
+    seconds, defaults to the upstream's ``TIMEOUT``, and ``None`` means only the
+    fan-out's deadline bounds the call.
+
+        chorus.call("inventory", "/items/{sku}", path_params={"sku": sku}, required=False)
+    """
+    verb = method.upper()
+    if verb not in _METHODS:
+        raise ValueError(f"unsupported method {method!r}")
+    if timeout is not None and not isinstance(timeout, _Default) and not timeout > 0:
+        raise ValueError("timeout must be a positive number of seconds, or None for no limit")
+    return Call(
+        upstream=upstream,
+        path=_safe_path(upstream, path, path_params or {}),
+        params=_query_pairs(upstream, params or {}),
+        method=verb,
+        body=None if json is None else orjson.dumps(json),
+        headers=_header_pairs(upstream, headers or {}),
+        required=required,
+        timeout=timeout,
+    )
+
+
+def _safe_path(upstream: str, template: str, values: Mapping[str, str | int]) -> str:
+    if template and not template.startswith("/"):
+        template = "/" + template
+    _check_template(upstream, template)
+    pieces: list[str] = []
+    for literal, name, spec, conversion in _FORMATTER.parse(template):
+        pieces.append(literal)
+        if name is None:
+            continue
+        if spec or conversion or name not in values:
+            raise ValueError(f"path placeholder {{{name}}} needs a plain value in path_params")
+        pieces.append(_segment(upstream, values[name]))
+    return "".join(pieces)
+
+
+def _check_template(upstream: str, template: str) -> None:
+    if "\\" in template or "//" in template:
+        raise UnsafeRequestError(upstream, "path may not contain '//' or backslashes")
+    if _ENCODED_DELIMITER.search(template):
+        raise UnsafeRequestError(upstream, "path may not contain encoded '.', '/', '\\' or NUL")
+    literal = "".join(part for part, *_ in _FORMATTER.parse(template))
+    if not _SAFE_PATH.match(literal.replace("{", "").replace("}", "")):
+        raise UnsafeRequestError(upstream, "path has characters outside a URL path")
+    if any(segment in (".", "..") for segment in literal.split("/")):
+        raise UnsafeRequestError(upstream, "path may not contain '.' or '..' segments")
+
+
+def _segment(upstream: str, value: str | int) -> str:
+    text = str(value)
+    if text in ("", ".", ".."):
+        raise UnsafeRequestError(upstream, f"path parameter {text!r} is not a usable segment")
+    return quote(text, safe="")
+
+
+def _query_pairs(
+    upstream: str, params: Mapping[str, QueryValue | None]
+) -> tuple[tuple[str, str], ...]:
+    pairs: list[tuple[str, str]] = []
+    for key, value in params.items():
+        if value is None:
+            continue
+        values = value if isinstance(value, list | tuple) else (value,)
+        pairs.extend((key, _query_text(item)) for item in values)
+    return tuple(pairs)
+
+
+def _query_text(value: object) -> str:
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise TypeError(f"query values must be str, int or float; got {type(value).__name__}")
+    return str(value)
+
+
+def _header_pairs(upstream: str, headers: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+    for name, value in headers.items():
+        if any(char in name + value for char in "\r\n\0"):
+            raise UnsafeRequestError(upstream, f"header {name!r} contains a line break")
+    return tuple(headers.items())

@@ -1,0 +1,1 @@
+"""Storefront: the reference Django project built on Chorus (an online shop's operations backend)."""
