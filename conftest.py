@@ -1,4 +1,5 @@
 # Fixtures shared by the whole suite live in tests/fixtures/, one module per concept.
 pytest_plugins = [
     "tests.fixtures.transport",
+    "tests.fixtures.services",
 ]
