@@ -101,7 +101,7 @@ def call(
     return Call(
         upstream=upstream,
         path=_safe_path(upstream, path, path_params or {}),
-        params=_query_pairs(upstream, params or {}),
+        params=_query_pairs(params or {}),
         method=verb,
         body=None if json is None else orjson.dumps(json),
         headers=_header_pairs(upstream, headers or {}),
@@ -144,9 +144,7 @@ def _segment(upstream: str, value: str | int) -> str:
     return quote(text, safe="")
 
 
-def _query_pairs(
-    upstream: str, params: Mapping[str, QueryValue | None]
-) -> tuple[tuple[str, str], ...]:
+def _query_pairs(params: Mapping[str, QueryValue | None]) -> tuple[tuple[str, str], ...]:
     pairs: list[tuple[str, str]] = []
     for key, value in params.items():
         if value is None:
