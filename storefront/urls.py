@@ -1,12 +1,15 @@
 from django.contrib import admin
 from django.urls import path
 
-from storefront import monitoring
+from storefront import dashboard, monitoring, sync_baseline
 
 handler404 = "storefront.errors.not_found"
 
 urlpatterns = [
     path("healthz", monitoring.healthz, name="healthz"),
     path("readyz", monitoring.readyz, name="readyz"),
+    path("api/dashboard/", dashboard.Dashboard.as_view(), name="dashboard"),
+    path("api/aggregate-status/", dashboard.AggregateStatus.as_view(), name="aggregate-status"),
+    path("api/sync/dashboard/", sync_baseline.sync_dashboard, name="sync-dashboard"),
     path("admin/", admin.site.urls),
 ]
