@@ -2,4 +2,5 @@
 pytest_plugins = [
     "tests.fixtures.transport",
     "tests.fixtures.services",
+    "tests.fixtures.database",
 ]
