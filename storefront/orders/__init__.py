@@ -1,0 +1,1 @@
+"""Storefront's orders: customers, orders and their items, served by async views."""
