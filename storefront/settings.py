@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "chorus",
     "storefront",
+    "storefront.orders",
 ]
 
 MIDDLEWARE = [
