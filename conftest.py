@@ -1,6 +1,7 @@
 # Fixtures shared by the whole suite live in tests/fixtures/, one module per concept.
 pytest_plugins = [
     "tests.fixtures.transport",
+    "tests.fixtures.simulator",
     "tests.fixtures.services",
     "tests.fixtures.database",
 ]
