@@ -1,22 +1,26 @@
 """Deployment values read from the environment, each with a working local default.
 
-Every reader raises ``ImproperlyConfigured`` naming the variable, so a typo in a
-deployment fails at start-up with one clear line instead of somewhere later.
+Every reader raises ``EnvironmentVariableError`` (an ``ImproperlyConfigured``)
+naming the variable, so a typo in a deployment fails at start-up with one clear
+line instead of somewhere later; ``manage.py`` prints that line without a traceback.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 __all__ = [
     "UPSTREAM_NAMES",
+    "EnvironmentVariableError",
     "env_bool",
     "env_database",
     "env_float",
@@ -32,6 +36,14 @@ SIMULATOR_URL = "http://127.0.0.1:8100"
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
+# The databases storefront is built and tested for; any other scheme dj-database-url
+# knows (mysql, oracle, ...) would fail later on a missing driver or feature.
+_DATABASE_SCHEMES = {"postgres", "postgresql", "pgsql", "sqlite"}
+
+
+class EnvironmentVariableError(ImproperlyConfigured):
+    """An environment variable holds a value storefront cannot use; the message names it."""
+
 
 def env_bool(name: str, default: bool, environ: Mapping[str, str] = os.environ) -> bool:
     raw = environ.get(name)
@@ -42,7 +54,7 @@ def env_bool(name: str, default: bool, environ: Mapping[str, str] = os.environ) 
         return True
     if value in _FALSE:
         return False
-    raise ImproperlyConfigured(
+    raise EnvironmentVariableError(
         f"{name} must be one of 1/0, true/false, yes/no, on/off; got {raw!r}"
     )
 
@@ -54,9 +66,9 @@ def env_float(name: str, default: float, environ: Mapping[str, str] = os.environ
     try:
         value = float(raw)
     except ValueError:
-        raise ImproperlyConfigured(f"{name} must be a number; got {raw!r}") from None
-    if not value > 0:
-        raise ImproperlyConfigured(f"{name} must be greater than 0; got {raw!r}")
+        raise EnvironmentVariableError(f"{name} must be a number; got {raw!r}") from None
+    if not (value > 0 and math.isfinite(value)):
+        raise EnvironmentVariableError(f"{name} must be greater than 0; got {raw!r}")
     return value
 
 
@@ -73,21 +85,34 @@ def env_secret_key(var_dir: Path, *, debug: bool, environ: Mapping[str, str] = o
     if key:
         return key
     if not debug:
-        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off")
+        raise EnvironmentVariableError("SECRET_KEY must be set when DEBUG is off")
     key_file = var_dir / "secret_key"
-    try:
-        return key_file.read_text().strip()
-    except FileNotFoundError:
-        pass
+    if key_file.exists():
+        return _read_secret_key(key_file)
     var_dir.mkdir(parents=True, exist_ok=True)
     key = secrets.token_urlsafe(50)
-    # O_EXCL: two processes starting at once must agree on one key, not overwrite.
+    # Written to a private temporary file, then linked into place: the key file
+    # appears whole or not at all, and when two processes start at once (the
+    # demo's children) the second link fails and both use the first key.
+    partial = var_dir / f".secret_key.{os.getpid()}.{secrets.token_hex(4)}"
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
-        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(key)
+        os.link(partial, key_file)
     except FileExistsError:
-        return key_file.read_text().strip()
-    with os.fdopen(fd, "w") as handle:
-        handle.write(key)
+        return _read_secret_key(key_file)
+    finally:
+        partial.unlink(missing_ok=True)
+    return key
+
+
+def _read_secret_key(key_file: Path) -> str:
+    key = key_file.read_text().strip()
+    if not key:
+        raise EnvironmentVariableError(
+            f"SECRET_KEY is unset and {key_file} is empty: delete the file to generate a new key"
+        )
     return key
 
 
@@ -108,18 +133,29 @@ def env_database(
             "NAME": str(var_dir / "storefront.sqlite3"),
             "OPTIONS": {"transaction_mode": "IMMEDIATE", "timeout": 20},
         }
+    # The URL itself is never quoted back: it usually holds a password.
+    scheme, separator, _ = url.partition("://")
+    if not separator or not scheme:
+        raise EnvironmentVariableError(
+            "DATABASE_URL must be a URL such as postgres://user:password@host:5432/name"
+        )
+    if scheme.lower() not in _DATABASE_SCHEMES:
+        raise EnvironmentVariableError(
+            f"DATABASE_URL has the scheme {scheme!r}, which storefront does not support;"
+            " use postgres:// or sqlite:///"
+        )
     try:
         config: dict[str, Any] = dict(dj_database_url.parse(url))
-    except (ValueError, KeyError) as exc:
-        raise ImproperlyConfigured(f"DATABASE_URL is not a valid database URL: {exc}") from None
-    engine = config.get("ENGINE", "")
-    if not engine:
-        raise ImproperlyConfigured(
-            f"DATABASE_URL has an unsupported scheme: {url.split(':', 1)[0]!r}"
-        )
-    if engine == "django.db.backends.postgresql":
+    except (ValueError, KeyError):
+        raise EnvironmentVariableError(
+            "DATABASE_URL is not a valid URL: check that the port is a number"
+            " and that special characters in the password are %-quoted"
+        ) from None
+    if config["ENGINE"] == "django.db.backends.postgresql":
         if not config.get("NAME"):
-            raise ImproperlyConfigured("DATABASE_URL must name a database, e.g. postgres://host/db")
+            raise EnvironmentVariableError(
+                "DATABASE_URL must name a database, e.g. postgres://host/db"
+            )
         config["CONN_MAX_AGE"] = 0
         config["OPTIONS"] = {
             **config.get("OPTIONS", {}),
@@ -133,7 +169,7 @@ def env_redis_url(environ: Mapping[str, str] = os.environ) -> str | None:
     if not url:
         return None
     if not url.startswith(("redis://", "rediss://", "unix://")):
-        raise ImproperlyConfigured(
+        raise EnvironmentVariableError(
             f"REDIS_URL must start with redis://, rediss:// or unix://; got {url.split(':', 1)[0]!r}"
         )
     return url
@@ -145,7 +181,10 @@ def env_upstream_urls(environ: Mapping[str, str] = os.environ) -> dict[str, str]
     for name in UPSTREAM_NAMES:
         var = f"STOREFRONT_UPSTREAM_{name.upper()}_URL"
         url = environ.get(var, "").strip() or f"{SIMULATOR_URL}/{name}"
-        if not url.startswith(("http://", "https://")):
-            raise ImproperlyConfigured(f"{var} must be an http:// or https:// URL; got {url!r}")
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise EnvironmentVariableError(
+                f"{var} must be an http:// or https:// URL with a host; got {url!r}"
+            )
         urls[name] = url.rstrip("/")
     return urls
