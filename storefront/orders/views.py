@@ -1,0 +1,119 @@
+"""The orders API: async views only, each awaiting the async ORM (see ``queries``).
+
+| route                          | view                 |
+|--------------------------------|----------------------|
+| GET  /api/users/active-count/  | ``active_user_count`` |
+| GET  /api/orders/stats/        | ``OrderStatsView``   |
+| GET  /api/orders/recent/       | ``recent_orders``    |
+| GET  /api/orders/<id>/         | ``order_detail``     |
+| POST /api/orders/              | ``create_order``     |
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import orjson
+from asgiref.sync import sync_to_async
+from django.core.paginator import EmptyPage, PageNotAnInteger
+from django.http import Http404, HttpRequest, HttpResponse
+from django.views import View
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
+
+from storefront.errors import json_error
+from storefront.orders import queries, services
+from storefront.orders.serializers import money, order_dict
+from storefront.orders.validation import MAX_BODY_BYTES, InvalidOrder, parse_order
+
+__all__ = ["OrderStatsView", "active_user_count", "create_order", "order_detail", "recent_orders"]
+
+
+def _json(payload: object, status: int = 200) -> HttpResponse:
+    return HttpResponse(orjson.dumps(payload), status=status, content_type="application/json")
+
+
+@require_GET
+async def active_user_count(request: HttpRequest) -> HttpResponse:
+    """The shop's users are its customers: how many are active."""
+    return _json({"active_users": await queries.active_customer_count()})
+
+
+class OrderStatsView(View):
+    """Order counts and revenue, the independent queries awaited together.
+
+    Only ``get`` is defined, and it is async: Django refuses a class whose
+    handlers mix sync and async.
+    """
+
+    http_method_names = ["get", "head", "options"]  # noqa: RUF012 - View's own attribute
+
+    async def get(self, request: HttpRequest) -> HttpResponse:
+        by_status, today, active_customers, paid_revenue = await asyncio.gather(
+            queries.order_counts_by_status(),
+            queries.todays_order_counts(),
+            queries.active_customer_count(),
+            queries.revenue(),
+        )
+        return _json(
+            {
+                "orders": {"total": sum(by_status.values()), "by_status": by_status},
+                "today": {"total": sum(today.values()), "by_status": today},
+                "active_customers": active_customers,
+                "revenue": money(paid_revenue),
+            }
+        )
+
+
+@require_GET
+async def recent_orders(request: HttpRequest) -> HttpResponse:
+    """The newest orders, 50 a page (``?page=``), with links to the neighbouring pages."""
+    try:
+        page = await queries.recent_orders_page(request.GET.get("page", "1"))
+    except PageNotAnInteger:
+        return json_error(400, "invalid_page", "page must be a whole number from 1.")
+    except EmptyPage as exc:
+        return json_error(404, "page_not_found", str(exc))
+    paginator = page.paginator
+
+    def link(number: int) -> str:
+        return request.build_absolute_uri(f"{request.path}?page={number}")
+
+    has_next = await page.ahas_next()
+    return _json(
+        {
+            "count": await paginator.acount(),
+            "page": page.number,
+            "num_pages": await paginator.anum_pages(),
+            "per_page": paginator.per_page,
+            "next": link(page.number + 1) if has_next else None,
+            "previous": link(page.number - 1) if page.number > 1 else None,
+            "results": [order_dict(order, order.items.all()) for order in page],
+        }
+    )
+
+
+@require_GET
+async def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    try:
+        order = await queries.order_with_items(pk)
+    except Http404:
+        return json_error(404, "order_not_found", f"No order {pk}.")
+    return _json(order_dict(order, order.items.all()))
+
+
+@csrf_exempt  # a JSON API for other programs; authentication arrives with its own issue
+@require_POST
+async def create_order(request: HttpRequest) -> HttpResponse:
+    """Create an order and its items in one transaction; 201 with the order as stored."""
+    declared_length = request.headers.get("Content-Length", "0")
+    if declared_length.isdigit() and int(declared_length) > MAX_BODY_BYTES:
+        return json_error(413, "payload_too_large", f"The body is over {MAX_BODY_BYTES} bytes.")
+    try:
+        order_input = parse_order(request.content_type or "", request.body)
+        order, items = await sync_to_async(services.create_order)(order_input)
+    except InvalidOrder as exc:
+        return json_error(exc.status, exc.code, exc.message)
+    response = _json(order_dict(order, items), status=201)
+    response["Location"] = f"/api/orders/{order.pk}/"
+    return response
