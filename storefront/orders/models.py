@@ -12,6 +12,7 @@ from decimal import Decimal
 
 from django.db import models
 from django.db.models.functions import Lower
+from django.utils import timezone
 
 __all__ = ["Customer", "Order", "OrderItem", "OrderStatus"]
 
@@ -22,7 +23,7 @@ class Customer(models.Model):
     name = models.CharField(max_length=200)
     email = models.EmailField(max_length=254)
     active = models.BooleanField(default=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ("name", "id")
@@ -54,7 +55,8 @@ class Order(models.Model):
     # PROTECT: an order is a business record; deleting a customer must not erase it.
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="orders")
     status = models.CharField(max_length=16, choices=OrderStatus, default=OrderStatus.PENDING)
-    created_at = models.DateTimeField(auto_now_add=True)
+    # A default, not auto_now_add: bulk loads and imports keep the times they carry.
+    created_at = models.DateTimeField(default=timezone.now)
     total = models.DecimalField(**MONEY, default=Decimal("0.00"))
 
     class Meta:
