@@ -4,4 +4,6 @@ pytest_plugins = [
     "tests.fixtures.simulator",
     "tests.fixtures.services",
     "tests.fixtures.database",
+    "tests.fixtures.upstreams",
+    "tests.fixtures.recorder",
 ]

@@ -13,6 +13,7 @@ the loop's transport.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import django
@@ -21,6 +22,8 @@ from django.core.handlers.asgi import ASGIHandler
 from chorus.transport import aclose_transport
 
 __all__ = ["ChorusASGIHandler", "get_asgi_application"]
+
+logger = logging.getLogger("chorus")
 
 
 class ChorusASGIHandler(ASGIHandler):
@@ -37,7 +40,8 @@ class ChorusASGIHandler(ASGIHandler):
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 try:
-                    await aclose_transport()
+                    if await aclose_transport():
+                        logger.info("closed the upstream connection pool")
                 finally:
                     await send({"type": "lifespan.shutdown.complete"})
                 return

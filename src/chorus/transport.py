@@ -183,11 +183,16 @@ def get_transport() -> Transport:
     return transport
 
 
-async def aclose_transport() -> None:
-    """Close the running loop's transport; the next call makes a new one."""
+async def aclose_transport() -> bool:
+    """Close the running loop's transport; the next call makes a new one.
+
+    Returns whether there was one to close.
+    """
     transport = _transports.pop(asyncio.get_running_loop(), None)
-    if transport is not None:
-        await transport.aclose()
+    if transport is None:
+        return False
+    await transport.aclose()
+    return True
 
 
 def set_transport_factory(factory: TransportFactory | None) -> None:

@@ -1,0 +1,80 @@
+"""The fan-out endpoints through the real ASGI handler, against the simulator."""
+
+import asyncio
+
+from storefront.asgi import application
+from tests.fixtures.asgi import asgi_request
+
+
+async def test_three_100ms_upstreams_answer_in_about_one_latency(upstreams):
+    response = await asgi_request(application, "/api/dashboard/")
+    body = response.json()
+    assert response.status == 200
+    assert body["complete"] is True
+    assert set(body["data"]) == {"inventory", "notifications", "analytics"}
+    summed = sum(source["ms"] for source in body["sources"].values())
+    assert summed >= 285  # each really took ~100 ms ...
+    assert body["elapsed_ms"] < summed * 0.6  # ... and they overlapped
+    assert response.headers["server-timing"].endswith(f"total;dur={body['elapsed_ms']:.1f}")
+
+
+async def test_hanging_optional_source_leaves_a_partial_200_inside_the_deadline(upstreams):
+    await upstreams.aset_fault("analytics", fault="hang")
+    response = await asgi_request(application, "/api/dashboard/")
+    body = response.json()
+    assert response.status == 200
+    assert response.headers["chorus-complete"] == "false"
+    assert body["complete"] is False
+    assert body["sources"]["analytics"]["status"] == "timeout"
+    assert body["data"]["analytics"] is None
+    assert body["data"]["inventory"]["items"]
+    assert body["elapsed_ms"] < 2000  # the deadline
+
+
+async def test_hanging_required_source_is_504(upstreams):
+    await upstreams.aset_fault("inventory", fault="hang")
+    response = await asgi_request(application, "/api/dashboard/")
+    assert response.status == 504
+    assert response.json()["sources"]["inventory"]["status"] == "timeout"
+
+
+async def test_failing_required_source_is_502_without_its_error_body(upstreams):
+    await upstreams.aset_fault("billing", status=503)
+    response = await asgi_request(application, "/api/aggregate-status/")
+    assert response.status == 502
+    assert response.json()["sources"]["billing"]["status"] == "bad_status"
+    assert b"hunter2" not in response.body
+    assert b"Traceback" not in response.body
+
+
+async def test_aggregate_status_gathers_users_and_billing(upstreams):
+    response = await asgi_request(application, "/api/aggregate-status/")
+    body = response.json()
+    assert response.status == 200
+    assert body["data"]["users"]["active_users"] > 0
+    assert body["data"]["billing"]["currency"] == "EUR"
+
+
+async def test_client_disconnect_cancels_every_upstream_call(upstreams):
+    for name in ("inventory", "notifications", "analytics"):
+        await upstreams.aset_fault(name, latency_ms=1500)
+    await asgi_request(application, "/api/dashboard/", disconnect_after=0.2)
+    for _ in range(50):
+        services = (await upstreams.astats())["services"]
+        if all(
+            services[n]["disconnects"] == 1 for n in ("inventory", "notifications", "analytics")
+        ):
+            break
+        await asyncio.sleep(0.05)
+    for name in ("inventory", "notifications", "analytics"):
+        assert services[name]["disconnects"] == 1
+        assert services[name]["in_flight"] == 0
+
+
+async def test_sync_baseline_makes_the_calls_one_after_another(upstreams):
+    response = await asgi_request(application, "/api/sync/dashboard/")
+    body = response.json()
+    assert response.status == 200
+    assert body["complete"] is True
+    assert body["elapsed_ms"] >= sum(source["ms"] for source in body["sources"].values()) * 0.95
+    assert body["elapsed_ms"] >= 285

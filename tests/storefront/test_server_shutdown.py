@@ -1,0 +1,62 @@
+"""Under a real uvicorn, SIGTERM closes chorus's pooled session: no "Unclosed client session"."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_sigterm_closes_the_upstream_session_cleanly(simulator, tmp_path):
+    port = free_port()
+    env = {
+        **os.environ,
+        "STOREFRONT_VAR_DIR": str(tmp_path),
+        "LOG_LEVEL": "INFO",
+    }
+    env.pop("DATABASE_URL", None)
+    for name in ("inventory", "notifications", "analytics", "users", "billing"):
+        env[f"STOREFRONT_UPSTREAM_{name.upper()}_URL"] = simulator.service_url(name)
+    # fmt: off
+    server = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "storefront.asgi:application", "--port", str(port),
+         "--loop", "uvloop", "--http", "httptools", "--lifespan", "on"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    # fmt: on
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                response = httpx.get(f"http://127.0.0.1:{port}/api/dashboard/", timeout=5)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, "uvicorn did not start"
+                time.sleep(0.1)
+        assert response.status_code == 200
+        assert response.json()["complete"] is True
+    finally:
+        server.send_signal(signal.SIGTERM)
+        output, _ = server.communicate(timeout=20)
+    # uvicorn shuts down gracefully, then re-raises the signal it caught.
+    assert server.returncode in (0, -signal.SIGTERM)
+    assert "Application shutdown complete" in output
+    assert "chorus closed the upstream connection pool" in output
+    assert "Unclosed" not in output
+    assert "Traceback" not in output
