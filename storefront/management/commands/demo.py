@@ -1,0 +1,232 @@
+"""``manage.py demo``: the whole reference system on one machine, from one command.
+
+It prepares the database in this process, then runs the upstream simulator and
+the ASGI server (uvicorn) as child processes, waits until each answers, prints
+where to look, and supervises: Ctrl-C or SIGTERM stops every child and exits 0;
+a child that dies on its own stops the rest and exits non-zero, naming it.
+
+Ports are checked before anything starts, so a port in use costs one line and
+no half-started system. New parts of the system are one entry each: a set-up
+command in ``SETUP_COMMANDS``, a child in ``_services()``.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import signal
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from types import FrameType
+from typing import Any
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from storefront.env import UPSTREAM_NAMES
+from storefront.processes import Child, Children
+from upstreams.server import bind_socket
+
+__all__ = ["SETUP_COMMANDS", "Command"]
+
+# Management commands run, in order, before any child starts; each must be idempotent.
+SETUP_COMMANDS: tuple[tuple[str, dict[str, Any]], ...] = (
+    ("migrate", {"interactive": False, "verbosity": 0}),
+)
+
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+# The children listen on this machine: a proxy from the environment must not be asked.
+_DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+_READY_TIMEOUT_SECONDS = 60.0
+_POLL_SECONDS = 0.1
+_STOP_TIMEOUT_SECONDS = 10.0
+# Open streams (SSE) would otherwise hold uvicorn's graceful shutdown open forever.
+_GRACEFUL_SHUTDOWN_SECONDS = 3
+
+
+@dataclass(frozen=True, slots=True)
+class _Service:
+    name: str
+    argv: list[str]
+    port: int
+    ready_path: str
+
+
+class _StopRequest:
+    """Turns SIGINT and SIGTERM into a flag the supervising loop checks."""
+
+    def __init__(self) -> None:
+        self.signal_name: str | None = None
+
+    def __call__(self, signum: int, frame: FrameType | None) -> None:
+        self.signal_name = signal.Signals(signum).name
+
+    @contextmanager
+    def installed(self) -> Iterator[_StopRequest]:
+        previous = {signum: signal.signal(signum, self) for signum in _STOP_SIGNALS}
+        try:
+            yield self
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+
+
+class Command(BaseCommand):
+    help = "Run the storefront demo: migrate, then the upstream simulator and the ASGI server."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--host", default="127.0.0.1", help="Interface to listen on.")
+        parser.add_argument("--port", type=int, default=8000, help="Storefront's port.")
+        parser.add_argument(
+            "--upstreams-port", type=int, default=8100, help="The upstream simulator's port."
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        host: str = options["host"]
+        services = _services(host, options["port"], options["upstreams_port"])
+        _refuse_ports_in_use(host, services)
+        with _StopRequest().installed() as stop:
+            for command, command_options in SETUP_COMMANDS:
+                call_command(command, **command_options)
+            self.stdout.write(f"Database ready: {settings.DATABASES['default']['NAME']}")
+            children = Children()
+            try:
+                self._supervise(children, services, _connect_host(host), stop)
+            finally:
+                children.stop(_STOP_TIMEOUT_SECONDS)
+            if stop.signal_name:
+                self.stdout.write(f"Stopped on {stop.signal_name}: every child has exited.")
+
+    def _supervise(
+        self, children: Children, services: list[_Service], host: str, stop: _StopRequest
+    ) -> None:
+        environment = _child_environment(host, services)
+        for service in services:
+            if stop.signal_name:
+                return
+            children.start(service.name, service.argv, env=environment, cwd=settings.BASE_DIR)
+        waiting = {
+            service.name: _url(host, service.port, service.ready_path) for service in services
+        }
+        deadline = time.monotonic() + _READY_TIMEOUT_SECONDS
+        while waiting and not stop.signal_name:
+            _raise_if_exited(children)
+            waiting = {name: url for name, url in waiting.items() if not _answers(url)}
+            if waiting and time.monotonic() > deadline:
+                raise CommandError(
+                    f"{', '.join(waiting)} did not answer within {_READY_TIMEOUT_SECONDS:.0f} s"
+                )
+            time.sleep(_POLL_SECONDS)
+        if stop.signal_name:
+            return
+        self._print_urls(host, services)
+        while not stop.signal_name:
+            _raise_if_exited(children)
+            time.sleep(_POLL_SECONDS)
+
+    def _print_urls(self, host: str, services: list[_Service]) -> None:
+        port = {service.name: service.port for service in services}
+        lines = [
+            ("dashboard page", _url(host, port["storefront"], "/")),
+            ("dashboard API", _url(host, port["storefront"], "/api/dashboard/")),
+            ("admin", _url(host, port["storefront"], "/admin/")),
+            ("health", _url(host, port["storefront"], "/healthz")),
+            ("simulator faults", _url(host, port["simulator"], "/_faults")),
+            ("simulator stats", _url(host, port["simulator"], "/_stats")),
+        ]
+        self.stdout.write("\nChorus demo is running:")
+        for label, url in lines:
+            self.stdout.write(f"  {label:<17} {url}")
+        self.stdout.write("Press Ctrl-C to stop.")
+        self.stdout.flush()
+
+
+def _services(host: str, port: int, upstreams_port: int) -> list[_Service]:
+    """The children, in start order: the simulator first, as storefront calls it."""
+    if port == upstreams_port:
+        raise CommandError(
+            f"--port and --upstreams-port are both {port}; give them different ports"
+        )
+    manage_py = str(settings.BASE_DIR / "manage.py")
+    return [
+        _Service(
+            "simulator",
+            [sys.executable, manage_py, "upstreams", "--host", host, "--port", str(upstreams_port)],
+            upstreams_port,
+            "/_faults",
+        ),
+        _Service(
+            "storefront",
+            [
+                sys.executable, "-m", "uvicorn", "storefront.asgi:application",
+                "--host", host, "--port", str(port),
+                "--loop", "uvloop", "--http", "httptools", "--lifespan", "on",
+                "--no-access-log",
+                "--timeout-graceful-shutdown", str(_GRACEFUL_SHUTDOWN_SECONDS),
+            ],
+            port,
+            "/healthz",
+        ),
+    ]  # fmt: skip
+
+
+def _refuse_ports_in_use(host: str, services: list[_Service]) -> None:
+    for service in services:
+        try:
+            bind_socket(host, service.port).close()
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise CommandError(
+                    f"port {service.port} on {host} ({service.name}) is already in use;"
+                    f" choose another with --{'upstreams-' if service.name == 'simulator' else ''}port"
+                ) from None
+            raise CommandError(f"cannot listen on {host}:{service.port}: {exc.strerror}") from None
+
+
+def _child_environment(host: str, services: list[_Service]) -> dict[str, str]:
+    """This process's environment, with storefront's upstreams pointing at the demo's simulator."""
+    simulator_port = next(service.port for service in services if service.name == "simulator")
+    environment = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    for name in UPSTREAM_NAMES:
+        environment[f"STOREFRONT_UPSTREAM_{name.upper()}_URL"] = _url(
+            host, simulator_port, f"/{name}"
+        )
+    return environment
+
+
+def _connect_host(host: str) -> str:
+    """Where to reach a server listening on ``host``: a wildcard address means this machine."""
+    return {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)  # noqa: S104
+
+
+def _url(host: str, port: int, path: str) -> str:
+    return f"http://[{host}]:{port}{path}" if ":" in host else f"http://{host}:{port}{path}"
+
+
+def _answers(url: str) -> bool:
+    # urllib, not httpx: httpx logs every request at INFO, which would bury the URLs.
+    try:
+        with _DIRECT.open(url, timeout=1.0) as response:
+            return bool(response.status == 200)
+    except OSError:  # URLError and HTTPError are OSErrors
+        return False
+
+
+def _raise_if_exited(children: Children) -> None:
+    child = children.first_exited()
+    if child is not None:
+        raise CommandError(
+            f"{child.name} exited unexpectedly ({_describe_exit(child)}); stopped the others"
+        )
+
+
+def _describe_exit(child: Child) -> str:
+    code = child.returncode
+    if code is not None and code < 0:
+        return f"killed by {signal.Signals(-code).name}"
+    return f"exit code {code}"

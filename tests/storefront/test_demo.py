@@ -1,0 +1,199 @@
+"""``manage.py demo`` as a user runs it: a real process tree on free loopback ports."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import orjson
+import psutil
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+READY_LINE = "Press Ctrl-C to stop."
+START_TIMEOUT = 90.0
+STOP_TIMEOUT = 30.0
+
+
+def _demo_argv(port: int, upstreams_port: int) -> list[str]:
+    return [
+        sys.executable,
+        "manage.py",
+        "demo",
+        "--port",
+        str(port),
+        "--upstreams-port",
+        str(upstreams_port),
+    ]
+
+
+def _demo_environment(var_dir: Path) -> dict[str, str]:
+    environ = {**os.environ, "STOREFRONT_VAR_DIR": str(var_dir), "PYTHONUNBUFFERED": "1"}
+    # The demo's own embedded defaults, whatever services this test run uses.
+    for name in ("DATABASE_URL", "REDIS_URL"):
+        environ.pop(name, None)
+    return environ
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class Demo:
+    """``manage.py demo`` in a subprocess; its merged output is collected line by line."""
+
+    def __init__(self, var_dir: Path, port: int, upstreams_port: int) -> None:
+        self.port = port
+        self.upstreams_port = upstreams_port
+        self.process = subprocess.Popen(
+            _demo_argv(port, upstreams_port),
+            cwd=REPO_ROOT,
+            env=_demo_environment(var_dir),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        self.lines: list[str] = []
+        self.ready = threading.Event()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.append(line.rstrip("\n"))
+            if line.strip() == READY_LINE:
+                self.ready.set()
+
+    @property
+    def output(self) -> str:
+        return "\n".join(self.lines)
+
+    def wait_ready(self) -> None:
+        if not self.ready.wait(START_TIMEOUT):
+            pytest.fail(f"the demo never printed {READY_LINE!r}; output:\n{self.output}")
+
+    def finish(self) -> int:
+        """The exit code; the output is complete once every holder of the pipe has gone."""
+        returncode = self.process.wait(STOP_TIMEOUT)
+        self._reader.join(STOP_TIMEOUT)
+        assert not self._reader.is_alive(), "a child still holds the demo's output open"
+        return returncode
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        if self.process.stdout is not None:
+            self.process.stdout.close()
+
+
+@pytest.fixture(scope="module")
+def var_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Shared by this module's demos, as by a user's runs: only the first one migrates."""
+    return tmp_path_factory.mktemp("var")
+
+
+@pytest.fixture
+def demo(var_dir: Path) -> Iterator[Demo]:
+    running = Demo(var_dir, _free_port(), _free_port())
+    try:
+        yield running
+    finally:
+        # Only a failed test gets here with the demo alive; its children have PDEATHSIG.
+        running.kill()
+
+
+def _children(demo: Demo) -> list[psutil.Process]:
+    return psutil.Process(demo.process.pid).children(recursive=True)
+
+
+def _assert_all_gone(children: list[psutil.Process]) -> None:
+    _, alive = psutil.wait_procs(children, timeout=STOP_TIMEOUT)
+    assert alive == []
+
+
+def _fetch_pages(demo: Demo) -> None:
+    with httpx.Client(trust_env=False, timeout=10.0) as client:
+        health = client.get(f"http://127.0.0.1:{demo.port}/healthz")
+        stats = client.get(f"http://127.0.0.1:{demo.upstreams_port}/_stats")
+    assert health.status_code == 200
+    assert orjson.loads(health.content) == {"status": "ok"}
+    assert stats.status_code == 200
+    assert "inventory" in stats.text
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_demo_serves_then_stops_every_child_on_a_signal(demo: Demo, signum: int) -> None:
+    demo.wait_ready()
+    children = _children(demo)
+    assert len(children) >= 2
+    _fetch_pages(demo)
+
+    demo.process.send_signal(signum)
+
+    assert demo.finish() == 0
+    _assert_all_gone(children)
+    assert "Traceback" not in demo.output
+    assert f"http://127.0.0.1:{demo.port}/api/dashboard/" in demo.output
+    assert f"http://127.0.0.1:{demo.upstreams_port}/_faults" in demo.output
+    assert demo.lines[-1] == f"Stopped on {signal.Signals(signum).name}: every child has exited."
+
+
+def test_demo_child_dying_stops_the_others_and_fails(demo: Demo) -> None:
+    demo.wait_ready()
+    children = _children(demo)
+    simulator = next(child for child in children if "upstreams" in child.cmdline())
+
+    simulator.kill()
+
+    assert demo.finish() == 1
+    _assert_all_gone(children)
+    assert "Traceback" not in demo.output
+    assert demo.lines[-1] == (
+        "CommandError: simulator exited unexpectedly (killed by SIGKILL); stopped the others"
+    )
+
+
+def test_demo_children_die_with_a_killed_demo(demo: Demo) -> None:
+    demo.wait_ready()
+    children = _children(demo)
+
+    demo.process.kill()
+
+    demo.process.wait(STOP_TIMEOUT)
+    _assert_all_gone(children)
+
+
+def test_demo_refuses_a_port_in_use_before_starting_anything(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        completed = subprocess.run(
+            _demo_argv(port, _free_port()),
+            cwd=REPO_ROOT,
+            env=_demo_environment(tmp_path),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert completed.returncode != 0
+    assert completed.stdout == ""
+    assert completed.stderr.splitlines() == [
+        f"CommandError: port {port} on 127.0.0.1 (storefront) is already in use;"
+        " choose another with --port"
+    ]
+    assert not (tmp_path / "storefront.sqlite3").exists()
