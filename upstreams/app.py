@@ -68,6 +68,15 @@ class Simulator:
         self.faults = dict.fromkeys(SERVICES, FaultSettings())
         self.stats = {service: ServiceStats() for service in SERVICES}
         self._random = random.Random()  # noqa: S311 - jitter and rates, not secrets
+        self._exchanges: set[Exchange] = set()
+
+    def release_waiting(self) -> None:
+        """End every request still waiting (hang, latency, slow body): the server is stopping.
+
+        Call it on the server's event loop, as its shutdown begins.
+        """
+        for exchange in self._exchanges:
+            exchange.release()
 
     async def __call__(self, scope: Message, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -77,6 +86,7 @@ class Simulator:
             return
         service, _, rest = scope["path"][1:].partition("/")
         exchange = Exchange(receive, send)
+        self._exchanges.add(exchange)
         try:
             if service in self.stats:
                 await self._serve(service, "/" + rest if rest else "", scope, exchange)
@@ -87,6 +97,7 @@ class Simulator:
             else:
                 await exchange.answer(_error(404, f"no such service or path: {scope['path']}"))
         finally:
+            self._exchanges.discard(exchange)
             await exchange.aclose()
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:

@@ -26,12 +26,13 @@ import uvicorn
 
 from upstreams.app import Simulator
 
-__all__ = ["SimulatorServer", "bind_socket", "uvicorn_config"]
+__all__ = ["SimulatorServer", "UvicornServer", "bind_socket", "build_server"]
 
 _START_TIMEOUT = 10.0
 _STOP_TIMEOUT = 10.0
-# Requests that never end (the hang fault) would otherwise hold shutdown forever.
-_GRACEFUL_SHUTDOWN_SECONDS = 1
+# A backstop: waiting requests are released as shutdown begins (see UvicornServer),
+# but one stuck writing to a client that does not read would hold it for ever.
+_GRACEFUL_SHUTDOWN_SECONDS = 2
 
 
 def bind_socket(host: str, port: int) -> socket.socket:
@@ -49,8 +50,20 @@ def bind_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def uvicorn_config(app: Any, **overrides: Any) -> uvicorn.Config:
-    """The one uvicorn configuration the simulator runs with: uvloop, httptools, quiet."""
+class UvicornServer(uvicorn.Server):
+    """uvicorn's server, ending the simulator's waiting requests as shutdown begins."""
+
+    def __init__(self, config: uvicorn.Config, simulator: Simulator) -> None:
+        super().__init__(config)
+        self.simulator = simulator
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        self.simulator.release_waiting()
+        await super().shutdown(sockets=sockets)
+
+
+def build_server(simulator: Simulator, **overrides: Any) -> UvicornServer:
+    """The one way the simulator is served: uvloop, httptools, quiet, no lifespan."""
     options: dict[str, Any] = {
         "loop": "uvloop",
         "http": "httptools",
@@ -62,7 +75,7 @@ def uvicorn_config(app: Any, **overrides: Any) -> uvicorn.Config:
         "timeout_graceful_shutdown": _GRACEFUL_SHUTDOWN_SECONDS,
     }
     options.update(overrides)
-    return uvicorn.Config(app, **options)
+    return UvicornServer(uvicorn.Config(simulator, **options), simulator)
 
 
 class SimulatorServer:
@@ -91,7 +104,7 @@ class SimulatorServer:
         self.port = sock.getsockname()[1]
         # Leave uvicorn's logging configuration alone: this runs inside someone
         # else's process (a test session), whose logging is not ours to replace.
-        server = uvicorn.Server(uvicorn_config(self.app, log_config=None))
+        server = build_server(self.app, log_config=None)
         self._server = server
         self._thread = threading.Thread(
             target=self._run, args=(server, sock), name=f"simulator:{self.port}", daemon=True

@@ -46,12 +46,13 @@ _LINGER_RESET = struct.pack("ii", 1, 0)
 class Exchange:
     """Answers one request, and knows whether its client went away before the end."""
 
-    __slots__ = ("_receive", "_send", "_watcher", "complete", "disconnected")
+    __slots__ = ("_receive", "_released", "_send", "_watcher", "complete", "disconnected")
 
     def __init__(self, receive: Receive, send: Send) -> None:
         self._receive = receive
         self._send = send
         self._watcher: asyncio.Task[None] | None = None
+        self._released: asyncio.Future[None] | None = None
         self.complete = False
         self.disconnected = False
 
@@ -71,16 +72,41 @@ class Exchange:
             self.disconnected = True
         return self.disconnected
 
+    def release(self) -> None:
+        """The server is stopping: cut short whatever this exchange is waiting for.
+
+        A hang (or a long latency) would otherwise hold the server's graceful
+        shutdown until uvicorn cancels the request and logs it as a crash.
+        """
+        if self._released is None:
+            self._released = asyncio.get_running_loop().create_future()
+        if not self._released.done():
+            self._released.set_result(None)
+
+    async def _wait(self, seconds: float | None) -> bool:
+        """Wait up to ``seconds`` (None: for ever); True if the exchange should go on."""
+        if self._released is None:
+            self._released = asyncio.get_running_loop().create_future()
+        await asyncio.wait(
+            (self._watch(), self._released), timeout=seconds, return_when=asyncio.FIRST_COMPLETED
+        )
+        if self._client_left():
+            return False
+        if self._released.done():
+            # Like a service being killed: the connection goes, with no answer.
+            await self._drop()
+            return False
+        return True
+
     async def pause(self, seconds: float) -> bool:
         """Wait ``seconds`` unless the client leaves first; True if it is still there."""
         if seconds > 0:
-            await asyncio.wait((self._watch(),), timeout=seconds)
+            return await self._wait(seconds)
         return not self._client_left()
 
     async def hang(self) -> None:
-        """Never answer: wait for the client to give up."""
-        await self._watch()
-        self._client_left()
+        """Never answer: wait for the client to give up (or the server to stop)."""
+        await self._wait(None)
 
     async def aclose(self) -> None:
         if self._watcher is not None:
@@ -134,20 +160,28 @@ class Exchange:
             await asyncio.sleep(0)
             if self._client_left():
                 return
+            if self._released is not None and self._released.done():
+                await self._drop()
+                return
         await self._finish(_OVERSIZE_TAIL)
 
     async def reset(self, body: Body) -> None:
         """Drop the connection with a TCP reset and no response (see the module docstring)."""
+        if not await self._drop():
+            await self._truncate(body)
+
+    async def _drop(self) -> bool:
+        """Reset the connection; False if its transport is out of reach."""
         transport = getattr(getattr(self._send, "__self__", None), "transport", None)
         sock = transport.get_extra_info("socket") if transport is not None else None
         if transport is None or sock is None:
-            await self._truncate(body)
-            return
+            return False
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_RESET)
         transport.abort()
         # Wait until the server has seen the connection go, so it does not try
         # to answer for an application that returned without a response.
         await self._watch()
+        return True
 
     async def _truncate(self, body: Body) -> None:
         promised = str(len(body.content) + 1).encode()

@@ -1,0 +1,1 @@
+"""Storefront's management commands."""

@@ -1,0 +1,1 @@
+"""``manage.py`` commands: ``upstreams`` runs the simulator; others run the rest of the demo."""
