@@ -71,17 +71,21 @@ class Demo:
 
     def _read(self) -> None:
         assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self.lines.append(line.rstrip("\n"))
-            if line.strip() == READY_LINE:
-                self.ready.set()
+        try:
+            for line in self.process.stdout:
+                self.lines.append(line.rstrip("\n"))
+                if line.strip() == READY_LINE:
+                    self.ready.set()
+        finally:
+            self.ready.set()  # the output ended: wake wait_ready() to fail at once
 
     @property
     def output(self) -> str:
         return "\n".join(self.lines)
 
     def wait_ready(self) -> None:
-        if not self.ready.wait(START_TIMEOUT):
+        self.ready.wait(START_TIMEOUT)
+        if READY_LINE not in self.lines:
             pytest.fail(f"the demo never printed {READY_LINE!r}; output:\n{self.output}")
 
     def finish(self) -> int:
@@ -95,6 +99,8 @@ class Demo:
         if self.process.poll() is None:
             self.process.kill()
             self.process.wait()
+        # Closing under a reading thread would block; the children (PDEATHSIG) end it soon.
+        self._reader.join(STOP_TIMEOUT)
         if self.process.stdout is not None:
             self.process.stdout.close()
 
