@@ -25,6 +25,7 @@ __all__ = [
     "env_database",
     "env_float",
     "env_list",
+    "env_log_level",
     "env_redis_url",
     "env_secret_key",
     "env_upstream_urls",
@@ -33,6 +34,7 @@ __all__ = [
 UPSTREAM_NAMES = ("inventory", "notifications", "analytics", "users", "billing")
 SIMULATOR_URL = "http://127.0.0.1:8100"
 
+_LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
@@ -77,6 +79,18 @@ def env_list(name: str, default: list[str], environ: Mapping[str, str] = os.envi
     if raw is None:
         return default
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def env_log_level(environ: Mapping[str, str] = os.environ) -> str:
+    """``LOG_LEVEL``, checked here: logging's own error would be a long traceback."""
+    raw = environ.get("LOG_LEVEL", "").strip()
+    if not raw:
+        return "INFO"
+    if raw.upper() not in _LOG_LEVELS:
+        raise EnvironmentVariableError(
+            f"LOG_LEVEL must be one of {', '.join(_LOG_LEVELS)}; got {raw!r}"
+        )
+    return raw.upper()
 
 
 def env_secret_key(var_dir: Path, *, debug: bool, environ: Mapping[str, str] = os.environ) -> str:

@@ -17,6 +17,7 @@ from storefront.env import (
     env_database,
     env_float,
     env_list,
+    env_log_level,
     env_redis_url,
     env_secret_key,
     env_upstream_urls,
@@ -65,6 +66,16 @@ def test_list_splits_on_commas_and_drops_blanks() -> None:
 def test_list_unset_is_the_default_and_empty_is_empty() -> None:
     assert env_list("ALLOWED_HOSTS", ["localhost"], {}) == ["localhost"]
     assert env_list("ALLOWED_HOSTS", ["localhost"], {"ALLOWED_HOSTS": ""}) == []
+
+
+def test_log_level_defaults_to_info_and_ignores_case() -> None:
+    assert env_log_level({}) == "INFO"
+    assert env_log_level({"LOG_LEVEL": "warning"}) == "WARNING"
+
+
+def test_log_level_unknown_is_an_error_naming_the_variable() -> None:
+    with pytest.raises(ImproperlyConfigured, match=r"^LOG_LEVEL must be one of .*'loud'"):
+        env_log_level({"LOG_LEVEL": "loud"})
 
 
 def test_database_unset_is_sqlite_under_the_var_dir(tmp_path: Path) -> None:
