@@ -10,6 +10,7 @@ from storefront.env import (
     env_database,
     env_float,
     env_list,
+    env_log_level,
     env_redis_url,
     env_secret_key,
     env_upstream_urls,
@@ -101,5 +102,5 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": env_log_level()},
 }
