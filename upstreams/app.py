@@ -111,11 +111,7 @@ class Simulator:
 
     async def _serve(self, service: str, path: str, scope: Message, exchange: Exchange) -> None:
         stats = self.stats[service]
-        stats.requests += 1
-        stats.paths[_raw_remainder(scope).decode("latin-1")] += 1
-        query: bytes = scope["query_string"]
-        if query:
-            stats.queries[query.decode("latin-1")] += 1
+        stats.record(_raw_remainder(scope), scope["query_string"])
         stats.in_flight += 1
         try:
             await self._misbehave(service, path, scope, exchange)

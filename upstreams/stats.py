@@ -12,7 +12,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["ServiceStats"]
+__all__ = ["OTHER", "ServiceStats"]
+
+# Distinct paths (and queries) kept per service: a load test sending unique
+# URLs must not grow the simulator's memory without bound.
+MAX_DISTINCT = 10_000
+OTHER = "(other)"
 
 
 @dataclass(slots=True)
@@ -22,6 +27,13 @@ class ServiceStats:
     disconnects: int = 0
     paths: Counter[str] = field(default_factory=Counter)
     queries: Counter[str] = field(default_factory=Counter)
+
+    def record(self, raw_path: bytes, raw_query: bytes) -> None:
+        """Count one request to ``raw_path`` (after the service prefix) with ``raw_query``."""
+        self.requests += 1
+        _count(self.paths, raw_path.decode("latin-1"))
+        if raw_query:
+            _count(self.queries, raw_query.decode("latin-1"))
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -38,3 +50,10 @@ class ServiceStats:
         self.requests = self.disconnects = 0
         self.paths.clear()
         self.queries.clear()
+
+
+def _count(counter: Counter[str], key: str) -> None:
+    if key in counter or len(counter) < MAX_DISTINCT:
+        counter[key] += 1
+    else:
+        counter[OTHER] += 1
