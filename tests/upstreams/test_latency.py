@@ -39,3 +39,13 @@ async def test_latency_waits_run_concurrently(client: httpx.AsyncClient) -> None
 
     # Ten sequential waits would take 3 s.
     assert time.perf_counter() - started < 1.5
+
+
+async def test_jitter_spreads_the_latency_between_requests(client: httpx.AsyncClient) -> None:
+    durations = await asyncio.gather(
+        *(_timed_get(client, "/users/summary?latency_ms=0&jitter_ms=300") for _ in range(10))
+    )
+
+    # Ten uniform draws in [0, 300] ms all below 100 ms: odds of (1/3)**10.
+    assert max(durations) >= 100
+    assert max(durations) - min(durations) >= 50
