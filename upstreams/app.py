@@ -15,6 +15,7 @@ Usage::
 
 from __future__ import annotations
 
+import functools
 import random
 from urllib.parse import parse_qsl
 
@@ -46,6 +47,7 @@ def _error(status: int, message: str) -> Body:
     return Body(status, encode_json({"error": message}))
 
 
+@functools.cache
 def _upstream_failure(status: int) -> Body:
     return Body(
         status,
