@@ -18,6 +18,7 @@ from chorus.conf import ChorusSettings, UpstreamConfig, get_settings
 from chorus.exceptions import (
     ChorusError,
     ConfigurationError,
+    EventStreamUnavailableError,
     ResponseTooLargeError,
     TransportError,
     UnknownUpstreamError,
@@ -30,6 +31,7 @@ from chorus.exceptions import (
 )
 from chorus.fanout import Fanout, Source, gather, source
 from chorus.results import Outcome, Result, SourceResult
+from chorus.sse import Event, EventStreamResponse, last_event_id
 from chorus.transport import (
     AiohttpTransport,
     Transport,
@@ -47,6 +49,9 @@ __all__ = [
     "ChorusSettings",
     "Composite",
     "ConfigurationError",
+    "Event",
+    "EventStreamResponse",
+    "EventStreamUnavailableError",
     "Fanout",
     "Outcome",
     "ResponseTooLargeError",
@@ -70,6 +75,7 @@ __all__ = [
     "gather",
     "get_settings",
     "get_transport",
+    "last_event_id",
     "set_transport_factory",
     "source",
 ]

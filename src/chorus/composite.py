@@ -11,26 +11,37 @@
             "orders": chorus.source(count_todays_orders, required=False),
         }
 
-    urlpatterns = [path("api/dashboard/", Dashboard.as_view())]
+    urlpatterns = [
+        path("api/dashboard/", Dashboard.as_view()),
+        path("api/dashboard/stream/", Dashboard.as_stream_view()),
+    ]
 
 A source is a ``Call``; a ``source()`` wrapping an awaitable factory; or any
 callable, given the request and the URL's keyword arguments, returning a
 ``Call``, a ``Source`` or an awaitable. Factories run per request, so every
 request gets fresh coroutines.
+
+``as_stream_view()`` answers with Server-Sent Events instead: one ``source``
+event per source the moment it completes (its ``sources`` entry plus ``name``
+and ``data``), then one ``summary`` event carrying the whole envelope. The
+stream's HTTP status is always 200 (it is sent before any source answers);
+the summary's ``sources`` say what failed.
 """
 
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
+from contextlib import aclosing
 from dataclasses import replace
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.views import View
 
 from chorus.fanout import Fanout, Source, SourceSpec
-from chorus.results import Result
+from chorus.results import Result, SourceResult
+from chorus.sse import DEFAULT_HEARTBEAT, Event, EventStreamResponse
 from chorus.upstream import DEFAULT, Call, _Default
 
 __all__ = ["Composite"]
@@ -44,6 +55,8 @@ class Composite(View):
     sources: ClassVar[Mapping[str, SourceDeclaration]] = {}
     deadline: float | _Default | None = DEFAULT
     fail_fast: bool = True
+    streaming: bool = False
+    heartbeat: float | None = DEFAULT_HEARTBEAT
     http_method_names: ClassVar[list[str]] = ["get", "head", "options"]  # type: ignore[misc]
 
     @classmethod
@@ -58,6 +71,14 @@ class Composite(View):
         if not sources:
             raise TypeError(f"{cls.__name__} declares no sources")
         return super().as_view(**initkwargs)
+
+    @classmethod
+    def as_stream_view(cls, **initkwargs: Any) -> Callable[..., Any]:
+        """The same fan-out as a Server-Sent Events stream (needs an ASGI server).
+
+        path("api/dashboard/stream/", Dashboard.as_stream_view())
+        """
+        return cls.as_view(**{**initkwargs, "streaming": True})
 
     def build_sources(self, request: HttpRequest, **kwargs: Any) -> dict[str, SourceSpec]:
         """This request's sources: declarations with their factories called."""
@@ -87,5 +108,32 @@ class Composite(View):
         """Turn the result into the response; override to reshape the envelope."""
         return result.response()
 
-    async def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def source_event(self, landed: SourceResult) -> Event:
+        """The ``source`` event for one completed source; override to reshape it."""
+        return Event(
+            event="source", data={"name": landed.name, **landed.as_dict(), "data": landed.data}
+        )
+
+    def summary_event(self, result: Result) -> Event:
+        """The closing ``summary`` event; override to reshape it."""
+        return Event(event="summary", data=result.as_dict())
+
+    async def events(self, request: HttpRequest, **kwargs: Any) -> AsyncIterator[Event]:
+        """This request's stream: each source as it lands, then the summary."""
+        fanout = self.fanout(request, **kwargs)
+        # Closing the fan-out's iterator cancels and awaits its sources, when the
+        # client goes away before all of them have landed.
+        landing = cast("AsyncGenerator[SourceResult]", aiter(fanout))  # __aiter__ is one
+        async with aclosing(landing) as landed:
+            async for each in landed:
+                yield self.source_event(each)
+        yield self.summary_event(fanout.result())
+
+    async def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        if self.streaming:
+            # The generator builds the sources when the stream starts, so a refused
+            # (WSGI) request never creates coroutines that would go unawaited.
+            return EventStreamResponse(
+                request, self.events(request, **kwargs), heartbeat=self.heartbeat
+            )
         return self.render(await self.fanout(request, **kwargs).run())

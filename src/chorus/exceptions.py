@@ -2,6 +2,8 @@
 
     ChorusError
     ├── ConfigurationError      CHORUS settings that cannot work (also ImproperlyConfigured)
+    ├── EventStreamUnavailableError  an event stream was asked of a WSGI request, which
+    │                           Django would buffer whole (also ImproperlyConfigured)
     ├── UnknownUpstreamError    a call names an upstream that is not configured
     ├── UnsafeRequestError      a path or parameter would leave the upstream's base URL
     │                           (also ValueError)
@@ -25,6 +27,7 @@ from django.core.exceptions import ImproperlyConfigured
 __all__ = [
     "ChorusError",
     "ConfigurationError",
+    "EventStreamUnavailableError",
     "ResponseTooLargeError",
     "TransportError",
     "UnknownUpstreamError",
@@ -43,6 +46,19 @@ class ChorusError(Exception):
 
 class ConfigurationError(ChorusError, ImproperlyConfigured):
     """The ``CHORUS`` setting cannot work as written."""
+
+
+class EventStreamUnavailableError(ChorusError, ImproperlyConfigured):
+    """Server-Sent Events need an ASGI server; under WSGI the stream would never arrive."""
+
+    def __init__(self, request_type: str) -> None:
+        self.request_type = request_type
+        super().__init__(
+            f"Server-Sent Events need an ASGI server (uvicorn, daphne, granian): this request "
+            f"came through WSGI ({request_type}), where Django collects a streaming response "
+            "whole before sending it, so the client would wait for ever. Serve the project's "
+            "asgi.py application instead of runserver or a WSGI server."
+        )
 
 
 class UnknownUpstreamError(ChorusError, LookupError):

@@ -1,0 +1,179 @@
+"""Server-Sent Events: ``EventStreamResponse`` streams ``Event``s from an async iterator.
+
+A stream is an async iterator of ``Event``s (usually an async generator, the
+*producer*). While the producer is idle for ``heartbeat`` seconds a comment
+line is sent, so proxies and load balancers keep the connection open; the
+producer's pending step is left running through heartbeats, never cancelled
+and restarted, so nothing it was waiting for is lost. When the client goes
+away, Django's ASGI handler cancels the response; the producer is then
+cancelled or closed (``aclose()``), so its own ``finally`` blocks run and
+nothing it started keeps running.
+
+Only an ASGI server can stream. Under WSGI (``runserver`` included) Django
+would collect the whole stream before sending a byte, so a client would wait
+for ever on an endless stream; ``EventStreamResponse`` refuses such a request
+with ``EventStreamUnavailableError`` instead, which Django turns into a 500
+whose traceback says what to do.
+
+    async def ticks(request):
+        start = int(chorus.last_event_id(request) or -1) + 1   # resume after a reconnect
+
+        async def produce():
+            for n in range(start, 10):
+                yield chorus.Event(id=str(n), event="tick", data={"n": n})
+                await asyncio.sleep(1)
+
+        return chorus.EventStreamResponse(request, produce(), heartbeat=15)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator
+from contextlib import aclosing
+from dataclasses import dataclass
+from typing import Any, Final
+
+import orjson
+from django.core.handlers.asgi import ASGIRequest
+from django.http import HttpRequest, StreamingHttpResponse
+
+from chorus.exceptions import EventStreamUnavailableError
+
+__all__ = ["DEFAULT_HEARTBEAT", "Event", "EventStreamResponse", "last_event_id"]
+
+logger = logging.getLogger("chorus")
+
+DEFAULT_HEARTBEAT: Final = 15.0
+HEARTBEAT_FRAME: Final = b": heartbeat\n\n"
+
+_MAX_LAST_EVENT_ID = 256
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+_END: Final = object()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Event:
+    """One event. A ``str`` ``data`` is sent as is (each line its own ``data:`` field);
+    anything else is serialized to JSON with orjson. ``retry`` is the client's
+    reconnection delay in milliseconds.
+
+        chorus.Event(id="7", event="step", data={"step": 7})
+    """
+
+    data: Any = ""
+    event: str | None = None
+    id: str | None = None
+    retry: int | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("event", "id"):
+            value = getattr(self, name)
+            if value is not None and _LINE_BREAK.search(value):
+                raise ValueError(f"an event's {name} cannot hold a line break: {value!r}")
+        if self.id is not None and "\0" in self.id:
+            raise ValueError("an event's id cannot hold a NUL character")
+        if self.retry is not None and (isinstance(self.retry, bool) or self.retry < 0):
+            raise ValueError(f"retry must be a whole number of milliseconds, not {self.retry!r}")
+
+    def encode(self) -> bytes:
+        """The event's wire form, ending with the blank line that dispatches it."""
+        lines = []
+        if self.id is not None:
+            lines.append(f"id: {self.id}")
+        if self.event is not None:
+            lines.append(f"event: {self.event}")
+        if self.retry is not None:
+            lines.append(f"retry: {int(self.retry)}")
+        text = self.data if isinstance(self.data, str) else orjson.dumps(self.data).decode()
+        lines.extend(f"data: {line}" for line in _LINE_BREAK.split(text))
+        return ("\n".join(lines) + "\n\n").encode()
+
+
+def last_event_id(request: HttpRequest) -> str | None:
+    """The ``Last-Event-ID`` a reconnecting client sent, so a producer can resume after it.
+
+    ``None`` when absent, empty or implausibly long (over 256 characters).
+    """
+    value = request.headers.get("Last-Event-ID", "").strip()
+    if not value or len(value) > _MAX_LAST_EVENT_ID:
+        return None
+    return value
+
+
+class EventStreamResponse(StreamingHttpResponse):
+    """A ``text/event-stream`` response over an async iterator of ``Event``s.
+
+        return chorus.EventStreamResponse(request, produce(), heartbeat=15)
+
+    ``heartbeat`` is the idle time in seconds before a comment line is sent
+    (``None``: never). Raises ``EventStreamUnavailableError`` unless ``request``
+    came through an ASGI server.
+    """
+
+    def __init__(
+        self,
+        request: HttpRequest,
+        events: AsyncIterable[Event],
+        *,
+        heartbeat: float | None = DEFAULT_HEARTBEAT,
+        status: int = 200,
+    ) -> None:
+        if not isinstance(request, ASGIRequest):
+            raise EventStreamUnavailableError(type(request).__name__)
+        if heartbeat is not None and not heartbeat > 0:
+            raise ValueError("heartbeat must be a positive number of seconds, or None for none")
+        self._events = events
+        self.heartbeat = heartbeat
+        self._stream = self._frames()
+        super().__init__(self._stream, status=status, content_type="text/event-stream")
+        self["Cache-Control"] = "no-cache"
+        # nginx (and proxies that follow it) would otherwise buffer the stream.
+        self["X-Accel-Buffering"] = "no"
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        # Django's own wrapper does not close the iterator it wraps; closing it
+        # here is what lets the producer's cleanup run the moment the client goes.
+        async with aclosing(self._stream) as frames:
+            async for frame in frames:
+                yield frame
+
+    async def _frames(self) -> AsyncGenerator[bytes]:
+        events = aiter(self._events)
+        pending: asyncio.Task[object] | None = None
+        try:
+            while True:
+                if self.heartbeat is None:
+                    item = await _next_or_end(events)
+                else:
+                    if pending is None:
+                        pending = asyncio.create_task(_next_or_end(events))
+                    done, _ = await asyncio.wait({pending}, timeout=self.heartbeat)
+                    if not done:
+                        yield HEARTBEAT_FRAME
+                        continue
+                    item, pending = pending.result(), None
+                if item is _END:
+                    return
+                if not isinstance(item, Event):
+                    raise TypeError(f"an event stream yields chorus.Event, not {type(item)!r}")
+                yield item.encode()
+        finally:
+            if pending is not None:
+                pending.cancel()
+                await asyncio.wait({pending})
+                if not pending.cancelled() and (error := pending.exception()) is not None:
+                    logger.warning("an event producer failed as its stream closed", exc_info=error)
+            aclose = getattr(events, "aclose", None)
+            if aclose is not None:
+                await aclose()
+
+
+async def _next_or_end(events: AsyncIterator[Event]) -> object:
+    # StopAsyncIteration cannot cross a task boundary cleanly: turn it into a sentinel.
+    try:
+        return await anext(events)
+    except StopAsyncIteration:
+        return _END
