@@ -4,6 +4,7 @@ pytest_plugins = [
     "tests.fixtures.simulator",
     "tests.fixtures.services",
     "tests.fixtures.database",
+    "tests.fixtures.sqlite_file",
     "tests.fixtures.upstreams",
     "tests.fixtures.recorder",
 ]
