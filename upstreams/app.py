@@ -73,7 +73,7 @@ class Simulator:
         self._exchanges: set[Exchange] = set()
 
     def release_waiting(self) -> None:
-        """End every request still waiting (hang, latency, slow body): the server is stopping.
+        """Reset every open request's connection (hangs included): the server is stopping.
 
         Call it on the server's event loop, as its shutdown begins.
         """
@@ -100,7 +100,6 @@ class Simulator:
                 await exchange.answer(_error(404, f"no such service or path: {scope['path']}"))
         finally:
             self._exchanges.discard(exchange)
-            await exchange.aclose()
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:

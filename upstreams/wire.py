@@ -1,10 +1,10 @@
 """One exchange on the wire: waiting, answering, misbehaving, and noticing the client leave.
 
 Every fault has to really happen on the socket, because that is what chorus's
-timeouts, body limits and error mapping are tested against. Waiting is always
-done while watching ``receive()`` for ``http.disconnect``, so a client that
-gives up is noticed (and counted) at once instead of when the wait would have
-ended.
+timeouts, body limits and error mapping are tested against. Every wait is a
+wait on ``receive()`` bounded by a timeout: ``receive()`` only returns (with
+``http.disconnect``) if the client goes away, so a client that gives up is
+noticed, and counted, at once, and a plain wait costs a timer, not a task.
 
 ``reset`` is the one fault ASGI cannot express: an application can close a
 connection, never reset it. Under uvicorn the ``send`` callable is a bound
@@ -14,7 +14,8 @@ kernel send an RST, so the client sees ``ECONNRESET`` and no response at all.
 Where the transport cannot be reached (another server), the fallback starts a
 response whose ``Content-Length`` promises more than is sent and then drops
 the connection: the client sees a truncated response rather than a reset, and
-the server logs an incomplete response.
+the server logs an incomplete response. The same reset ends waiting requests
+when the server stops (``release``), as if the service had been killed.
 """
 
 from __future__ import annotations
@@ -46,79 +47,66 @@ _LINGER_RESET = struct.pack("ii", 1, 0)
 class Exchange:
     """Answers one request, and knows whether its client went away before the end."""
 
-    __slots__ = ("_receive", "_released", "_send", "_watcher", "complete", "disconnected")
+    __slots__ = ("_dropped", "_receive", "_send", "complete", "disconnected")
 
     def __init__(self, receive: Receive, send: Send) -> None:
         self._receive = receive
         self._send = send
-        self._watcher: asyncio.Task[None] | None = None
-        self._released: asyncio.Future[None] | None = None
+        self._dropped = False  # we cut the connection: not the client leaving
         self.complete = False
         self.disconnected = False
 
-    async def _wait_for_disconnect(self) -> None:
-        while (await self._receive())["type"] != "http.disconnect":
-            pass
-
-    def _watch(self) -> asyncio.Task[None]:
-        if self._watcher is None:
-            self._watcher = asyncio.create_task(self._wait_for_disconnect())
-        return self._watcher
-
-    def _client_left(self) -> bool:
-        # uvicorn also answers http.disconnect once the response is complete;
-        # only a disconnect seen before then is the client leaving.
-        if not self.complete and self._watcher is not None and self._watcher.done():
-            self.disconnected = True
-        return self.disconnected
-
-    def release(self) -> None:
-        """The server is stopping: cut short whatever this exchange is waiting for.
-
-        A hang (or a long latency) would otherwise hold the server's graceful
-        shutdown until uvicorn cancels the request and logs it as a crash.
-        """
-        if self._released is None:
-            self._released = asyncio.get_running_loop().create_future()
-        if not self._released.done():
-            self._released.set_result(None)
-
     async def _wait(self, seconds: float | None) -> bool:
-        """Wait up to ``seconds`` (None: for ever); True if the exchange should go on."""
-        if self._released is None:
-            self._released = asyncio.get_running_loop().create_future()
-        await asyncio.wait(
-            (self._watch(), self._released), timeout=seconds, return_when=asyncio.FIRST_COMPLETED
-        )
-        if self._client_left():
-            return False
-        if self._released.done():
-            # Like a service being killed: the connection goes, with no answer.
-            await self._drop()
-            return False
-        return True
+        """Wait ``seconds`` (None: for ever) unless the connection goes; True if it is still there.
+
+        ``seconds=0`` yields to the loop once and tells whether the client has
+        already gone, without waiting.
+        """
+        try:
+            async with asyncio.timeout(seconds):
+                while (await self._receive())["type"] != "http.disconnect":
+                    pass  # the request body, which no service reads
+        except TimeoutError:
+            return True
+        # uvicorn also answers http.disconnect once the response is complete.
+        if not self._dropped and not self.complete:
+            self.disconnected = True
+        return False
 
     async def pause(self, seconds: float) -> bool:
         """Wait ``seconds`` unless the client leaves first; True if it is still there."""
-        if seconds > 0:
-            return await self._wait(seconds)
-        return not self._client_left()
+        return await self._wait(seconds) if seconds > 0 else not self.disconnected
 
     async def hang(self) -> None:
         """Never answer: wait for the client to give up (or the server to stop)."""
         await self._wait(None)
 
-    async def aclose(self) -> None:
-        if self._watcher is not None:
-            self._watcher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._watcher
+    def release(self) -> None:
+        """The server is stopping: reset this exchange's connection, ending any wait.
+
+        A hang (or a long latency) would otherwise hold the server's graceful
+        shutdown until uvicorn cancels the request and logs it as a crash.
+        """
+        self._drop()
+
+    def _drop(self) -> bool:
+        """Reset the connection; False if its transport is out of reach."""
+        transport = getattr(getattr(self._send, "__self__", None), "transport", None)
+        sock = transport.get_extra_info("socket") if transport is not None else None
+        if transport is None or sock is None:
+            return False
+        self._dropped = True
+        if not transport.is_closing():
+            # A connection already closing has no socket left to set options on.
+            with contextlib.suppress(OSError, ValueError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_RESET)
+            transport.abort()
+        return True
 
     async def _start(self, status: int, headers: list[Header]) -> None:
         await self._send({"type": "http.response.start", "status": status, "headers": headers})
 
     async def _finish(self, chunk: bytes = b"") -> None:
-        self._client_left()
         await self._send({"type": "http.response.body", "body": chunk, "more_body": False})
         self.complete = True
 
@@ -150,38 +138,24 @@ class Exchange:
         await self._start(status, list(_JSON_HEADERS))
         await self._send({"type": "http.response.body", "body": _OVERSIZE_HEAD, "more_body": True})
         remaining = max(0, total_bytes - len(_OVERSIZE_HEAD) - len(_OVERSIZE_TAIL))
-        self._watch()
         while remaining > 0:
             chunk = _STREAM_CHUNK[:remaining]
             await self._send({"type": "http.response.body", "body": chunk, "more_body": True})
             remaining -= len(chunk)
-            # Let the watcher run: after a disconnect uvicorn's send returns at
-            # once, so without a yield the loop would never see it.
-            await asyncio.sleep(0)
-            if self._client_left():
-                return
-            if self._released is not None and self._released.done():
-                await self._drop()
+            # After a disconnect uvicorn's send returns at once without a word,
+            # so ask receive() between chunks.
+            if not await self._wait(0):
                 return
         await self._finish(_OVERSIZE_TAIL)
 
     async def reset(self, body: Body) -> None:
         """Drop the connection with a TCP reset and no response (see the module docstring)."""
-        if not await self._drop():
+        if self._drop():
+            # Let the server see the connection go, so it does not answer for
+            # an application that returned without a response.
+            await self._wait(None)
+        else:
             await self._truncate(body)
-
-    async def _drop(self) -> bool:
-        """Reset the connection; False if its transport is out of reach."""
-        transport = getattr(getattr(self._send, "__self__", None), "transport", None)
-        sock = transport.get_extra_info("socket") if transport is not None else None
-        if transport is None or sock is None:
-            return False
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_RESET)
-        transport.abort()
-        # Wait until the server has seen the connection go, so it does not try
-        # to answer for an application that returned without a response.
-        await self._watch()
-        return True
 
     async def _truncate(self, body: Body) -> None:
         promised = str(len(body.content) + 1).encode()
