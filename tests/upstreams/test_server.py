@@ -106,3 +106,34 @@ def _wait_for_in_flight(server: SimulatorServer, service: str, within: float = 5
     while server.stats()["services"][service]["in_flight"] == 0:
         assert time.monotonic() < deadline, f"no request reached {service}"
         time.sleep(0.01)
+
+
+def test_stop_with_many_requests_waiting_and_some_clients_leaving_logs_nothing(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    server = SimulatorServer()
+    server.start()
+    clients = [socket.create_connection((server.host, server.port)) for _ in range(40)]
+    try:
+        for client in clients:
+            client.sendall(
+                b"GET /users/summary?latency_ms=5000 HTTP/1.1\r\nHost: simulator\r\n\r\n"
+            )
+        deadline = time.monotonic() + 5
+        while server.stats()["services"]["users"]["in_flight"] < len(clients):
+            assert time.monotonic() < deadline, "the requests never all arrived"
+            time.sleep(0.01)
+        for client in clients[::2]:
+            client.close()
+
+        started = time.monotonic()
+        server.stop()
+        stopped_after = time.monotonic() - started
+    finally:
+        for client in clients:
+            client.close()
+
+    assert stopped_after < 2
+    assert [
+        record.getMessage() for record in caplog.records if record.levelno >= logging.WARNING
+    ] == []
