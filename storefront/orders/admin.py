@@ -6,7 +6,6 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib import admin
-from django.db.models import F, Sum
 from django.http import HttpRequest
 
 from storefront.orders.models import Customer, Order, OrderItem
@@ -41,8 +40,7 @@ class OrderAdmin(admin.ModelAdmin):
         # The total is derived from the items: recompute it once the inlines are saved.
         super().save_related(request, form, formsets, change)
         order = form.instance
-        total = order.items.aggregate(total=Sum(F("qty") * F("unit_price")))["total"]
-        order.total = total or Decimal("0.00")
+        order.total = sum((item.line_total for item in order.items.all()), Decimal("0.00"))
         order.save(update_fields=["total"])
 
 
