@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 from storefront.env import (
+    SIMULATOR_URL,
     env_bool,
     env_database,
     env_float,
@@ -96,6 +97,14 @@ CHORUS = {
     },
     "DEFAULT_DEADLINE": env_float("STOREFRONT_DEADLINE", 2.0),
 }
+
+# The simulator's fault API, behind the dashboard's fault controls (storefront/fault_control.py):
+# STOREFRONT_SIMULATOR_URL, or the local simulator when every upstream is it; "" turns them off.
+STOREFRONT_SIMULATOR_URL = os.environ.get("STOREFRONT_SIMULATOR_URL", "").strip() or (
+    SIMULATOR_URL
+    if all(url == f"{SIMULATOR_URL}/{name}" for name, url in _UPSTREAM_URLS.items())
+    else ""
+)
 
 LOGGING = {
     "version": 1,
