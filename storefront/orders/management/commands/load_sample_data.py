@@ -37,7 +37,10 @@ class Command(BaseCommand):
             seed=options["seed"],
         )
         now = timezone.now().replace(microsecond=0)
-        if load_sample_data(size, now=now, replace=options["replace"]):
+        loaded = load_sample_data(size, now=now, replace=options["replace"])
+        if options["verbosity"] < 1:
+            return
+        if loaded:
             self.stdout.write(
                 f"Loaded {size.customers} customers and {size.orders} orders (seed {size.seed})."
             )
