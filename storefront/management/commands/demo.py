@@ -37,6 +37,7 @@ __all__ = ["SETUP_COMMANDS", "Command"]
 # Management commands run, in order, before any child starts; each must be idempotent.
 SETUP_COMMANDS: tuple[tuple[str, dict[str, Any]], ...] = (
     ("migrate", {"interactive": False, "verbosity": 0}),
+    ("load_sample_data", {"verbosity": 0}),
 )
 
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
