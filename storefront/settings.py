@@ -36,14 +36,15 @@ INSTALLED_APPS = [
     "storefront.orders",
 ]
 
+# Django's built-ins, made async-native (storefront/middleware.py): no thread hop per hook.
 MIDDLEWARE = [
-    "django.middleware.security.SecurityMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "storefront.middleware.SecurityMiddleware",
+    "storefront.middleware.SessionMiddleware",
+    "storefront.middleware.CommonMiddleware",
+    "storefront.middleware.CsrfViewMiddleware",
+    "storefront.middleware.AuthenticationMiddleware",
+    "storefront.middleware.MessageMiddleware",
+    "storefront.middleware.XFrameOptionsMiddleware",
 ]
 
 ROOT_URLCONF = "storefront.urls"

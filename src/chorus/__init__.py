@@ -30,6 +30,7 @@ from chorus.exceptions import (
     UpstreamTimeoutError,
 )
 from chorus.fanout import Fanout, Source, gather, source
+from chorus.middleware import NonBlockingMiddlewareMixin
 from chorus.results import Outcome, Result, SourceResult
 from chorus.sse import Event, EventStreamResponse, last_event_id
 from chorus.transport import (
@@ -53,6 +54,7 @@ __all__ = [
     "EventStreamResponse",
     "EventStreamUnavailableError",
     "Fanout",
+    "NonBlockingMiddlewareMixin",
     "Outcome",
     "ResponseTooLargeError",
     "Result",

@@ -1,0 +1,75 @@
+"""Middleware that runs on the event loop instead of hopping to a thread.
+
+Django's ``MiddlewareMixin`` serves async requests by running every
+``process_request`` / ``process_response`` through ``sync_to_async``, and the
+handler wraps a sync ``process_view`` the same way: a thread hop per hook per
+request, whether or not the hook does any I/O. Most hooks only read headers
+and set attributes. ``NonBlockingMiddlewareMixin`` declares that: put it first
+in the bases of a ``MiddlewareMixin`` middleware whose hooks never block, and
+under ASGI they run inline on the event loop. A hook that sometimes does I/O
+overrides its ``a``-prefixed twin and hops only then:
+
+    class SessionMiddleware(NonBlockingMiddlewareMixin, sessions.SessionMiddleware):
+        async def aprocess_response(self, request, response):
+            if request.session.modified:  # saving touches the database
+                return await sync_to_async(self.process_response)(request, response)
+            return self.process_response(request, response)
+
+Under WSGI nothing changes: Django calls the sync hooks as usual.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from django.http import HttpRequest, HttpResponseBase
+
+__all__ = ["NonBlockingMiddlewareMixin"]
+
+Handler = Callable[[HttpRequest], Any]
+
+
+class NonBlockingMiddlewareMixin:
+    """Run a ``MiddlewareMixin``'s hooks inline under ASGI; see the module docstring."""
+
+    get_response: Callable[[HttpRequest], Awaitable[HttpResponseBase]]
+    async_mode: bool
+    sync_process_view: Callable[..., HttpResponseBase | None] | None = None
+
+    def __init__(self, get_response: Handler) -> None:
+        super().__init__(get_response)  # type: ignore[call-arg]
+        if self.async_mode and hasattr(self, "process_view"):
+            # The handler adapts process_view by what it finds on the instance;
+            # the sync hook stays reachable for the cases that must hop.
+            self.sync_process_view = self.process_view
+            setattr(self, "process_view", self.aprocess_view)  # noqa: B010
+
+    async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
+        response = None
+        if hasattr(self, "process_request"):
+            response = await self.aprocess_request(request)
+        response = response or await self.get_response(request)
+        if hasattr(self, "process_response"):
+            response = await self.aprocess_response(request, response)
+        return response
+
+    async def aprocess_request(self, request: HttpRequest) -> HttpResponseBase | None:
+        result: HttpResponseBase | None = self.process_request(request)  # type: ignore[attr-defined]
+        return result
+
+    async def aprocess_response(
+        self, request: HttpRequest, response: HttpResponseBase
+    ) -> HttpResponseBase:
+        result: HttpResponseBase = self.process_response(request, response)  # type: ignore[attr-defined]
+        return result
+
+    async def aprocess_view(
+        self,
+        request: HttpRequest,
+        view: Callable[..., Any],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+    ) -> HttpResponseBase | None:
+        assert self.sync_process_view is not None
+        return self.sync_process_view(request, view, args, kwargs)

@@ -1,0 +1,83 @@
+"""Django's built-in middleware, made async-native for storefront's stack.
+
+Each class is Django's own with ``chorus.NonBlockingMiddlewareMixin``: the
+hooks run on the event loop, because they only read headers and cookies and
+set attributes. Where a hook can do I/O, it hops to a thread only then:
+
+- sessions: saving a modified session writes to the database;
+- messages: storing messages may load the session;
+- CSRF: for a multipart POST, reading ``request.POST`` may spool uploads to disk.
+
+Authentication's ``process_request`` only installs the lazy ``request.user``
+and ``request.auser``; views that need the user call ``await request.auser()``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.contrib.auth import middleware as auth
+from django.contrib.messages import middleware as messages
+from django.contrib.sessions import middleware as sessions
+from django.http import HttpRequest, HttpResponseBase
+from django.middleware import clickjacking, common, csrf, security
+
+from chorus import NonBlockingMiddlewareMixin
+
+__all__ = [
+    "AuthenticationMiddleware",
+    "CommonMiddleware",
+    "CsrfViewMiddleware",
+    "MessageMiddleware",
+    "SecurityMiddleware",
+    "SessionMiddleware",
+    "XFrameOptionsMiddleware",
+]
+
+
+class SecurityMiddleware(NonBlockingMiddlewareMixin, security.SecurityMiddleware):
+    pass
+
+
+class CommonMiddleware(NonBlockingMiddlewareMixin, common.CommonMiddleware):
+    pass
+
+
+class XFrameOptionsMiddleware(NonBlockingMiddlewareMixin, clickjacking.XFrameOptionsMiddleware):
+    pass
+
+
+class AuthenticationMiddleware(NonBlockingMiddlewareMixin, auth.AuthenticationMiddleware):
+    pass
+
+
+class SessionMiddleware(NonBlockingMiddlewareMixin, sessions.SessionMiddleware):
+    async def aprocess_response(
+        self, request: HttpRequest, response: HttpResponseBase
+    ) -> HttpResponseBase:
+        session = getattr(request, "session", None)
+        if session is not None and (session.modified or settings.SESSION_SAVE_EVERY_REQUEST):
+            return await sync_to_async(self.process_response)(request, response)
+        return self.process_response(request, response)
+
+
+class MessageMiddleware(NonBlockingMiddlewareMixin, messages.MessageMiddleware):
+    async def aprocess_response(
+        self, request: HttpRequest, response: HttpResponseBase
+    ) -> HttpResponseBase:
+        storage = getattr(request, "_messages", None)
+        if storage is not None and (storage.used or storage.added_new):
+            return await sync_to_async(self.process_response)(request, response)
+        return self.process_response(request, response)
+
+
+class CsrfViewMiddleware(NonBlockingMiddlewareMixin, csrf.CsrfViewMiddleware):
+    async def aprocess_view(
+        self, request: HttpRequest, view: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> HttpResponseBase | None:
+        if request.content_type == "multipart/form-data" or settings.CSRF_USE_SESSIONS:
+            assert self.sync_process_view is not None
+            return await sync_to_async(self.sync_process_view)(request, view, args, kwargs)
+        return await super().aprocess_view(request, view, args, kwargs)
