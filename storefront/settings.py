@@ -38,6 +38,7 @@ INSTALLED_APPS = [
 
 # Django's built-ins, made async-native (storefront/middleware.py): no thread hop per hook.
 MIDDLEWARE = [
+    "chorus.RequestIDMiddleware",
     "storefront.middleware.SecurityMiddleware",
     "storefront.middleware.SessionMiddleware",
     "storefront.middleware.CommonMiddleware",
@@ -110,7 +111,16 @@ STOREFRONT_SIMULATOR_URL = os.environ.get("STOREFRONT_SIMULATOR_URL", "").strip(
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_id": {"()": "chorus.RequestIDFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"}
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["request_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env_log_level()},
 }

@@ -31,6 +31,7 @@ from chorus.exceptions import (
 )
 from chorus.fanout import Fanout, Source, gather, source
 from chorus.middleware import NonBlockingMiddlewareMixin
+from chorus.request_id import RequestIDFilter, RequestIDMiddleware, current_request_id
 from chorus.results import Outcome, Result, SourceResult
 from chorus.sse import Event, EventStreamResponse, last_event_id
 from chorus.transport import (
@@ -56,6 +57,8 @@ __all__ = [
     "Fanout",
     "NonBlockingMiddlewareMixin",
     "Outcome",
+    "RequestIDFilter",
+    "RequestIDMiddleware",
     "ResponseTooLargeError",
     "Result",
     "Source",
@@ -73,6 +76,7 @@ __all__ = [
     "UpstreamTimeoutError",
     "aclose_transport",
     "call",
+    "current_request_id",
     "fetch",
     "gather",
     "get_settings",

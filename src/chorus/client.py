@@ -23,6 +23,7 @@ from chorus.exceptions import (
     UpstreamStatusError,
     UpstreamTimeoutError,
 )
+from chorus.request_id import REQUEST_ID_HEADER, current_request_id
 from chorus.transport import get_transport
 from chorus.upstream import Call
 
@@ -52,6 +53,9 @@ def _headers(call: Call, upstream: UpstreamConfig, request: HttpRequest | None) 
             value = request.headers.get(name)
             if value is not None:
                 headers[name] = value
+    request_id = current_request_id()
+    if request_id is not None:
+        headers[REQUEST_ID_HEADER] = request_id
     headers.update(call.headers)
     if call.body is not None:
         headers.setdefault("Content-Type", "application/json")

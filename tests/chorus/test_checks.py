@@ -3,7 +3,7 @@
 import pytest
 from django.core import checks
 
-from chorus.checks import check_settings
+from chorus.checks import check_middleware, check_settings
 
 GOOD_UPSTREAM = {"BASE_URL": "http://127.0.0.1:8100/inventory", "TIMEOUT": 0.3}
 
@@ -88,3 +88,26 @@ def test_w001_timeout_longer_than_deadline(settings):
     assert ids_for(settings, {"DEFAULT_DEADLINE": 1, "UPSTREAMS": {"inventory": upstream}}) == [
         "chorus.W001"
     ]
+
+
+def middleware_ids(settings, middleware):
+    settings.MIDDLEWARE = middleware
+    return [message.id for message in check_middleware()]
+
+
+def test_async_native_middleware_passes(settings):
+    assert middleware_ids(settings, ["chorus.RequestIDMiddleware"]) == []
+
+
+def test_w002_sync_only_middleware(settings):
+    assert middleware_ids(settings, ["tests.chorus.sync_middleware.SyncOnly"]) == ["chorus.W002"]
+
+
+def test_w003_middleware_mixin_hooks_hop(settings):
+    assert middleware_ids(settings, ["django.middleware.common.CommonMiddleware"]) == [
+        "chorus.W003"
+    ]
+
+
+def test_storefront_stack_has_no_middleware_warnings():
+    assert check_middleware() == []

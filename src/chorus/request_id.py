@@ -1,0 +1,100 @@
+"""Request ids: accepted or made per request, carried to every log line and upstream call.
+
+``RequestIDMiddleware`` takes the incoming ``X-Request-ID`` when it is a sane
+token (so ids chain across services) and makes one otherwise, sets it on the
+response, and keeps it in a context variable for the length of the request:
+``RequestIDFilter`` puts it on every log record (``%(request_id)s``), and
+chorus adds it to every upstream call. The middleware also writes one line per
+request to the ``chorus.request`` logger with method, path, status, duration
+and id, as ``key=value`` pairs that log tools can parse.
+
+    MIDDLEWARE = ["chorus.RequestIDMiddleware", ...]
+    LOGGING["filters"] = {"request_id": {"()": "chorus.RequestIDFilter"}}
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from contextvars import ContextVar, Token
+
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from django.http import HttpRequest, HttpResponseBase
+
+__all__ = ["REQUEST_ID_HEADER", "RequestIDFilter", "RequestIDMiddleware", "current_request_id"]
+
+REQUEST_ID_HEADER = "X-Request-ID"
+_VALID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_request_id: ContextVar[str | None] = ContextVar("chorus_request_id", default=None)
+access_log = logging.getLogger("chorus.request")
+
+
+def current_request_id() -> str | None:
+    """The id of the request being served in this context, if any."""
+    return _request_id.get()
+
+
+class RequestIDFilter(logging.Filter):
+    """Adds ``record.request_id`` (``"-"`` outside a request) to every record."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = _request_id.get() or "-"
+        return True
+
+
+class RequestIDMiddleware:
+    """Accept or make ``X-Request-ID``; log one line per request. Async-native, sync-capable."""
+
+    sync_capable = True
+    async_capable = True
+
+    def __init__(
+        self, get_response: Callable[[HttpRequest], HttpResponseBase | Awaitable[HttpResponseBase]]
+    ) -> None:
+        self.get_response = get_response
+        self.async_mode = iscoroutinefunction(get_response)
+        if self.async_mode:
+            markcoroutinefunction(self)
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase | Awaitable[HttpResponseBase]:
+        if self.async_mode:
+            return self.__acall__(request)
+        started, token = self._begin(request)
+        try:
+            response = self.get_response(request)
+            assert isinstance(response, HttpResponseBase)
+            return self._finish(request, response, started)
+        finally:
+            _request_id.reset(token)
+
+    async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
+        started, token = self._begin(request)
+        try:
+            response = await self.get_response(request)  # type: ignore[misc]
+            return self._finish(request, response, started)
+        finally:
+            _request_id.reset(token)
+
+    def _begin(self, request: HttpRequest) -> tuple[float, Token[str | None]]:
+        incoming = request.headers.get(REQUEST_ID_HEADER, "")
+        request_id = incoming if _VALID.match(incoming) else uuid.uuid4().hex
+        request.request_id = request_id  # type: ignore[attr-defined]
+        return time.perf_counter(), _request_id.set(request_id)
+
+    def _finish(
+        self, request: HttpRequest, response: HttpResponseBase, started: float
+    ) -> HttpResponseBase:
+        response[REQUEST_ID_HEADER] = request.request_id  # type: ignore[attr-defined]
+        if access_log.isEnabledFor(logging.INFO):
+            access_log.info(
+                "method=%s path=%s status=%d duration_ms=%.1f request_id=%s",
+                request.method,
+                request.path,
+                response.status_code,
+                (time.perf_counter() - started) * 1000,
+                request.request_id,  # type: ignore[attr-defined]
+            )
+        return response
