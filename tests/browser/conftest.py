@@ -1,0 +1,152 @@
+"""Storefront under a real uvicorn (a child process) against the simulator, and a headless Chromium.
+
+The server is the production shape: one uvicorn worker on a socket bound
+here (so port 0 is race-free), ``DEBUG=0``, its own migrated SQLite database
+in a temporary ``STOREFRONT_VAR_DIR``, every upstream pointed at the session's
+simulator and the fault controls at its ``/_faults``. The browser is the OS's
+Chromium, driven by Playwright; without it the tests skip, or fail under
+``CHORUS_REQUIRE_SERVICES=1`` (CI installs it, see ``.ci/run``).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.fixtures.services import _unavailable
+from upstreams.server import SimulatorServer, bind_socket
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+SERVICES = ("inventory", "notifications", "analytics", "users", "billing")
+ROOT = Path(__file__).resolve().parents[2]
+_START_TIMEOUT = 30.0
+
+
+def storefront_env(var_dir: Path, simulator: SimulatorServer) -> dict[str, str]:
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "storefront.settings",
+        "DEBUG": "0",
+        "SECRET_KEY": "browser-tests-only-not-secret",
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "STOREFRONT_VAR_DIR": str(var_dir),
+        "STOREFRONT_SIMULATOR_URL": simulator.url,
+        "LOG_LEVEL": "WARNING",
+    }
+    env.pop("DATABASE_URL", None)  # the server's own SQLite file, whatever the suite runs on
+    env.pop("REDIS_URL", None)
+    for name in SERVICES:
+        env[f"STOREFRONT_UPSTREAM_{name.upper()}_URL"] = simulator.service_url(name)
+    return env
+
+
+@pytest.fixture(scope="session")
+def storefront_url(
+    simulator_server: SimulatorServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """Base URL of a storefront served by uvicorn in a child process, for the whole session."""
+    env = storefront_env(tmp_path_factory.mktemp("storefront-var"), simulator_server)
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+    )
+    sock = bind_socket("127.0.0.1", 0)
+    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "storefront.asgi:application",
+            "--fd",
+            str(sock.fileno()),
+            "--loop",
+            "uvloop",
+            "--http",
+            "httptools",
+            "--log-level",
+            "warning",
+            "--no-access-log",
+            "--timeout-graceful-shutdown",
+            "2",
+        ],
+        cwd=ROOT,
+        env=env,
+        pass_fds=[sock.fileno()],
+    )
+    sock.close()  # the child holds its own copy
+    try:
+        deadline = time.monotonic() + _START_TIMEOUT
+        while True:
+            try:
+                httpx.get(f"{url}/healthz", timeout=1, trust_env=False)
+                break
+            except httpx.TransportError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("storefront did not start under uvicorn") from None
+                time.sleep(0.05)
+        yield url
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+@pytest.fixture
+def storefront(storefront_url: str, simulator: SimulatorServer) -> str:
+    """The session's storefront, with the simulator's faults and stats reset for this test."""
+    return storefront_url
+
+
+@pytest.fixture
+def chromium_browser() -> Iterator[object]:
+    # Per test, not per session: Playwright's sync API keeps its event loop running in
+    # this thread while it is open, and the suite's async fixtures need the thread's loop.
+    if not Path(CHROMIUM).exists():
+        _unavailable(f"Chromium is not installed at {CHROMIUM} (apt-get install -y chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def page(chromium_browser):
+    """A fresh browser context and page; console errors and page errors are collected."""
+    context = chromium_browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.console_errors = []
+    page.on(
+        "console",
+        lambda message: message.type == "error" and page.console_errors.append(message.text),
+    )
+    page.on("pageerror", lambda error: page.console_errors.append(str(error)))
+    try:
+        yield page
+    finally:
+        context.close()

@@ -1,0 +1,83 @@
+"""The streams read over real TCP from uvicorn by an independent SSE client (httpx-sse)."""
+
+import time
+
+import httpx
+import orjson
+from httpx_sse import connect_sse
+
+SLOW = ("inventory", "notifications")
+
+
+def read_events(url, **kwargs):
+    with (
+        httpx.Client(trust_env=False, timeout=10) as client,
+        connect_sse(client, "GET", url, **kwargs) as source,
+    ):
+        return source.response, list(source.iter_sse())
+
+
+def test_the_dashboard_stream_delivers_each_source_as_it_lands(storefront, simulator):
+    simulator.set_fault("inventory", latency_ms=400)
+    simulator.set_fault("analytics", latency_ms=20)
+    arrivals = {}
+    with (
+        httpx.Client(trust_env=False, timeout=10) as client,
+        connect_sse(client, "GET", f"{storefront}/api/dashboard/stream/") as source,
+    ):
+        assert source.response.headers["content-type"].startswith("text/event-stream")
+        assert source.response.headers["cache-control"] == "no-cache"
+        assert source.response.headers["x-accel-buffering"] == "no"
+        events = []
+        for event in source.iter_sse():
+            events.append(event)
+            name = event.json()["name"] if event.event == "source" else event.event
+            arrivals[name] = time.monotonic()
+    assert events[-1].event == "summary"
+    assert {e.event for e in events[:-1]} == {"source"}
+    names = [e.json()["name"] for e in events[:-1]]
+    assert names[0] == "analytics"
+    assert names[-1] == "inventory"
+    # analytics reached the client while inventory was still being waited for
+    assert arrivals["inventory"] - arrivals["analytics"] > 0.2
+    summary = events[-1].json()
+    assert summary["complete"] is True
+    assert summary["sources"]["inventory"]["ms"] >= 400
+
+
+def test_events_resume_after_last_event_id_over_the_wire(storefront):
+    response, events = read_events(
+        f"{storefront}/api/events/?interval=0.02", headers={"Last-Event-ID": "5"}
+    )
+    assert response.status_code == 200
+    assert [e.id for e in events] == ["6", "7", "8", "9"]
+    assert [e.json()["step"] for e in events] == [6, 7, 8, 9]
+    assert events[0].retry == 500
+
+
+def test_all_ten_steps_with_their_ids(storefront):
+    _, events = read_events(f"{storefront}/api/events/?interval=0.02")
+    assert [e.id for e in events] == [str(n) for n in range(10)]
+    assert {e.event for e in events} == {"step"}
+
+
+def test_a_client_leaving_mid_stream_cancels_the_slow_upstream_calls(storefront, simulator):
+    for name in SLOW:
+        simulator.set_fault(name, latency_ms=1500)
+    simulator.set_fault("analytics", latency_ms=10)
+    with (
+        httpx.Client(trust_env=False, timeout=10) as client,
+        connect_sse(client, "GET", f"{storefront}/api/dashboard/stream/") as source,
+    ):
+        first = next(source.iter_sse())
+        assert orjson.loads(first.data)["name"] == "analytics"
+    # The block closed the connection while inventory and notifications were still waiting.
+    deadline = time.monotonic() + 5
+    while True:
+        services = simulator.stats()["services"]
+        if all(services[n]["disconnects"] == 1 for n in SLOW) or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    for name in SLOW:
+        assert services[name]["disconnects"] == 1
+        assert services[name]["in_flight"] == 0
