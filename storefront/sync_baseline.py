@@ -9,6 +9,7 @@ connection set-up.
 
 from __future__ import annotations
 
+import atexit
 import threading
 import time
 from typing import Any
@@ -32,6 +33,7 @@ def _get_client() -> httpx.Client:
     with _client_lock:
         if _client is None:
             _client = httpx.Client(limits=httpx.Limits(max_connections=64), follow_redirects=False)
+            atexit.register(_client.close)
         return _client
 
 

@@ -2,8 +2,20 @@
 
 import asyncio
 
+import pytest
+
 from storefront.asgi import application
+from storefront.dashboard import orders_snapshot
+from storefront.orders.models import Customer, Order
 from tests.fixtures.asgi import asgi_request
+
+# The dashboard's orders source reads the database (from a worker thread).
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_orders_snapshot():
+    orders_snapshot.cache_clear()
 
 
 async def test_three_100ms_upstreams_answer_in_about_one_latency(upstreams):
@@ -11,11 +23,33 @@ async def test_three_100ms_upstreams_answer_in_about_one_latency(upstreams):
     body = response.json()
     assert response.status == 200
     assert body["complete"] is True
-    assert set(body["data"]) == {"inventory", "notifications", "analytics"}
+    assert set(body["data"]) == {"inventory", "notifications", "analytics", "orders"}
     summed = sum(source["ms"] for source in body["sources"].values())
     assert summed >= 285  # each really took ~100 ms ...
     assert body["elapsed_ms"] < summed * 0.6  # ... and they overlapped
     assert response.headers["server-timing"].endswith(f"total;dur={body['elapsed_ms']:.1f}")
+
+
+async def test_orders_source_counts_todays_orders_from_the_database(upstreams):
+    customer = await Customer.objects.acreate(name="Ada", email="ada@example.com")
+    await Order.objects.acreate(customer=customer, status="paid")
+    await Order.objects.acreate(customer=customer, status="paid")
+    await Order.objects.acreate(customer=customer, status="pending")
+    body = (await asgi_request(application, "/api/dashboard/")).json()
+    assert body["sources"]["orders"]["status"] == "ok"
+    assert body["data"]["orders"]["paid"] == 2
+    assert body["data"]["orders"]["pending"] == 1
+
+
+async def test_orders_snapshot_is_shared_for_a_second(upstreams):
+    customer = await Customer.objects.acreate(name="Ada", email="ada@example.com")
+    first = (await asgi_request(application, "/api/dashboard/")).json()["data"]["orders"]
+    await Order.objects.acreate(customer=customer, status="paid")
+    second = (await asgi_request(application, "/api/dashboard/")).json()["data"]["orders"]
+    assert second == first  # served from the snapshot, not a new query
+    orders_snapshot.cache_clear()
+    third = (await asgi_request(application, "/api/dashboard/")).json()["data"]["orders"]
+    assert third["paid"] == first.get("paid", 0) + 1
 
 
 async def test_hanging_optional_source_leaves_a_partial_200_inside_the_deadline(upstreams):
