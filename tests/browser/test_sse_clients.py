@@ -7,6 +7,7 @@ import orjson
 from httpx_sse import connect_sse
 
 SLOW = ("inventory", "notifications")
+UPSTREAMS = ("inventory", "notifications", "analytics")
 
 
 def read_events(url, **kwargs):
@@ -18,8 +19,8 @@ def read_events(url, **kwargs):
 
 
 def test_the_dashboard_stream_delivers_each_source_as_it_lands(storefront, simulator):
-    simulator.set_fault("inventory", latency_ms=400)
-    simulator.set_fault("analytics", latency_ms=20)
+    simulator.set_fault("inventory", latency_ms=450)
+    simulator.set_fault("analytics", latency_ms=0)
     arrivals = {}
     with (
         httpx.Client(trust_env=False, timeout=10) as client,
@@ -35,14 +36,14 @@ def test_the_dashboard_stream_delivers_each_source_as_it_lands(storefront, simul
             arrivals[name] = time.monotonic()
     assert events[-1].event == "summary"
     assert {e.event for e in events[:-1]} == {"source"}
-    names = [e.json()["name"] for e in events[:-1]]
-    assert names[0] == "analytics"
-    assert names[-1] == "inventory"
+    # The dashboard may have sources besides the three upstreams (an ORM query, say).
+    names = [e.json()["name"] for e in events[:-1] if e.json()["name"] in UPSTREAMS]
+    assert names == ["analytics", "notifications", "inventory"]
     # analytics reached the client while inventory was still being waited for
-    assert arrivals["inventory"] - arrivals["analytics"] > 0.2
+    assert arrivals["inventory"] - arrivals["analytics"] > 0.1  # nominally 0.45 s
     summary = events[-1].json()
     assert summary["complete"] is True
-    assert summary["sources"]["inventory"]["ms"] >= 400
+    assert summary["sources"]["inventory"]["ms"] >= 450
 
 
 def test_events_resume_after_last_event_id_over_the_wire(storefront):
@@ -69,8 +70,8 @@ def test_a_client_leaving_mid_stream_cancels_the_slow_upstream_calls(storefront,
         httpx.Client(trust_env=False, timeout=10) as client,
         connect_sse(client, "GET", f"{storefront}/api/dashboard/stream/") as source,
     ):
-        first = next(source.iter_sse())
-        assert orjson.loads(first.data)["name"] == "analytics"
+        landed = (orjson.loads(event.data)["name"] for event in source.iter_sse())
+        assert "analytics" in landed  # arrives once analytics has, the slow two still pending
     # The block closed the connection while inventory and notifications were still waiting.
     deadline = time.monotonic() + 5
     while True:
