@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))  # the scripts run as files; they use the project's packages
 SERVICES = ("inventory", "notifications", "analytics", "users", "billing")
 
 
@@ -100,6 +102,7 @@ class WrkResult:
     p50_ms: float
     p99_ms: float
     errors: int
+    requests: int = 0
 
     def row(self) -> str:
         return (
@@ -116,7 +119,15 @@ def _ms(text: str) -> float:
     return float(value) * _UNIT_MS[unit]
 
 
-def wrk(url: str, *, label: str, connections: int, seconds: int, threads: int = 2) -> WrkResult:
+def wrk(
+    url: str,
+    *,
+    label: str,
+    connections: int,
+    seconds: int,
+    threads: int = 2,
+    headers: Sequence[str] = (),
+) -> WrkResult:
     output = subprocess.run(
         [
             ensure_wrk(),
@@ -126,6 +137,7 @@ def wrk(url: str, *, label: str, connections: int, seconds: int, threads: int = 
             "--latency",
             "--timeout",
             "10s",
+            *(arg for header in headers for arg in ("-H", header)),
             url,
         ],
         check=True,
@@ -136,6 +148,7 @@ def wrk(url: str, *, label: str, connections: int, seconds: int, threads: int = 
     # Anchored: a "+/- Stdev" column such as "60.50%" also contains "50%".
     p50 = _ms(re.search(r"^\s+50%\s+(\S+)", output, re.M).group(1))  # type: ignore[union-attr]
     p99 = _ms(re.search(r"^\s+99%\s+(\S+)", output, re.M).group(1))  # type: ignore[union-attr]
+    requests = int(re.search(r"(\d+) requests in", output).group(1))  # type: ignore[union-attr]
     errors = 0
     if match := re.search(r"Non-2xx or 3xx responses: (\d+)", output):
         errors += int(match.group(1))
@@ -143,7 +156,7 @@ def wrk(url: str, *, label: str, connections: int, seconds: int, threads: int = 
         r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output
     ):
         errors += sum(int(n) for n in match.groups())
-    return WrkResult(label, connections, rps, p50, p99, errors)
+    return WrkResult(label, connections, rps, p50, p99, errors, requests)
 
 
 TABLE_HEADER = (

@@ -1,0 +1,190 @@
+"""Storefront's fan-out against its peers, and uvicorn against granian.
+
+    uv run --group bench python bench/compare.py [--seconds 10] [--servers]
+
+Every peer makes the same three calls to the same upstream: nginx with the
+echo module (``echo_sleep 0.1``), so the upstream never limits. Each runs
+alone under one server process with uvloop and httptools; wrk loads it at
+concurrency 64 and 256. CPU per request is the server's own CPU time (user +
+system, workers included) over the measured run, divided by the requests wrk
+completed. Results go to ``bench/results/compare.json`` and a chart to
+``bench/results/compare.png``; the Markdown tables are printed for
+``bench/README.md``. ``--servers`` adds storefront under granian and under two
+workers of each server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import psutil
+from harness import ROOT, bench_env, free_port, running, wrk
+from upstream_nginx import nginx_upstream
+
+RESULTS = ROOT / "bench" / "results"
+
+
+@dataclass(frozen=True)
+class Peer:
+    label: str
+    argv: Sequence[str]
+    path: str
+    headers: Sequence[str] = ()
+
+
+def uvicorn(app: str, port: int, workers: int = 1) -> list[str]:
+    return [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port),
+            "--workers", str(workers), "--loop", "uvloop", "--http", "httptools",
+            "--no-access-log", "--log-level", "warning"]  # fmt: skip
+
+
+def granian(app: str, port: int, workers: int = 1) -> list[str]:
+    return [sys.executable, "-m", "granian", "--interface", "asgi", app, "--host", "127.0.0.1",
+            "--port", str(port), "--workers", str(workers), "--loop", "uvloop",
+            "--no-access-log", "--log-level", "warning"]  # fmt: skip
+
+
+def gunicorn_sync(port: int) -> list[str]:
+    return [sys.executable, "-m", "gunicorn", "storefront.wsgi:application", "--bind",
+            f"127.0.0.1:{port}", "--workers", "1", "--worker-class", "sync", "--timeout", "120",
+            "--log-level", "warning"]  # fmt: skip
+
+
+def cpu_seconds(pid: int) -> float:
+    process = psutil.Process(pid)
+    total = 0.0
+    for each in [process, *process.children(recursive=True)]:
+        try:
+            times = each.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system
+    return total
+
+
+def measure(peer: Peer, port: int, env: dict[str, str], seconds: int, connections: Sequence[int]):
+    url = f"http://127.0.0.1:{port}{peer.path}"
+    rows = []
+    with running(peer.argv, env=env, ready_url=url) as process:
+        wrk(url, label="warm-up", connections=64, seconds=2, headers=peer.headers)
+        for count in connections:
+            before = cpu_seconds(process.pid)
+            result = wrk(url, label=peer.label, connections=count, seconds=seconds,
+                         headers=peer.headers)  # fmt: skip
+            used = cpu_seconds(process.pid) - before
+            cpu_ms = used * 1000 / result.requests if result.requests else float("nan")
+            rows.append({**asdict(result), "cpu_ms_per_request": cpu_ms})
+            print(f"  {peer.label} c={count}: {result.requests_per_second:,.0f} req/s, "
+                  f"p50 {result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms, "
+                  f"{cpu_ms:.3f} ms CPU/request, errors {result.errors}", flush=True)  # fmt: skip
+    return rows
+
+
+def prepare_storefront(env: dict[str, str]) -> None:
+    for command in (["migrate", "--verbosity", "0"], ["load_sample_data"]):
+        subprocess.run([sys.executable, "manage.py", *command], cwd=ROOT, env=env, check=True,
+                       stdout=subprocess.DEVNULL)  # fmt: skip
+
+
+def table(rows: list[dict[str, object]], reference: str) -> str:
+    lines = ["| peer | connections | requests/s | × peer | p50 ms | p99 ms | × p99 | CPU ms/request | errors |",
+             "|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    refs = {r["connections"]: r for r in rows if r["label"] == reference}
+    for row in rows:
+        ref = refs.get(row["connections"])
+        ratio = row["requests_per_second"] / ref["requests_per_second"] if ref else float("nan")
+        p99_ratio = row["p99_ms"] / ref["p99_ms"] if ref else float("nan")
+        lines.append(
+            f"| {row['label']} | {row['connections']} | {row['requests_per_second']:,.0f} | "
+            f"{ratio:.2f} | {row['p50_ms']:.1f} | {row['p99_ms']:.1f} | {p99_ratio:.2f} | "
+            f"{row['cpu_ms_per_request']:.3f} | {row['errors']} |"
+        )
+    return "\n".join(lines)
+
+
+def chart(rows: list[dict[str, object]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    labels = list(dict.fromkeys(str(r["label"]) for r in rows))
+    levels = sorted({int(r["connections"]) for r in rows})  # type: ignore[call-overload]
+    figure, axes = plt.subplots(1, 2, figsize=(12, 5))
+    width = 0.8 / len(levels)
+    for index, level in enumerate(levels):
+        values = {r["label"]: r for r in rows if r["connections"] == level}
+        xs = [i + index * width for i in range(len(labels))]
+        axes[0].bar(xs, [values[l]["requests_per_second"] if l in values else 0 for l in labels],
+                    width, label=f"c={level}")  # fmt: skip
+        axes[1].bar(xs, [values[l]["p99_ms"] if l in values else 0 for l in labels],
+                    width, label=f"c={level}")  # fmt: skip
+    for axis, title in zip(axes, ("requests/s (higher is better)", "p99 ms (lower is better)"),
+                           strict=True):  # fmt: skip
+        axis.set_title(title)
+        axis.set_xticks([i + width * (len(levels) - 1) / 2 for i in range(len(labels))])
+        axis.set_xticklabels(labels, rotation=20, ha="right", fontsize=8)
+        axis.legend()
+    axes[1].set_yscale("log")
+    figure.suptitle("Three 100 ms upstreams (nginx echo_sleep), one server process, 2 cores")
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--servers", action="store_true", help="also compare uvicorn and granian")
+    parser.add_argument("--skip-sync", action="store_true", help="leave out the WSGI baseline")
+    args = parser.parse_args()
+
+    upstream_port = free_port()
+    var_dir = tempfile.mkdtemp(prefix="chorus-bench-")
+    env = bench_env(upstream_port, STOREFRONT_VAR_DIR=var_dir)
+    env["PYTHONPATH"] = str(ROOT)
+    api_key = os.environ.get("STOREFRONT_BENCH_API_KEY", "")
+    auth = [f"Authorization: Bearer {api_key}"] if api_key else []
+    prepare_storefront(env)
+    port = free_port()
+    peers = [
+        Peer("storefront /api/dashboard/", uvicorn("storefront.asgi:application", port),
+             "/api/dashboard/", auth),
+        Peer("FastAPI + aiohttp", uvicorn("bench.peers.fastapi_aiohttp:app", port), "/dashboard"),
+        Peer("FastAPI + httpx", uvicorn("bench.peers.fastapi_httpx:app", port), "/dashboard"),
+        Peer("Django async view (seeds)", uvicorn("bench.peers.django_seeds:application", port),
+             "/dashboard"),
+    ]  # fmt: skip
+    if not args.skip_sync:
+        peers.append(Peer("sync WSGI baseline (gunicorn)", gunicorn_sync(port),
+                          "/api/sync/dashboard/", auth))  # fmt: skip
+    if args.servers:
+        peers += [
+            Peer("storefront, granian", granian("storefront.asgi:application", port),
+                 "/api/dashboard/", auth),
+            Peer("storefront, uvicorn ×2 workers", uvicorn("storefront.asgi:application", port, 2),
+                 "/api/dashboard/", auth),
+            Peer("storefront, granian ×2 workers", granian("storefront.asgi:application", port, 2),
+                 "/api/dashboard/", auth),
+        ]  # fmt: skip
+    rows: list[dict[str, object]] = []
+    with nginx_upstream(upstream_port):
+        for peer in peers:
+            connections = (64,) if "sync" in peer.label else (64, 256)
+            rows += measure(peer, port, env, args.seconds, connections)
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "compare.json").write_text(json.dumps(rows, indent=2))
+    chart([r for r in rows if "sync" not in str(r["label"])], RESULTS / "compare.png")
+    print()
+    print(table(rows, "FastAPI + aiohttp"))
+
+
+if __name__ == "__main__":
+    main()
