@@ -95,7 +95,7 @@ def prepare_storefront(env: dict[str, str]) -> None:
 
 
 def table(rows: list[dict[str, object]], reference: str) -> str:
-    lines = ["| peer | connections | requests/s | × peer | p50 ms | p99 ms | × p99 | CPU ms/request | errors |",
+    lines = ["| peer | connections | requests/s | x peer | p50 ms | p99 ms | x p99 | CPU ms/request | errors |",
              "|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
     refs = {r["connections"]: r for r in rows if r["label"] == reference}
     for row in rows:
@@ -123,9 +123,9 @@ def chart(rows: list[dict[str, object]], path: Path) -> None:
     for index, level in enumerate(levels):
         values = {r["label"]: r for r in rows if r["connections"] == level}
         xs = [i + index * width for i in range(len(labels))]
-        axes[0].bar(xs, [values[l]["requests_per_second"] if l in values else 0 for l in labels],
+        axes[0].bar(xs, [values[name]["requests_per_second"] if name in values else 0 for name in labels],
                     width, label=f"c={level}")  # fmt: skip
-        axes[1].bar(xs, [values[l]["p99_ms"] if l in values else 0 for l in labels],
+        axes[1].bar(xs, [values[name]["p99_ms"] if name in values else 0 for name in labels],
                     width, label=f"c={level}")  # fmt: skip
     for axis, title in zip(axes, ("requests/s (higher is better)", "p99 ms (lower is better)"),
                            strict=True):  # fmt: skip
@@ -169,9 +169,9 @@ def main() -> None:
         peers += [
             Peer("storefront, granian", granian("storefront.asgi:application", port),
                  "/api/dashboard/", auth),
-            Peer("storefront, uvicorn ×2 workers", uvicorn("storefront.asgi:application", port, 2),
+            Peer("storefront, uvicorn, 2 workers", uvicorn("storefront.asgi:application", port, 2),
                  "/api/dashboard/", auth),
-            Peer("storefront, granian ×2 workers", granian("storefront.asgi:application", port, 2),
+            Peer("storefront, granian, 2 workers", granian("storefront.asgi:application", port, 2),
                  "/api/dashboard/", auth),
         ]  # fmt: skip
     rows: list[dict[str, object]] = []
