@@ -61,6 +61,8 @@ def bench_env(upstream_port: int, **extra: str) -> dict[str, str]:
         "SECRET_KEY": "bench-only-not-secret",
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "LOG_LEVEL": "WARNING",
+        # Production settings, minus the HTTPS redirect: TLS would end at a proxy, not here.
+        "SECURE_SSL_REDIRECT": "0",
         **extra,
     }
     for name in SERVICES:

@@ -14,10 +14,11 @@ and id, as ``key=value`` pairs that log tools can parse.
 
 from __future__ import annotations
 
+import itertools
 import logging
+import os
 import re
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar, Token
 
@@ -30,6 +31,15 @@ REQUEST_ID_HEADER = "X-Request-ID"
 _VALID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _request_id: ContextVar[str | None] = ContextVar("chorus_request_id", default=None)
 access_log = logging.getLogger("chorus.request")
+
+# A random prefix per process and a counter: unique like uuid4, without a syscall per request.
+_PROCESS_PREFIX = os.urandom(8).hex()
+_sequence = itertools.count(1)
+
+
+def new_request_id() -> str:
+    """32 hex characters: this process's random prefix, then a counter."""
+    return f"{_PROCESS_PREFIX}{next(_sequence):016x}"
 
 
 def current_request_id() -> str | None:
@@ -80,7 +90,7 @@ class RequestIDMiddleware:
 
     def _begin(self, request: HttpRequest) -> tuple[float, Token[str | None]]:
         incoming = request.headers.get(REQUEST_ID_HEADER, "")
-        request_id = incoming if _VALID.match(incoming) else uuid.uuid4().hex
+        request_id = incoming if _VALID.match(incoming) else new_request_id()
         request.request_id = request_id  # type: ignore[attr-defined]
         return time.perf_counter(), _request_id.set(request_id)
 

@@ -6,6 +6,7 @@ import pytest
 from django.test import RequestFactory
 
 import chorus
+from chorus.request_id import new_request_id
 from storefront.asgi import application
 from tests.fixtures.asgi import asgi_request
 
@@ -56,3 +57,9 @@ async def test_the_id_is_sent_to_upstreams(settings, recorder):
     response = await middleware(request)
     assert response.status_code == 200
     assert recorder.requests[0].headers["X-Request-ID"] == "chain-1"
+
+
+def test_made_ids_are_distinct_hex():
+    ids = {new_request_id() for _ in range(1000)}
+    assert len(ids) == 1000
+    assert all(len(i) == 32 and int(i, 16) >= 0 for i in ids)
