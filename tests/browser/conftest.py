@@ -46,6 +46,11 @@ def storefront_env(var_dir: Path, simulator: SimulatorServer) -> dict[str, str]:
         "STOREFRONT_VAR_DIR": str(var_dir),
         "STOREFRONT_SIMULATOR_URL": simulator.url,
         "LOG_LEVEL": "WARNING",
+        # Production settings otherwise, but served over plain http on loopback.
+        "SECURE_SSL_REDIRECT": "0",
+        "SECURE_HSTS_SECONDS": "0",
+        "SESSION_COOKIE_SECURE": "0",
+        "CSRF_COOKIE_SECURE": "0",
     }
     env.pop("DATABASE_URL", None)  # the server's own SQLite file, whatever the suite runs on
     env.pop("REDIS_URL", None)
