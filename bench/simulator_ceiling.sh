@@ -4,7 +4,7 @@
 # apart from the simulator's limits. wrk against 127.0.0.1 only.
 #
 #   bench/simulator_ceiling.sh            # prints a markdown table
-#   PORT=8199 DURATION=10s THREADS=1 bench/simulator_ceiling.sh
+#   PORT=8199 DURATION=10s THREADS=1 CONNECTIONS="64 256" bench/simulator_ceiling.sh
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -13,6 +13,7 @@ python=$(uv run python -c 'import sys; print(sys.executable)')
 PORT="${PORT:-$("$python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}"
 DURATION="${DURATION:-10s}"
 THREADS="${THREADS:-1}"
+CONNECTIONS="${CONNECTIONS:-64 256}"
 BASE="http://127.0.0.1:${PORT}"
 URL="${BASE}/users/summary"
 
@@ -46,7 +47,7 @@ load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "| latency | connections | requests/s | p50 | p99 | errors |"
 echo "|---|---|---|---|---|---|"
 for latency in 0 100; do
-    for connections in 64 256; do
+    for connections in $CONNECTIONS; do
         run "$latency" "$connections"
     done
 done
