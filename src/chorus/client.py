@@ -62,8 +62,13 @@ def _headers(call: Call, upstream: UpstreamConfig, request: HttpRequest | None) 
     return headers
 
 
-async def perform(call: Call, *, request: HttpRequest | None = None) -> tuple[int, Any]:
-    """Send ``call`` and return ``(http_status, parsed JSON)``; raise ``UpstreamError`` if not ok."""
+async def perform(
+    call: Call, *, request: HttpRequest | None = None
+) -> tuple[int, Any, bytes | None]:
+    """Send ``call``; return ``(http_status, parsed JSON, raw body)``, or raise ``UpstreamError``.
+
+    The raw body is kept so that rendering can embed it instead of encoding it again.
+    """
     upstream = get_settings().upstream(call.upstream)
     url = call.url(upstream)
     loop = asyncio.get_running_loop()
@@ -98,9 +103,9 @@ async def perform(call: Call, *, request: HttpRequest | None = None) -> tuple[in
     if not 200 <= response.status < 300:
         raise UpstreamStatusError(upstream.name, response.status, elapsed_ms=elapsed_ms())
     if not response.body:
-        return response.status, None
+        return response.status, None, None
     try:
-        return response.status, orjson.loads(response.body)
+        return response.status, orjson.loads(response.body), response.body
     except orjson.JSONDecodeError:
         raise UpstreamBodyError(
             upstream.name, "body is not valid JSON", elapsed_ms=elapsed_ms(), status=response.status
@@ -117,7 +122,7 @@ async def fetch(call: Call, *, request: HttpRequest | None = None) -> Any:
     started = asyncio.get_running_loop().time()
     try:
         async with asyncio.timeout(timeout):
-            _, data = await perform(call, request=request)
+            _, data, _ = await perform(call, request=request)
     except TimeoutError:
         elapsed = (asyncio.get_running_loop().time() - started) * 1000
         raise UpstreamTimeoutError(

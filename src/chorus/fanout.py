@@ -96,6 +96,7 @@ class Fanout:
         self._results: dict[str, SourceResult] = {}
         self._elapsed_ms: float | None = None
         self._started = False
+        self._started_at = 0.0
 
     def result(self) -> Result:
         if self._elapsed_ms is None:
@@ -104,21 +105,36 @@ class Fanout:
         return Result(ordered, self._elapsed_ms)
 
     async def run(self) -> Result:
-        async for _ in self:
-            pass
+        """Run every source to its end and return the whole ``Result``."""
+        tasks = self._start(None)
+        try:
+            await asyncio.wait(tasks)
+        finally:
+            await self._finish(tasks)
         return self.result()
 
     async def __aiter__(self) -> AsyncIterator[SourceResult]:
+        landed: asyncio.Queue[SourceResult] = asyncio.Queue()
+        tasks = self._start(landed.put_nowait)
+        try:
+            for _ in range(len(tasks)):
+                yield await landed.get()
+        finally:
+            await self._finish(tasks)
+
+    def _start(
+        self, on_result: Callable[[SourceResult], None] | None
+    ) -> dict[asyncio.Task[SourceResult], tuple[str, bool]]:
         if self._started:
             raise RuntimeError("a Fanout runs once")
         self._started = True
         loop = asyncio.get_running_loop()
-        started = loop.time()
+        started = self._started_at = loop.time()
         deadline_at = None if self._deadline is None else started + self._deadline
-        landed: asyncio.Queue[SourceResult] = asyncio.Queue()
         tasks: dict[asyncio.Task[SourceResult], tuple[str, bool]] = {}
 
         def on_done(task: asyncio.Task[SourceResult]) -> None:
+            # Runs before any waiter on the task resumes: results are recorded first.
             name, required = tasks[task]
             if task.cancelled():
                 now = (loop.time() - started) * 1000
@@ -127,7 +143,9 @@ class Fanout:
                 )
             else:
                 result = task.result()
-            landed.put_nowait(result)
+            self._results[name] = result
+            if on_result is not None:
+                on_result(result)
             if self._fail_fast and required and not result.ok:
                 for other in tasks:
                     other.cancel()
@@ -136,18 +154,16 @@ class Fanout:
             task = loop.create_task(self._run(name, spec, started, deadline_at))
             tasks[task] = (name, _is_required(spec))
             task.add_done_callback(on_done)
-        try:
-            for _ in range(len(tasks)):
-                result = await landed.get()
-                self._results[result.name] = result
-                yield result
-        finally:
-            pending = [task for task in tasks if not task.done()]
-            for task in pending:
-                task.cancel()
-            if pending:
-                await asyncio.wait(pending)
-            self._elapsed_ms = (loop.time() - started) * 1000
+        return tasks
+
+    async def _finish(self, tasks: dict[asyncio.Task[SourceResult], tuple[str, bool]]) -> None:
+        """Cancel and await whatever still runs, so that no task outlives the fan-out."""
+        pending = [task for task in tasks if not task.done()]
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.wait(pending)
+        self._elapsed_ms = (asyncio.get_running_loop().time() - self._started_at) * 1000
 
     async def _run(
         self, name: str, spec: SourceSpec, started: float, deadline_at: float | None
@@ -178,8 +194,8 @@ class Fanout:
         try:
             async with asyncio.timeout_at(until):
                 if isinstance(spec, Call):
-                    status, data = await perform(spec, request=self._request)
-                    return finish(Outcome.OK, data=data, http_status=status)
+                    status, data, raw = await perform(spec, request=self._request)
+                    return finish(Outcome.OK, data=data, http_status=status, raw=raw)
                 target = spec.target if isinstance(spec, Source) else spec
                 return finish(Outcome.OK, data=await target)  # type: ignore[misc]
         except TimeoutError:

@@ -10,7 +10,7 @@ other way. ``Chorus-Complete: false`` marks any missing source and
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -48,6 +48,8 @@ class SourceResult:
     attempts: int = 1
     cached: bool = False
     error: str | None = None
+    # The upstream's own bytes for ``data`` (already validated as JSON), for rendering.
+    raw: bytes | None = field(default=None, repr=False, compare=False)
 
     @property
     def ok(self) -> bool:
@@ -111,10 +113,19 @@ class Result:
         entries.append(f"total;dur={self.elapsed_ms:.1f}")
         return ", ".join(entries)
 
+    def render(self) -> bytes:
+        """The envelope as JSON bytes; upstream bodies are embedded as they came, not re-encoded."""
+        envelope = self.as_dict()
+        envelope["data"] = {
+            name: orjson.Fragment(source.raw) if source.raw is not None else source.data
+            for name, source in self.sources.items()
+        }
+        return orjson.dumps(envelope)
+
     def response(self) -> HttpResponse:
         """The envelope as an ``HttpResponse`` with the status policy and timing headers."""
         response = HttpResponse(
-            orjson.dumps(self.as_dict()),
+            self.render(),
             status=self.status_code,
             content_type="application/json",
         )

@@ -30,6 +30,9 @@ def test_sigterm_closes_the_upstream_session_cleanly(simulator, tmp_path):
     for name in ("inventory", "notifications", "analytics", "users", "billing"):
         env[f"STOREFRONT_UPSTREAM_{name.upper()}_URL"] = simulator.service_url(name)
     # fmt: off
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--verbosity", "0"], cwd=ROOT, env=env, check=True
+    )
     server = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "storefront.asgi:application", "--port", str(port),
          "--loop", "uvloop", "--http", "httptools", "--lifespan", "on"],
