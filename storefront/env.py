@@ -24,6 +24,7 @@ __all__ = [
     "env_bool",
     "env_database",
     "env_float",
+    "env_int",
     "env_list",
     "env_log_level",
     "env_redis_url",
@@ -61,7 +62,13 @@ def env_bool(name: str, default: bool, environ: Mapping[str, str] = os.environ) 
     )
 
 
-def env_float(name: str, default: float, environ: Mapping[str, str] = os.environ) -> float:
+def env_float(
+    name: str,
+    default: float,
+    environ: Mapping[str, str] = os.environ,
+    *,
+    allow_zero: bool = False,
+) -> float:
     raw = environ.get(name)
     if raw is None or not raw.strip():
         return default
@@ -69,9 +76,21 @@ def env_float(name: str, default: float, environ: Mapping[str, str] = os.environ
         value = float(raw)
     except ValueError:
         raise EnvironmentVariableError(f"{name} must be a number; got {raw!r}") from None
-    if not (value > 0 and math.isfinite(value)):
-        raise EnvironmentVariableError(f"{name} must be greater than 0; got {raw!r}")
+    if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
+        bound = "0 or more" if allow_zero else "greater than 0"
+        raise EnvironmentVariableError(f"{name} must be {bound}; got {raw!r}")
     return value
+
+
+def env_int(name: str, default: int, environ: Mapping[str, str] = os.environ) -> int:
+    """A whole number, 0 or more (``SECURE_HSTS_SECONDS=0`` is how HSTS is turned off)."""
+    raw = environ.get(name)
+    if raw is None or not raw.strip():
+        return default
+    value = raw.strip()
+    if not value.isdigit():
+        raise EnvironmentVariableError(f"{name} must be a whole number, 0 or more; got {raw!r}")
+    return int(value)
 
 
 def env_list(name: str, default: list[str], environ: Mapping[str, str] = os.environ) -> list[str]:
