@@ -7,4 +7,6 @@ pytest_plugins = [
     "tests.fixtures.sqlite_file",
     "tests.fixtures.upstreams",
     "tests.fixtures.recorder",
+    "tests.fixtures.auth",
+    "tests.fixtures.ratelimit",
 ]
