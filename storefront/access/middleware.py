@@ -1,0 +1,112 @@
+"""Every ``/api/`` request needs an API key or a logged-in staff session.
+
+- ``Authorization: Bearer <key>`` or ``X-API-Key: <key>``: checked by
+  ``keys.acheck_key`` (cached; the database only on a miss). A ``read`` key may
+  only use safe methods (GET, HEAD, OPTIONS): anything else is a 403. Such
+  requests carry no cookies, so CSRF cannot apply to them and is switched off
+  for them alone.
+- Otherwise a session cookie: the user must be active staff. The dashboard
+  page's ``EventSource`` and ``fetch`` calls authenticate this way, and their
+  unsafe requests still go through ``CsrfViewMiddleware``.
+
+No credentials, or bad ones, is a 401 JSON error with ``WWW-Authenticate``;
+each refusal takes a token from the client address's anonymous rate limit, so
+guessing keys soon meets a 429.
+Whoever passes gets ``request.credential`` (a ``keys.Credential`` or ``None``)
+and ``request.api_identity`` (``key:<id>`` or ``user:<id>``, for rate limits).
+Other paths pass through untouched. Sits after ``AuthenticationMiddleware``.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponseBase
+
+from storefront.access.keys import Credential, acheck_key, check_key
+from storefront.dual_mode import DualModeMiddleware
+from storefront.errors import is_api_path, json_error
+from storefront.ratelimit import limited, limited_sync
+
+__all__ = ["ApiAccessMiddleware", "presented_key"]
+
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_CHALLENGE = 'Bearer realm="storefront"'
+
+
+def presented_key(request: HttpRequest) -> str | None:
+    """The key in ``Authorization: Bearer`` or ``X-API-Key``; ``""`` for a malformed header."""
+    authorization = request.headers.get("Authorization")
+    if authorization is not None:
+        scheme, _, token = authorization.strip().partition(" ")
+        return token.strip() if scheme.lower() == "bearer" else ""
+    key = request.headers.get("X-API-Key")
+    return None if key is None else key.strip()
+
+
+class _Denied(Exception):
+    def __init__(self, response: HttpResponseBase) -> None:
+        self.response = response
+
+
+def _unauthorized(message: str, *, bad_token: bool) -> _Denied:
+    challenge = f'{_CHALLENGE}, error="invalid_token"' if bad_token else _CHALLENGE
+    return _Denied(json_error(401, "unauthorized", message, WWW_Authenticate=challenge))
+
+
+def _allow_key(request: HttpRequest, credential: Credential | None) -> None:
+    if credential is None:
+        raise _unauthorized("The API key is not valid.", bad_token=True)
+    if request.method not in _SAFE_METHODS and not credential.can_write:
+        raise _Denied(
+            json_error(403, "insufficient_scope", "This API key may only read (scope: read).")
+        )
+    request.credential = credential  # type: ignore[attr-defined]
+    request.api_identity = credential.identity  # type: ignore[attr-defined]
+    # A key travels in a header a browser never adds by itself: no cookie, no CSRF risk.
+    request._dont_enforce_csrf_checks = True  # type: ignore[attr-defined]
+
+
+def _allow_user(request: HttpRequest, user: object) -> None:
+    if not getattr(user, "is_authenticated", False):
+        raise _unauthorized("Send an API key or log in as staff.", bad_token=False)
+    if not (getattr(user, "is_active", False) and getattr(user, "is_staff", False)):
+        raise _Denied(json_error(403, "forbidden", "Only staff may use the API."))
+    request.credential = None  # type: ignore[attr-defined]
+    request.api_identity = f"user:{getattr(user, 'pk', '')}"  # type: ignore[attr-defined]
+
+
+def _has_session(request: HttpRequest) -> bool:
+    return settings.SESSION_COOKIE_NAME in request.COOKIES
+
+
+class ApiAccessMiddleware(DualModeMiddleware):
+    """See the module docstring. Async-native; sync-capable for the WSGI baseline."""
+
+    def call(self, request: HttpRequest) -> HttpResponseBase:
+        if is_api_path(request.path):
+            try:
+                key = presented_key(request)
+                if key is not None:
+                    _allow_key(request, check_key(key) if key else None)
+                else:
+                    user = request.user if _has_session(request) else None
+                    _allow_user(request, user)
+            except _Denied as denied:
+                return limited_sync(request) or denied.response
+        response: HttpResponseBase = self.get_response(request)
+        return response
+
+    async def acall(self, request: HttpRequest) -> HttpResponseBase:
+        if is_api_path(request.path):
+            try:
+                key = presented_key(request)
+                if key is not None:
+                    _allow_key(request, await acheck_key(key) if key else None)
+                else:
+                    # Without a session cookie there is no user to load: no query, no hop.
+                    user = await request.auser() if _has_session(request) else None
+                    _allow_user(request, user)
+            except _Denied as denied:
+                # Failed attempts count against the client's address: no free guessing.
+                return await limited(request) or denied.response
+        return await self.get_response(request)

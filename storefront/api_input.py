@@ -1,0 +1,137 @@
+"""Bad input on ``/api/`` gets a JSON error, whichever layer notices it.
+
+On the way in, before anything else reads it, a body over
+``STOREFRONT_API_MAX_BODY_BYTES`` is a 413. Then, once the route is known and
+the caller authenticated (``process_view``: an unknown route stays a 404, and
+an anonymous caller learns nothing), a body that is not ``application/json``
+(UTF-8) is a 415 and one that does not parse is a 400, so no view ever sees a
+body it cannot read. The API takes JSON only; a route that needs another media
+type (an upload) must be let through here. On the way out, any error
+response on ``/api/`` that is not JSON already (Django's empty 405 from
+``require_GET``, a 404 or 400 from Django itself, a middleware's plain reply)
+is rewritten into the envelope ``{"error": {"code", "message"}}``, keeping the
+headers that matter to clients (``Allow``, ``Retry-After``, ``WWW-Authenticate``).
+"""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any
+
+import orjson
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpRequest, HttpResponseBase
+
+from storefront.dual_mode import DualModeMiddleware
+from storefront.errors import is_api_path, json_error
+
+__all__ = ["ApiInputMiddleware", "error_code"]
+
+_DEFAULT_MAX_BODY_BYTES = 64 * 1024
+_KEPT_HEADERS = ("Allow", "Retry-After", "WWW-Authenticate")
+_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    429: "rate_limited",
+    500: "server_error",
+}
+
+
+def error_code(status: int) -> str:
+    return _CODES.get(status, f"http_{status}")
+
+
+def _reason(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return f"HTTP {status}"
+
+
+def _max_body_bytes() -> int:
+    return int(getattr(settings, "STOREFRONT_API_MAX_BODY_BYTES", _DEFAULT_MAX_BODY_BYTES))
+
+
+def _refuse_size(request: HttpRequest) -> HttpResponseBase | None:
+    limit = _max_body_bytes()
+    too_large = json_error(413, "payload_too_large", f"The body is over {limit} bytes.")
+    declared = request.headers.get("Content-Length", "")
+    if declared.isdigit() and int(declared) > limit:
+        return too_large
+    try:
+        body = request.body
+    except RequestDataTooBig:
+        return too_large
+    return too_large if len(body) > limit else None
+
+
+def _refuse_body(request: HttpRequest) -> HttpResponseBase | None:
+    body = request.body
+    if not body:
+        return None
+    charset = (request.content_params or {}).get("charset", "utf-8").lower()
+    if request.content_type != "application/json" or charset not in ("utf-8", "utf8"):
+        return json_error(
+            415,
+            "unsupported_media_type",
+            "Send the body as application/json (UTF-8).",
+        )
+    try:
+        orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return json_error(400, "malformed_json", "The body is not valid JSON.")
+    return None
+
+
+def _as_json_error(request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
+    if (
+        response.status_code < 400
+        or response.streaming
+        or response.get("Content-Type", "").startswith("application/json")
+    ):
+        return response
+    status = response.status_code
+    replaced = json_error(status, error_code(status), _reason(status))
+    for header in _KEPT_HEADERS:
+        if header in response:
+            replaced[header] = response[header]
+    return replaced
+
+
+class ApiInputMiddleware(DualModeMiddleware):
+    """See the module docstring. Async-native; sync-capable for the WSGI baseline."""
+
+    def __init__(self, get_response: Any) -> None:
+        super().__init__(get_response)
+        # Django wraps a sync process_view in sync_to_async under ASGI: offer the native one.
+        self.process_view = self._aprocess_view if self.async_mode else self._process_view
+
+    def _process_view(self, request: HttpRequest, *args: Any) -> HttpResponseBase | None:
+        return _refuse_body(request) if is_api_path(request.path) else None
+
+    async def _aprocess_view(self, request: HttpRequest, *args: Any) -> HttpResponseBase | None:
+        return _refuse_body(request) if is_api_path(request.path) else None
+
+    def call(self, request: HttpRequest) -> HttpResponseBase:
+        if not is_api_path(request.path):
+            response: HttpResponseBase = self.get_response(request)
+            return response
+        refused = _refuse_size(request)
+        if refused is not None:
+            return refused
+        return _as_json_error(request, self.get_response(request))
+
+    async def acall(self, request: HttpRequest) -> HttpResponseBase:
+        if not is_api_path(request.path):
+            return await self.get_response(request)
+        refused = _refuse_size(request)
+        if refused is not None:
+            return refused
+        response = await self.get_response(request)
+        return _as_json_error(request, response)
