@@ -22,13 +22,14 @@ from django.contrib.auth import middleware as auth
 from django.contrib.messages import middleware as messages
 from django.contrib.sessions import middleware as sessions
 from django.http import HttpRequest, HttpResponseBase
-from django.middleware import clickjacking, common, csrf, security
+from django.middleware import clickjacking, common, csp, csrf, security
 
 from chorus import NonBlockingMiddlewareMixin
 
 __all__ = [
     "AuthenticationMiddleware",
     "CommonMiddleware",
+    "ContentSecurityPolicyMiddleware",
     "CsrfViewMiddleware",
     "MessageMiddleware",
     "SecurityMiddleware",
@@ -42,6 +43,12 @@ class SecurityMiddleware(NonBlockingMiddlewareMixin, security.SecurityMiddleware
 
 
 class CommonMiddleware(NonBlockingMiddlewareMixin, common.CommonMiddleware):
+    pass
+
+
+class ContentSecurityPolicyMiddleware(
+    NonBlockingMiddlewareMixin, csp.ContentSecurityPolicyMiddleware
+):
     pass
 
 

@@ -5,11 +5,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from django.utils.csp import CSP
+
 from storefront.env import (
     SIMULATOR_URL,
     env_bool,
     env_database,
     env_float,
+    env_int,
     env_list,
     env_log_level,
     env_redis_url,
@@ -34,18 +37,24 @@ INSTALLED_APPS = [
     "chorus",
     "storefront",
     "storefront.orders",
+    "storefront.access",
 ]
 
 # Django's built-ins, made async-native (storefront/middleware.py): no thread hop per hook.
+# ApiInputMiddleware wraps everything that can refuse an /api/ request, so every refusal is JSON;
+# ApiAccessMiddleware needs the session's user, and RateLimitMiddleware the identity it finds.
 MIDDLEWARE = [
     "chorus.RequestIDMiddleware",
     "storefront.middleware.SecurityMiddleware",
+    "storefront.api_input.ApiInputMiddleware",
     "storefront.middleware.SessionMiddleware",
     "storefront.middleware.CommonMiddleware",
     "storefront.middleware.CsrfViewMiddleware",
     "storefront.middleware.AuthenticationMiddleware",
+    "storefront.ratelimit.RateLimitMiddleware",
     "storefront.middleware.MessageMiddleware",
     "storefront.middleware.XFrameOptionsMiddleware",
+    "storefront.middleware.ContentSecurityPolicyMiddleware",
 ]
 
 ROOT_URLCONF = "storefront.urls"
@@ -60,6 +69,7 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
+                "django.template.context_processors.csp",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
@@ -80,6 +90,59 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# Security: production values whenever DEBUG is off, each overridable from the environment
+# (behind a TLS-terminating proxy, set SECURE_PROXY_SSL_HEADER=1 so Django sees https).
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+# Probes come over plain http from inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31_536_000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not DEBUG)
+if env_bool("SECURE_PROXY_SSL_HEADER", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+CSRF_FAILURE_VIEW = "storefront.errors.csrf_failure"
+SESSION_COOKIE_HTTPONLY = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+# Same-origin only: the dashboard page and the admin load nothing from elsewhere and hold no
+# inline script or style (a template that needs one uses {% csp_nonce_attr %}).
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF, CSP.NONCE],
+    "style-src": [CSP.SELF, CSP.NONCE],
+    "connect-src": [CSP.SELF],
+    "img-src": [CSP.SELF, "data:"],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.NONE],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+}
+DEFAULT_EXCEPTION_REPORTER_FILTER = "storefront.redaction.ExceptionReporterFilter"
+
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+
+# /api/ access (storefront/access/): how long a process trusts its answer about a key, so a
+# revoked key stops working everywhere within this many seconds (0: ask the database each time).
+STOREFRONT_API_KEY_CACHE_TTL = env_float("STOREFRONT_API_KEY_CACHE_TTL", 30.0, allow_zero=True)
+STOREFRONT_API_MAX_BODY_BYTES = env_int("STOREFRONT_API_MAX_BODY_BYTES", 64 * 1024)
+# Token buckets (storefront/ratelimit.py): RATE per second, BURST at once; a RATE of 0 turns it off.
+STOREFRONT_RATE_LIMITS = {
+    "API": {
+        "RATE": env_float("STOREFRONT_RATE_LIMIT_API_RATE", 1000.0, allow_zero=True),
+        "BURST": env_int("STOREFRONT_RATE_LIMIT_API_BURST", 2000),
+    },
+    "ANONYMOUS": {
+        "RATE": env_float("STOREFRONT_RATE_LIMIT_ANONYMOUS_RATE", 20.0, allow_zero=True),
+        "BURST": env_int("STOREFRONT_RATE_LIMIT_ANONYMOUS_BURST", 200),
+    },
+}
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -111,7 +174,10 @@ STOREFRONT_SIMULATOR_URL = os.environ.get("STOREFRONT_SIMULATOR_URL", "").strip(
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "chorus.RequestIDFilter"}},
+    "filters": {
+        "request_id": {"()": "chorus.RequestIDFilter"},
+        "redact_secrets": {"()": "storefront.redaction.RedactSecretsFilter"},
+    },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"}
     },
@@ -119,7 +185,7 @@ LOGGING = {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": "plain",
-            "filters": ["request_id"],
+            "filters": ["request_id", "redact_secrets"],
         }
     },
     "root": {"handlers": ["console"], "level": env_log_level()},

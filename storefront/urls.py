@@ -1,12 +1,26 @@
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import user_passes_test
 from django.urls import include, path
 
 from storefront import dashboard, fault_control, monitoring, pages, streams, sync_baseline
 
+handler400 = "storefront.errors.bad_request"
+handler403 = "storefront.errors.permission_denied"
 handler404 = "storefront.errors.not_found"
+handler500 = "storefront.errors.server_error"
+
+# The page's streams and fetches need a staff session (storefront/access/): so does the page.
+staff_only = user_passes_test(lambda user: user.is_active and user.is_staff)
 
 urlpatterns = [
     path("", pages.dashboard, name="home"),
+    path(
+        "login/",
+        auth_views.LoginView.as_view(template_name="storefront/login.html"),
+        name="login",
+    ),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("static/<path:path>", pages.static_file, name="static-file"),
     path("healthz", monitoring.healthz, name="healthz"),
     path("readyz", monitoring.readyz, name="readyz"),
