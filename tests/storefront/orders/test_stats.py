@@ -64,7 +64,7 @@ async def test_stats_of_an_empty_shop_are_zeros(async_client: AsyncClient) -> No
 
 
 async def test_stats_view_refuses_post(async_client: AsyncClient) -> None:
-    response = await async_client.post("/api/orders/stats/")
+    response = await async_client.post("/api/orders/stats/", {}, content_type="application/json")
     assert response.status_code == 405
 
 
