@@ -60,6 +60,6 @@ def test_sigterm_closes_the_upstream_session_cleanly(simulator, tmp_path):
     # uvicorn shuts down gracefully, then re-raises the signal it caught.
     assert server.returncode in (0, -signal.SIGTERM)
     assert "Application shutdown complete" in output
-    assert "chorus closed the upstream connection pool" in output
+    assert "closed the upstream connection pool" in output
     assert "Unclosed" not in output
     assert "Traceback" not in output
