@@ -192,7 +192,9 @@ def env_database(
         config["CONN_MAX_AGE"] = 0
         config["OPTIONS"] = {
             **config.get("OPTIONS", {}),
-            "pool": {"min_size": 1, "max_size": pool_max_size, "timeout": 10},
+            # A thread waiting for a pooled connection cannot be cancelled: wait no longer
+            # than a request's deadline (storefront's default is 2 s).
+            "pool": {"min_size": 1, "max_size": pool_max_size, "timeout": 2},
         }
     return config
 
