@@ -24,7 +24,7 @@ import asyncio
 import contextlib
 import socket
 import struct
-from collections.abc import Awaitable, Callable, MutableMapping, Sequence
+from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from upstreams.catalog import Body
@@ -110,11 +110,9 @@ class Exchange:
         await self._send({"type": "http.response.body", "body": chunk, "more_body": False})
         self.complete = True
 
-    async def answer(self, body: Body, extra_headers: Sequence[Header] = ()) -> None:
+    async def answer(self, body: Body) -> None:
         length = str(len(body.content)).encode()
-        await self._start(
-            body.status, [*_JSON_HEADERS, (b"content-length", length), *extra_headers]
-        )
+        await self._start(body.status, [*_JSON_HEADERS, (b"content-length", length)])
         await self._finish(body.content)
 
     async def trickle(self, body: Body, seconds: float) -> None:
