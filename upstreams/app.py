@@ -6,9 +6,17 @@ service misbehaves, ``/_stats`` tells what really reached it. No framework and
 no Django: the simulator is what chorus is measured against, so it must cost
 next to nothing per request and depend on nothing it tests.
 
+Endpoints: ``GET /inventory/stock``, ``/inventory/items/<sku>``,
+``/notifications/recent``, ``/analytics/summary``, ``/users/summary``,
+``/billing/summary``. Control: ``GET /_faults`` (all settings),
+``GET|PUT|DELETE /_faults/<service>``, ``DELETE /_faults`` (all to defaults),
+``GET|DELETE /_stats`` (per service: ``requests``, ``in_flight``,
+``disconnects``, and raw ``paths`` and ``queries`` with their counts). Fault
+keys (see ``upstreams.faults``) also work as query parameters on one request.
+
 Usage::
 
-    uvicorn upstreams.app:app --port 8100
+    uv run manage.py upstreams --port 8100
     curl -X PUT localhost:8100/_faults/analytics -d '{"fault": "hang", "rate": 0.5}'
     curl 'localhost:8100/inventory/stock?latency_ms=250'
 """
