@@ -36,9 +36,11 @@ from contextlib import aclosing
 from dataclasses import replace
 from typing import Any, ClassVar, cast
 
+import orjson
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.views import View
 
+from chorus.exceptions import UnsafeRequestError
 from chorus.fanout import Fanout, Source, SourceSpec
 from chorus.results import Result, SourceResult
 from chorus.sse import DEFAULT_HEARTBEAT, Event, EventStreamResponse
@@ -120,7 +122,11 @@ class Composite(View):
 
     async def events(self, request: HttpRequest, **kwargs: Any) -> AsyncIterator[Event]:
         """This request's stream: each source as it lands, then the summary."""
-        fanout = self.fanout(request, **kwargs)
+        try:
+            fanout = self.fanout(request, **kwargs)
+        except UnsafeRequestError as error:
+            yield Event(event="error", data={"code": "unsafe_request", "message": error.reason})
+            return
         # Closing the fan-out's iterator cancels and awaits its sources, when the
         # client goes away before all of them have landed.
         landing = cast("AsyncGenerator[SourceResult]", aiter(fanout))  # __aiter__ is one
@@ -129,6 +135,11 @@ class Composite(View):
                 yield self.source_event(each)
         yield self.summary_event(fanout.result())
 
+    def reject(self, error: UnsafeRequestError) -> HttpResponseBase:
+        """The answer when a request value would steer a call off its upstream: a 400."""
+        body = {"error": {"code": "unsafe_request", "message": error.reason}}
+        return HttpResponse(orjson.dumps(body), status=400, content_type="application/json")
+
     async def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if self.streaming:
             # The generator builds the sources when the stream starts, so a refused
@@ -136,4 +147,8 @@ class Composite(View):
             return EventStreamResponse(
                 request, self.events(request, **kwargs), heartbeat=self.heartbeat
             )
-        return self.render(await self.fanout(request, **kwargs).run())
+        try:
+            fanout = self.fanout(request, **kwargs)
+        except UnsafeRequestError as error:
+            return self.reject(error)
+        return self.render(await fanout.run())

@@ -1,0 +1,77 @@
+"""Composite: declared sources (calls, factories, wrapped factories) become an async view."""
+
+import pytest
+
+import chorus
+from storefront.asgi import application
+from tests.fixtures.asgi import asgi_request
+
+pytestmark = pytest.mark.urls("tests.chorus.composite_urls")
+
+
+async def test_factories_get_the_request_and_url_kwargs(upstreams):
+    response = await asgi_request(application, "/items/SKU-1001/")
+    body = response.json()
+    assert response.status == 200
+    assert body["data"]["item"]["sku"] == "SKU-1001"
+    assert body["data"]["shout"] == "SKU-1001".upper()
+    assert body["data"]["users"]["active_users"] > 0
+    assert body["sources"]["shout"]["required"] is False
+
+
+async def test_a_404_from_the_upstream_is_a_bad_status(upstreams):
+    response = await asgi_request(application, "/items/NOPE/")
+    assert response.status == 502
+    assert response.json()["sources"]["item"] == {
+        **response.json()["sources"]["item"],
+        "status": "bad_status",
+        "http_status": 404,
+    }
+
+
+@pytest.mark.parametrize("sku", ["..", "%2E%2E", "."])
+async def test_a_url_value_that_would_leave_the_base_path_is_a_400(upstreams, sku):
+    response = await asgi_request(application, f"/items/{sku}/")
+    assert response.status == 400
+    assert response.json()["error"]["code"] == "unsafe_request"
+    stats = (await upstreams.astats())["services"]
+    assert all(service["requests"] == 0 for service in stats.values())
+
+
+async def test_the_stream_reports_an_unsafe_value_as_an_error_event(upstreams):
+    response = await asgi_request(application, "/items/../stream/")
+    assert response.status == 200
+    assert b"event: error" in response.body
+    assert b"unsafe_request" in response.body
+
+
+async def test_render_can_be_overridden(upstreams):
+    response = await asgi_request(application, "/reshaped/")
+    assert response.headers["x-sources"] == "users"
+
+
+async def test_as_view_takes_sources_inline(upstreams):
+    response = await asgi_request(application, "/quick/")
+    assert response.json()["data"]["u"]["active_users"] > 0
+
+
+async def test_head_answers_without_a_body(upstreams):
+    response = await asgi_request(application, "/quick/", method="HEAD")
+    assert response.status == 200
+
+
+async def test_an_awaitable_declared_directly_is_refused():
+    async def once():
+        return 1
+
+    coroutine = once()
+    try:
+        with pytest.raises(TypeError, match="can run only once"):
+            chorus.Composite.as_view(sources={"x": coroutine})
+    finally:
+        coroutine.close()
+
+
+def test_a_composite_without_sources_is_refused():
+    with pytest.raises(TypeError, match="declares no sources"):
+        chorus.Composite.as_view()
