@@ -10,6 +10,15 @@ their loop). ``chorus.asgi`` closes the loop's transport at server shutdown;
 
 Timeouts are the caller's job (``asyncio.timeout``), except the connect
 timeout, which only the client library can see.
+
+One retry happens below chorus's own policy, and it is aiohttp's: an
+idempotent request (GET, HEAD, PUT, DELETE…) whose *reused* keep-alive
+connection turns out to be closed is sent once more on a new connection, as
+RFC 9112 §9.3.1 allows. That is the race where an upstream closes an idle
+connection just as it is picked from the pool; without the retry it would
+surface as a spurious ``error``. It also means an upstream that resets a
+reused connection mid-request sees an idempotent request twice. Requests with
+other methods are never re-sent.
 """
 
 from __future__ import annotations
