@@ -17,7 +17,7 @@
 
 ``gather`` never raises ``UpstreamError``: it turns each one into a
 ``SourceResult``. They surface when a single call is awaited on its own
-(``await chorus.call(...).fetch()``).
+(``await chorus.fetch(chorus.call(...))``).
 """
 
 from __future__ import annotations
