@@ -51,6 +51,7 @@ MIDDLEWARE = [
     "storefront.middleware.CommonMiddleware",
     "storefront.middleware.CsrfViewMiddleware",
     "storefront.middleware.AuthenticationMiddleware",
+    "storefront.access.middleware.ApiAccessMiddleware",
     "storefront.ratelimit.RateLimitMiddleware",
     "storefront.middleware.MessageMiddleware",
     "storefront.middleware.XFrameOptionsMiddleware",

@@ -14,7 +14,7 @@ handler500 = "storefront.errors.server_error"
 staff_only = user_passes_test(lambda user: user.is_active and user.is_staff)
 
 urlpatterns = [
-    path("", pages.dashboard, name="home"),
+    path("", staff_only(pages.dashboard), name="home"),
     path(
         "login/",
         auth_views.LoginView.as_view(template_name="storefront/login.html"),

@@ -34,6 +34,8 @@ CHROMIUM_ARGS = [
 SERVICES = ("inventory", "notifications", "analytics", "users", "billing")
 ROOT = Path(__file__).resolve().parents[2]
 _START_TIMEOUT = 30.0
+STAFF_USERNAME = "staff"
+STAFF_PASSWORD = "browser-tests-staff-password"
 
 
 def storefront_env(var_dir: Path, simulator: SimulatorServer) -> dict[str, str]:
@@ -59,18 +61,47 @@ def storefront_env(var_dir: Path, simulator: SimulatorServer) -> dict[str, str]:
     return env
 
 
-@pytest.fixture(scope="session")
-def storefront_url(
-    simulator_server: SimulatorServer, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
-    """Base URL of a storefront served by uvicorn in a child process, for the whole session."""
-    env = storefront_env(tmp_path_factory.mktemp("storefront-var"), simulator_server)
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
+def _manage(env: dict[str, str], *args: str) -> str:
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
         cwd=ROOT,
         env=env,
         check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+
+
+@pytest.fixture(scope="session")
+def storefront_server_env(
+    simulator_server: SimulatorServer, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, str]:
+    """The server's environment, its database migrated, with a staff user to log in as."""
+    env = storefront_env(tmp_path_factory.mktemp("storefront-var"), simulator_server)
+    _manage(env, "migrate", "--noinput", "-v", "0")
+    _manage(
+        {**env, "DJANGO_SUPERUSER_PASSWORD": STAFF_PASSWORD},
+        "createsuperuser",
+        "--noinput",
+        "--username",
+        STAFF_USERNAME,
+        "--email",
+        "staff@example.com",
     )
+    return env
+
+
+@pytest.fixture(scope="session")
+def api_headers(storefront_server_env: dict[str, str]) -> dict[str, str]:
+    """Headers with a read-write API key stored in the server's database."""
+    key = _manage(storefront_server_env, "api_key", "create", "--name", "browser tests")
+    return {"Authorization": f"Bearer {key.strip()}"}
+
+
+@pytest.fixture(scope="session")
+def storefront_url(storefront_server_env: dict[str, str]) -> Iterator[str]:
+    """Base URL of a storefront served by uvicorn in a child process, for the whole session."""
+    env = storefront_server_env
     sock = bind_socket("127.0.0.1", 0)
     url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     server = subprocess.Popen(
@@ -140,11 +171,21 @@ def chromium_browser() -> Iterator[object]:
             browser.close()
 
 
+def log_in(page, base_url: str) -> None:
+    """Log in as staff through the login page, as a person would; lands on the dashboard."""
+    page.goto(f"{base_url}/login/")
+    page.fill("#id_username", STAFF_USERNAME)
+    page.fill("#id_password", STAFF_PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base_url}/")
+
+
 @pytest.fixture
-def page(chromium_browser):
-    """A fresh browser context and page; console errors and page errors are collected."""
+def page(chromium_browser, storefront_url):
+    """A fresh browser context and page, logged in as staff; console and page errors collected."""
     context = chromium_browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
+    log_in(page, storefront_url)
     page.console_errors = []
     page.on(
         "console",

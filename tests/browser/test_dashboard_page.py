@@ -3,6 +3,8 @@ faults injected from the page degrade one panel while the others still load."""
 
 from pathlib import Path
 
+from tests.browser.conftest import log_in
+
 PANELS = ("inventory", "notifications", "analytics", "users", "billing")
 WAIT_MS = 10_000
 
@@ -101,7 +103,7 @@ def test_on_a_phone_the_page_fits_the_screen(chromium_browser, storefront, tmp_p
     )
     try:
         page = context.new_page()
-        page.goto(f"{storefront}/")
+        log_in(page, storefront)
         for name in PANELS:
             panel(page, name)
         page.wait_for_selector('#waterfall[data-drawn="true"]', timeout=WAIT_MS)

@@ -10,20 +10,20 @@ SLOW = ("inventory", "notifications")
 UPSTREAMS = ("inventory", "notifications", "analytics")
 
 
-def read_events(url, **kwargs):
+def read_events(url, api_headers, **kwargs):
     with (
-        httpx.Client(trust_env=False, timeout=10) as client,
+        httpx.Client(trust_env=False, timeout=10, headers=api_headers) as client,
         connect_sse(client, "GET", url, **kwargs) as source,
     ):
         return source.response, list(source.iter_sse())
 
 
-def test_the_dashboard_stream_delivers_each_source_as_it_lands(storefront, simulator):
+def test_the_dashboard_stream_delivers_each_source_as_it_lands(storefront, simulator, api_headers):
     simulator.set_fault("inventory", latency_ms=450)
     simulator.set_fault("analytics", latency_ms=0)
     arrivals = {}
     with (
-        httpx.Client(trust_env=False, timeout=10) as client,
+        httpx.Client(trust_env=False, timeout=10, headers=api_headers) as client,
         connect_sse(client, "GET", f"{storefront}/api/dashboard/stream/") as source,
     ):
         assert source.response.headers["content-type"].startswith("text/event-stream")
@@ -46,9 +46,9 @@ def test_the_dashboard_stream_delivers_each_source_as_it_lands(storefront, simul
     assert summary["sources"]["inventory"]["ms"] >= 450
 
 
-def test_events_resume_after_last_event_id_over_the_wire(storefront):
+def test_events_resume_after_last_event_id_over_the_wire(storefront, api_headers):
     response, events = read_events(
-        f"{storefront}/api/events/?interval=0.02", headers={"Last-Event-ID": "5"}
+        f"{storefront}/api/events/?interval=0.02", api_headers, headers={"Last-Event-ID": "5"}
     )
     assert response.status_code == 200
     assert [e.id for e in events] == ["6", "7", "8", "9"]
@@ -56,18 +56,20 @@ def test_events_resume_after_last_event_id_over_the_wire(storefront):
     assert events[0].retry == 500
 
 
-def test_all_ten_steps_with_their_ids(storefront):
-    _, events = read_events(f"{storefront}/api/events/?interval=0.02")
+def test_all_ten_steps_with_their_ids(storefront, api_headers):
+    _, events = read_events(f"{storefront}/api/events/?interval=0.02", api_headers)
     assert [e.id for e in events] == [str(n) for n in range(10)]
     assert {e.event for e in events} == {"step"}
 
 
-def test_a_client_leaving_mid_stream_cancels_the_slow_upstream_calls(storefront, simulator):
+def test_a_client_leaving_mid_stream_cancels_the_slow_upstream_calls(
+    storefront, simulator, api_headers
+):
     for name in SLOW:
         simulator.set_fault(name, latency_ms=1500)
     simulator.set_fault("analytics", latency_ms=10)
     with (
-        httpx.Client(trust_env=False, timeout=10) as client,
+        httpx.Client(trust_env=False, timeout=10, headers=api_headers) as client,
         connect_sse(client, "GET", f"{storefront}/api/dashboard/stream/") as source,
     ):
         landed = (orjson.loads(event.data)["name"] for event in source.iter_sse())

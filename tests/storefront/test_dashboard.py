@@ -18,8 +18,8 @@ def _fresh_orders_snapshot():
     orders_snapshot.cache_clear()
 
 
-async def test_three_100ms_upstreams_answer_in_about_one_latency(upstreams):
-    response = await asgi_request(application, "/api/dashboard/")
+async def test_three_100ms_upstreams_answer_in_about_one_latency(upstreams, api_key):
+    response = await asgi_request(application, "/api/dashboard/", headers=api_key)
     body = response.json()
     assert response.status == 200
     assert body["complete"] is True
@@ -30,31 +30,37 @@ async def test_three_100ms_upstreams_answer_in_about_one_latency(upstreams):
     assert response.headers["server-timing"].endswith(f"total;dur={body['elapsed_ms']:.1f}")
 
 
-async def test_orders_source_counts_todays_orders_from_the_database(upstreams):
+async def test_orders_source_counts_todays_orders_from_the_database(upstreams, api_key):
     customer = await Customer.objects.acreate(name="Ada", email="ada@example.com")
     await Order.objects.acreate(customer=customer, status="paid")
     await Order.objects.acreate(customer=customer, status="paid")
     await Order.objects.acreate(customer=customer, status="pending")
-    body = (await asgi_request(application, "/api/dashboard/")).json()
+    body = (await asgi_request(application, "/api/dashboard/", headers=api_key)).json()
     assert body["sources"]["orders"]["status"] == "ok"
     assert body["data"]["orders"]["paid"] == 2
     assert body["data"]["orders"]["pending"] == 1
 
 
-async def test_orders_snapshot_is_shared_for_a_second(upstreams):
+async def test_orders_snapshot_is_shared_for_a_second(upstreams, api_key):
     customer = await Customer.objects.acreate(name="Ada", email="ada@example.com")
-    first = (await asgi_request(application, "/api/dashboard/")).json()["data"]["orders"]
+    first = (await asgi_request(application, "/api/dashboard/", headers=api_key)).json()["data"][
+        "orders"
+    ]
     await Order.objects.acreate(customer=customer, status="paid")
-    second = (await asgi_request(application, "/api/dashboard/")).json()["data"]["orders"]
+    second = (await asgi_request(application, "/api/dashboard/", headers=api_key)).json()["data"][
+        "orders"
+    ]
     assert second == first  # served from the snapshot, not a new query
     orders_snapshot.cache_clear()
-    third = (await asgi_request(application, "/api/dashboard/")).json()["data"]["orders"]
+    third = (await asgi_request(application, "/api/dashboard/", headers=api_key)).json()["data"][
+        "orders"
+    ]
     assert third["paid"] == first.get("paid", 0) + 1
 
 
-async def test_hanging_optional_source_leaves_a_partial_200_inside_the_deadline(upstreams):
+async def test_hanging_optional_source_leaves_a_partial_200_inside_the_deadline(upstreams, api_key):
     await upstreams.aset_fault("analytics", fault="hang")
-    response = await asgi_request(application, "/api/dashboard/")
+    response = await asgi_request(application, "/api/dashboard/", headers=api_key)
     body = response.json()
     assert response.status == 200
     assert response.headers["chorus-complete"] == "false"
@@ -65,34 +71,34 @@ async def test_hanging_optional_source_leaves_a_partial_200_inside_the_deadline(
     assert body["elapsed_ms"] < 2000  # the deadline
 
 
-async def test_hanging_required_source_is_504(upstreams):
+async def test_hanging_required_source_is_504(upstreams, api_key):
     await upstreams.aset_fault("inventory", fault="hang")
-    response = await asgi_request(application, "/api/dashboard/")
+    response = await asgi_request(application, "/api/dashboard/", headers=api_key)
     assert response.status == 504
     assert response.json()["sources"]["inventory"]["status"] == "timeout"
 
 
-async def test_failing_required_source_is_502_without_its_error_body(upstreams):
+async def test_failing_required_source_is_502_without_its_error_body(upstreams, api_key):
     await upstreams.aset_fault("billing", status=503)
-    response = await asgi_request(application, "/api/aggregate-status/")
+    response = await asgi_request(application, "/api/aggregate-status/", headers=api_key)
     assert response.status == 502
     assert response.json()["sources"]["billing"]["status"] == "bad_status"
     assert b"hunter2" not in response.body
     assert b"Traceback" not in response.body
 
 
-async def test_aggregate_status_gathers_users_and_billing(upstreams):
-    response = await asgi_request(application, "/api/aggregate-status/")
+async def test_aggregate_status_gathers_users_and_billing(upstreams, api_key):
+    response = await asgi_request(application, "/api/aggregate-status/", headers=api_key)
     body = response.json()
     assert response.status == 200
     assert body["data"]["users"]["active_users"] > 0
     assert body["data"]["billing"]["currency"] == "EUR"
 
 
-async def test_client_disconnect_cancels_every_upstream_call(upstreams):
+async def test_client_disconnect_cancels_every_upstream_call(upstreams, api_key):
     for name in ("inventory", "notifications", "analytics"):
         await upstreams.aset_fault(name, latency_ms=1500)
-    await asgi_request(application, "/api/dashboard/", disconnect_after=0.2)
+    await asgi_request(application, "/api/dashboard/", disconnect_after=0.2, headers=api_key)
     for _ in range(50):
         services = (await upstreams.astats())["services"]
         if all(
@@ -105,8 +111,8 @@ async def test_client_disconnect_cancels_every_upstream_call(upstreams):
         assert services[name]["in_flight"] == 0
 
 
-async def test_sync_baseline_makes_the_calls_one_after_another(upstreams):
-    response = await asgi_request(application, "/api/sync/dashboard/")
+async def test_sync_baseline_makes_the_calls_one_after_another(upstreams, api_key):
+    response = await asgi_request(application, "/api/sync/dashboard/", headers=api_key)
     body = response.json()
     assert response.status == 200
     assert body["complete"] is True

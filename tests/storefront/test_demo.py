@@ -52,13 +52,13 @@ def _free_port() -> int:
 class Demo:
     """``manage.py demo`` in a subprocess; its merged output is collected line by line."""
 
-    def __init__(self, var_dir: Path, port: int, upstreams_port: int) -> None:
+    def __init__(self, var_dir: Path, port: int, upstreams_port: int, **environ: str) -> None:
         self.port = port
         self.upstreams_port = upstreams_port
         self.process = subprocess.Popen(
             _demo_argv(port, upstreams_port),
             cwd=REPO_ROOT,
-            env=_demo_environment(var_dir),
+            env={**_demo_environment(var_dir), **environ},
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -82,6 +82,11 @@ class Demo:
     @property
     def output(self) -> str:
         return "\n".join(self.lines)
+
+    def printed(self, label: str) -> str:
+        """The value the demo printed after ``label`` (``"API key"``, ``"staff login"``)."""
+        line = next(line for line in self.lines if line.strip().startswith(label + " "))
+        return line.strip().removeprefix(label).strip()
 
     def wait_ready(self) -> None:
         self.ready.wait(START_TIMEOUT)
@@ -131,9 +136,14 @@ def _assert_all_gone(children: list[psutil.Process]) -> None:
 
 
 def _fetch_pages(demo: Demo) -> None:
+    api = f"http://127.0.0.1:{demo.port}/api/orders/stats/"
     with httpx.Client(trust_env=False, timeout=10.0) as client:
         health = client.get(f"http://127.0.0.1:{demo.port}/healthz")
         stats = client.get(f"http://127.0.0.1:{demo.upstreams_port}/_stats")
+        anonymous = client.get(api)
+        with_key = client.get(api, headers={"Authorization": f"Bearer {demo.printed('API key')}"})
+    assert anonymous.status_code == 401
+    assert with_key.status_code == 200
     assert health.status_code == 200
     assert orjson.loads(health.content) == {"status": "ok"}
     assert stats.status_code == 200
@@ -155,6 +165,38 @@ def test_demo_serves_then_stops_every_child_on_a_signal(demo: Demo, signum: int)
     assert f"http://127.0.0.1:{demo.port}/api/dashboard/" in demo.output
     assert f"http://127.0.0.1:{demo.upstreams_port}/_faults" in demo.output
     assert demo.lines[-1] == f"Stopped on {signal.Signals(signum).name}: every child has exited."
+
+
+def test_demo_uses_the_password_and_key_from_the_environment(var_dir: Path) -> None:
+    password, key = "demo-password-from-env", "sf_demo-key-from-the-environment-0123"
+    demo = Demo(
+        var_dir,
+        _free_port(),
+        _free_port(),
+        STOREFRONT_DEMO_PASSWORD=password,
+        STOREFRONT_DEMO_API_KEY=key,
+    )
+    try:
+        demo.wait_ready()
+        assert demo.printed("staff login") == f"staff / {password}"
+        assert demo.printed("API key") == key
+        base = f"http://127.0.0.1:{demo.port}"
+        with httpx.Client(trust_env=False, timeout=10.0, base_url=base) as client:
+            assert client.get("/api/dashboard/", headers={"X-API-Key": key}).status_code == 200
+            login = client.get("/login/")
+            logged_in = client.post(
+                "/login/",
+                data={
+                    "username": "staff",
+                    "password": password,
+                    "csrfmiddlewaretoken": login.cookies["csrftoken"],
+                },
+            )
+            assert logged_in.status_code == 302
+            assert logged_in.headers["location"] == "/"
+            assert client.get("/").status_code == 200
+    finally:
+        demo.kill()
 
 
 def test_demo_child_dying_stops_the_others_and_fails(demo: Demo) -> None:

@@ -13,12 +13,12 @@ def simulator_in_use(settings, upstreams):
 
 
 @pytest.fixture
-async def csrf():
-    """Headers of a page that has been loaded: the CSRF cookie and the token the page sends."""
-    page = await asgi_request(application, "/")
+async def csrf(staff_cookie):
+    """Headers of a staff session that has loaded the page: its cookies and the page's token."""
+    page = await asgi_request(application, "/", headers={"cookie": staff_cookie})
     cookie = page.headers["set-cookie"].split(";")[0]
     assert cookie.startswith("csrftoken=")
-    return {"cookie": cookie, "x-csrftoken": cookie.partition("=")[2]}
+    return {"cookie": f"{staff_cookie}; {cookie}", "x-csrftoken": cookie.partition("=")[2]}
 
 
 async def send(method, path, csrf, body=b""):
@@ -32,7 +32,7 @@ async def test_put_forwards_a_fault_to_the_simulator(simulator_in_use, csrf):
     )
     assert response.status == 200
     assert response.json()["fault"] == "hang"
-    listing = (await asgi_request(application, "/api/simulator/faults/")).json()
+    listing = (await asgi_request(application, "/api/simulator/faults/", headers=csrf)).json()
     assert listing["services"]["analytics"]["fault"] == "hang"
     assert listing["services"]["analytics"]["rate"] == 0.5
     assert listing["services"]["inventory"]["fault"] is None
@@ -77,7 +77,7 @@ async def test_a_bad_body_is_a_json_400_and_the_simulator_is_left_alone(
     assert response.json()["error"]["code"] == expected
     listing = await simulator_in_use.astats()
     assert listing["services"]["inventory"]["requests"] == 0
-    faults = (await asgi_request(application, "/api/simulator/faults/")).json()
+    faults = (await asgi_request(application, "/api/simulator/faults/", headers=csrf)).json()
     assert faults["services"]["inventory"]["latency_ms"] == 100
 
 
@@ -92,9 +92,9 @@ async def test_without_the_simulator_every_route_is_a_404(settings, csrf):
         assert response.json()["error"]["code"] == "simulator_not_in_use"
 
 
-async def test_an_unreachable_simulator_is_a_502(settings, simulator_in_use):
+async def test_an_unreachable_simulator_is_a_502(settings, simulator_in_use, csrf):
     settings.STOREFRONT_SIMULATOR_URL = "http://127.0.0.1:9"
-    response = await asgi_request(application, "/api/simulator/faults/")
+    response = await asgi_request(application, "/api/simulator/faults/", headers=csrf)
     assert response.status == 502
     assert response.json()["error"]["code"] == "simulator_unreachable"
 
@@ -106,5 +106,5 @@ async def test_changes_need_the_csrf_token(simulator_in_use, csrf):
     )
     assert response.status == 403
     assert (await simulator_in_use.astats())["services"]["analytics"]["requests"] == 0
-    faults = (await asgi_request(application, "/api/simulator/faults/")).json()
+    faults = (await asgi_request(application, "/api/simulator/faults/", headers=csrf)).json()
     assert faults["services"]["analytics"]["fault"] is None

@@ -6,9 +6,11 @@ from storefront.asgi import application
 from tests.fixtures.asgi import asgi_request
 
 
-async def test_the_page_links_its_own_script_and_style_under_a_same_origin_policy(settings):
+async def test_the_page_links_its_own_script_and_style_under_a_same_origin_policy(
+    settings, staff_cookie
+):
     settings.STOREFRONT_SIMULATOR_URL = ""
-    response = await asgi_request(application, "/")
+    response = await asgi_request(application, "/", headers={"cookie": staff_cookie})
     page = response.body.decode()
     assert response.status == 200
     assert "/static/storefront/dashboard.js" in page
@@ -21,9 +23,9 @@ async def test_the_page_links_its_own_script_and_style_under_a_same_origin_polic
     assert 'id="fault-form"' not in page
 
 
-async def test_fault_controls_appear_only_when_the_simulator_is_in_use(settings):
+async def test_fault_controls_appear_only_when_the_simulator_is_in_use(settings, staff_cookie):
     settings.STOREFRONT_SIMULATOR_URL = "http://127.0.0.1:8100"
-    page = (await asgi_request(application, "/")).body.decode()
+    page = (await asgi_request(application, "/", headers={"cookie": staff_cookie})).body.decode()
     assert 'id="fault-form"' in page
     assert 'name="csrfmiddlewaretoken"' in page
     assert 'data-faults-url="/api/simulator/faults/"' in page

@@ -33,6 +33,10 @@ def test_sigterm_closes_the_upstream_session_cleanly(simulator, tmp_path):
     subprocess.run(
         [sys.executable, "manage.py", "migrate", "--verbosity", "0"], cwd=ROOT, env=env, check=True
     )
+    api_key = subprocess.run(
+        [sys.executable, "manage.py", "api_key", "create", "--name", "shutdown test", "--scope", "read"],
+        cwd=ROOT, env=env, check=True, capture_output=True, text=True,
+    ).stdout.strip()
     server = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "storefront.asgi:application", "--port", str(port),
          "--loop", "uvloop", "--http", "httptools", "--lifespan", "on"],
@@ -47,7 +51,11 @@ def test_sigterm_closes_the_upstream_session_cleanly(simulator, tmp_path):
         deadline = time.monotonic() + 20
         while True:
             try:
-                response = httpx.get(f"http://127.0.0.1:{port}/api/dashboard/", timeout=5)
+                response = httpx.get(
+                    f"http://127.0.0.1:{port}/api/dashboard/",
+                    headers={"X-API-Key": api_key},
+                    timeout=5,
+                )
                 break
             except httpx.TransportError:
                 assert time.monotonic() < deadline, "uvicorn did not start"

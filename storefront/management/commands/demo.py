@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import errno
 import os
+import secrets
 import signal
 import sys
 import time
@@ -25,9 +26,13 @@ from types import FrameType
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
 
+from storefront.access.keys import create_key, digest
+from storefront.access.models import ApiKey, Scope
 from storefront.env import UPSTREAM_NAMES
 from storefront.processes import Child, Children
 from upstreams.server import bind_socket
@@ -41,6 +46,8 @@ SETUP_COMMANDS: tuple[tuple[str, dict[str, Any]], ...] = (
 )
 
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+DEMO_USERNAME = "staff"
+DEMO_KEY_NAME = "demo"
 # The children listen on this machine: a proxy from the environment must not be asked.
 _DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 _READY_TIMEOUT_SECONDS = 60.0
@@ -95,16 +102,22 @@ class Command(BaseCommand):
             for command, command_options in SETUP_COMMANDS:
                 call_command(command, **command_options)
             self.stdout.write(f"Database ready: {settings.DATABASES['default']['NAME']}")
+            credentials = _demo_credentials()
             children = Children()
             try:
-                self._supervise(children, services, _connect_host(host), stop)
+                self._supervise(children, services, _connect_host(host), stop, credentials)
             finally:
                 children.stop(_STOP_TIMEOUT_SECONDS)
             if stop.signal_name:
                 self.stdout.write(f"Stopped on {stop.signal_name}: every child has exited.")
 
     def _supervise(
-        self, children: Children, services: list[_Service], host: str, stop: _StopRequest
+        self,
+        children: Children,
+        services: list[_Service],
+        host: str,
+        stop: _StopRequest,
+        credentials: _Credentials,
     ) -> None:
         environment = _child_environment(host, services)
         for service in services:
@@ -125,12 +138,12 @@ class Command(BaseCommand):
             time.sleep(_POLL_SECONDS)
         if stop.signal_name:
             return
-        self._print_urls(host, services)
+        self._print_urls(host, services, credentials)
         while not stop.signal_name:
             _raise_if_exited(children)
             time.sleep(_POLL_SECONDS)
 
-    def _print_urls(self, host: str, services: list[_Service]) -> None:
+    def _print_urls(self, host: str, services: list[_Service], credentials: _Credentials) -> None:
         port = {service.name: service.port for service in services}
         lines = [
             ("dashboard page", _url(host, port["storefront"], "/")),
@@ -143,8 +156,51 @@ class Command(BaseCommand):
         self.stdout.write("\nChorus demo is running:")
         for label, url in lines:
             self.stdout.write(f"  {label:<17} {url}")
+        self.stdout.write(f"  {'staff login':<17} {credentials.username} / {credentials.password}")
+        self.stdout.write(f"  {'API key':<17} {credentials.api_key}")
+        self.stdout.write(
+            f"  try: curl -H 'Authorization: Bearer {credentials.api_key}' "
+            f"{_url(host, port['storefront'], '/api/dashboard/')}"
+        )
         self.stdout.write("Press Ctrl-C to stop.")
         self.stdout.flush()
+
+
+@dataclass(frozen=True, slots=True)
+class _Credentials:
+    username: str
+    password: str
+    api_key: str
+
+
+def _demo_credentials() -> _Credentials:
+    """A staff login and a read-write API key for this run, printed with the URLs.
+
+    ``STOREFRONT_DEMO_PASSWORD`` and ``STOREFRONT_DEMO_API_KEY`` fix them (for
+    scripts and benchmarks); otherwise each run makes new ones, and the key of
+    an earlier run is revoked, so the printed pair is the only one that works.
+    """
+    password = os.environ.get("STOREFRONT_DEMO_PASSWORD", "").strip() or secrets.token_urlsafe(12)
+    user_model = get_user_model()
+    user = user_model.objects.filter(username=DEMO_USERNAME).first() or user_model(
+        username=DEMO_USERNAME, email="staff@example.com"
+    )
+    user.is_staff = user.is_active = True
+    user.set_password(password)
+    user.save()
+
+    api_key = os.environ.get("STOREFRONT_DEMO_API_KEY", "").strip() or None
+    keep = digest(api_key) if api_key else None
+    ApiKey.objects.filter(name=DEMO_KEY_NAME, revoked_at__isnull=True).exclude(
+        digest=keep or ""
+    ).update(revoked_at=timezone.now())
+    if api_key is None or not ApiKey.objects.filter(digest=keep, revoked_at__isnull=True).exists():
+        ApiKey.objects.filter(digest=keep or "").delete()  # a revoked copy of the chosen key
+        try:
+            api_key, _ = create_key(name=DEMO_KEY_NAME, scope=Scope.READ_WRITE, key=api_key)
+        except ValueError as exc:
+            raise CommandError(f"STOREFRONT_DEMO_API_KEY: {exc}") from None
+    return _Credentials(DEMO_USERNAME, password, api_key)
 
 
 def _services(host: str, port: int, upstreams_port: int) -> list[_Service]:

@@ -7,12 +7,25 @@ from datetime import datetime
 from decimal import Decimal
 
 import pytest
+from django.test import AsyncClient, Client
 from django.utils import timezone
 
 from storefront.orders.models import Customer, Order, OrderItem, OrderStatus
 
 ItemSpec = tuple[str, int, str]  # sku, qty, unit price
 MakeOrder = Callable[..., Order]
+
+
+@pytest.fixture
+def async_client(api_key: dict[str, str]) -> AsyncClient:
+    """pytest-django's client, sending a read-write API key as every API client must."""
+    # Not headers=: AsyncClient turns default headers into "http-authorization" (Django 6.1).
+    return AsyncClient(**api_key)
+
+
+@pytest.fixture
+def client(api_key: dict[str, str]) -> Client:
+    return Client(headers=api_key)
 
 
 @pytest.fixture

@@ -34,14 +34,17 @@ def _expected_total(number: int) -> Decimal:
     return sum(((k + 1) * Decimal(f"{number}.{k}5") for k in range(ITEMS_PER_ORDER)), Decimal(0))
 
 
-async def test_concurrent_posts_lose_and_duplicate_nothing() -> None:
+async def test_concurrent_posts_lose_and_duplicate_nothing(api_key: dict[str, str]) -> None:
     customers = [
         await Customer.objects.acreate(name=f"Buyer {n}", email=f"buyer{n}@example.com")
         for n in range(4)
     ]
     customer_ids = [c.pk for c in customers]
 
-    async with serving_storefront() as base_url, aiohttp.ClientSession() as session:
+    async with (
+        serving_storefront() as base_url,
+        aiohttp.ClientSession(headers=api_key) as session,
+    ):
 
         async def post(number: int) -> tuple[int, dict[str, object]]:
             async with session.post(

@@ -47,7 +47,7 @@ def _sessions(conninfo: dict[str, Any]) -> list[tuple[str, int]]:
     return [(state, pid) for state, pid in rows]
 
 
-async def test_a_burst_of_requests_leaks_no_connection(shop: int) -> None:
+async def test_a_burst_of_requests_leaks_no_connection(shop: int, api_key: dict[str, str]) -> None:
     assert connection.vendor == "postgresql"
     pool = connection.pool
     assert pool is not None
@@ -56,7 +56,10 @@ async def test_a_burst_of_requests_leaks_no_connection(shop: int) -> None:
     }
     order = {"customer": shop, "items": [{"sku": "BURST", "qty": 1, "unit_price": "1.00"}]}
 
-    async with serving_storefront() as base_url, aiohttp.ClientSession() as session:
+    async with (
+        serving_storefront() as base_url,
+        aiohttp.ClientSession(headers=api_key) as session,
+    ):
 
         async def request(number: int) -> int:
             if number % 3 == 0:
