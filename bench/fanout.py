@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from harness import TABLE_HEADER, bench_env, free_port, running, simulator, wrk
+from harness import TABLE_HEADER, bench_api_key, bench_env, free_port, running, simulator, wrk
 
 
 def main() -> None:
@@ -24,6 +24,7 @@ def main() -> None:
 
     upstream_port, async_port, sync_port = free_port(), free_port(), free_port()
     env = bench_env(upstream_port)
+    auth = bench_api_key(env)
     uvicorn = [
         sys.executable, "-m", "uvicorn", "storefront.asgi:application",
         "--host", "127.0.0.1", "--port", str(async_port), "--workers", "1",
@@ -39,13 +40,14 @@ def main() -> None:
         with running(uvicorn, env=env, ready_url=f"http://127.0.0.1:{async_port}/healthz"):
             for connections in (1, 64):
                 wrk(f"http://127.0.0.1:{async_port}/api/dashboard/", label="warm-up",
-                    connections=connections, seconds=2)  # fmt: skip
+                    connections=connections, seconds=2, headers=auth)  # fmt: skip
                 results.append(
                     wrk(
                         f"http://127.0.0.1:{async_port}/api/dashboard/",
                         label="async fan-out (uvicorn)",
                         connections=connections,
                         seconds=args.seconds,
+                        headers=auth,
                     )
                 )
         with running(gunicorn, env=env, ready_url=f"http://127.0.0.1:{sync_port}/healthz"):
@@ -56,6 +58,7 @@ def main() -> None:
                         label="sync baseline (gunicorn sync)",
                         connections=connections,
                         seconds=args.seconds,
+                        headers=auth,
                     )
                 )
     print(TABLE_HEADER)

@@ -63,11 +63,29 @@ def bench_env(upstream_port: int, **extra: str) -> dict[str, str]:
         "LOG_LEVEL": "WARNING",
         # Production settings, minus the HTTPS redirect: TLS would end at a proxy, not here.
         "SECURE_SSL_REDIRECT": "0",
+        # Every API request still takes a token (the limiter's cost is measured), none refused.
+        "STOREFRONT_RATE_LIMIT_API_RATE": "1000000000",
+        "STOREFRONT_RATE_LIMIT_API_BURST": "1000000000",
         **extra,
     }
     for name in SERVICES:
         env[f"STOREFRONT_UPSTREAM_{name.upper()}_URL"] = f"http://127.0.0.1:{upstream_port}/{name}"
     return env
+
+
+def bench_api_key(env: dict[str, str]) -> list[str]:
+    """wrk ``-H`` headers with a read-write API key, stored in ``env``'s database (migrated here)."""
+    manage = [sys.executable, "manage.py"]
+    subprocess.run([*manage, "migrate", "--verbosity", "0"], cwd=ROOT, env=env, check=True)
+    key = subprocess.run(
+        [*manage, "api_key", "create", "--name", "bench", "--scope", "read-write"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    return [f"Authorization: Bearer {key}"]
 
 
 @contextlib.contextmanager

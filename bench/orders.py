@@ -20,7 +20,7 @@ import tempfile
 from urllib.parse import urlsplit
 
 import orjson
-from harness import ROOT, bench_env, free_port, running, wrk
+from harness import ROOT, bench_api_key, bench_env, free_port, running, wrk
 
 ENDPOINTS = ("/api/orders/recent/", "/api/orders/stats/")
 CONNECTIONS = (16, 64)
@@ -67,7 +67,7 @@ def manage(env: dict[str, str], *args: str) -> str:
 
 
 def bench_database(label: str, env: dict[str, str], seconds: int) -> list[str]:
-    manage(env, "migrate", "--verbosity", "0")
+    auth = bench_api_key(env)  # migrates
     manage(env, "load_sample_data")
     counted = subprocess.run(
         [sys.executable, __file__, "--count-queries"],
@@ -88,9 +88,11 @@ def bench_database(label: str, env: dict[str, str], seconds: int) -> list[str]:
     with running(uvicorn, env=env, ready_url=f"http://127.0.0.1:{port}/healthz"):
         for path in ENDPOINTS:
             url = f"http://127.0.0.1:{port}{path}"
-            wrk(url, label="warm-up", connections=16, seconds=2)
+            wrk(url, label="warm-up", connections=16, seconds=2, headers=auth)
             for connections in CONNECTIONS:
-                result = wrk(url, label=path, connections=connections, seconds=seconds)
+                result = wrk(
+                    url, label=path, connections=connections, seconds=seconds, headers=auth
+                )
                 rows.append(
                     f"| {label} | `{path}` | {connections} | {result.requests_per_second:,.0f} "
                     f"| {result.p50_ms:.1f} | {result.p99_ms:.1f} | {result.errors} "

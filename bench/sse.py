@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 import psutil
 import uvloop
-from harness import bench_env, free_port, running
+from harness import bench_api_key, bench_env, free_port, running
 
 STEPS = (1_000, 2_500, 5_000, 7_500, 10_000)
 BATCH = 250
@@ -43,6 +43,7 @@ class Stream:
 class Client:
     port: int
     heartbeat: float
+    authorization: str
     streams: list[Stream] = field(default_factory=list)
     readers: list[asyncio.Task[None]] = field(default_factory=list)
     failures: int = 0
@@ -50,7 +51,8 @@ class Client:
     def request(self) -> bytes:
         path = f"/api/events/?count=1000&interval=60&heartbeat={self.heartbeat}"
         return (
-            f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n"
+            f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n"
+            f"{self.authorization}\r\n\r\n"
         ).encode()
 
     async def open_one(self) -> None:
@@ -106,9 +108,11 @@ class Step:
         )
 
 
-async def measure(port: int, pid: int, target: int, heartbeat: float) -> tuple[float, list[Step]]:
+async def measure(
+    port: int, pid: int, target: int, heartbeat: float, authorization: str
+) -> tuple[float, list[Step]]:
     worker = psutil.Process(pid)
-    client = Client(port, heartbeat)
+    client = Client(port, heartbeat, authorization)
     await asyncio.sleep(1)
     baseline = worker.memory_info().rss
     steps = []
@@ -165,8 +169,11 @@ def main() -> None:
         "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning",
         "--timeout-graceful-shutdown", "5",
     ]  # fmt: skip
+    [authorization] = bench_api_key(env)
     with running(uvicorn, env=env, ready_url=f"http://127.0.0.1:{port}/healthz") as server:
-        baseline, steps = uvloop.run(measure(port, server.pid, args.target, args.heartbeat))
+        baseline, steps = uvloop.run(
+            measure(port, server.pid, args.target, args.heartbeat, authorization)
+        )
     print(f"worker RSS before any stream: {baseline:.1f} MiB; heartbeat every {args.heartbeat} s\n")
     print(
         "| open streams | fed a heartbeat in the last window | worker RSS MiB | KiB per stream "
