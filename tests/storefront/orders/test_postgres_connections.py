@@ -47,7 +47,8 @@ def _sessions(conninfo: dict[str, Any]) -> list[tuple[str, int]]:
     return [(state, pid) for state, pid in rows]
 
 
-async def test_a_burst_of_requests_leaks_no_connection(shop: int, api_key: dict[str, str]) -> None:
+# api_key first: shop hands its thread's connection back last.
+async def test_a_burst_of_requests_leaks_no_connection(api_key: dict[str, str], shop: int) -> None:
     assert connection.vendor == "postgresql"
     pool = connection.pool
     assert pool is not None
