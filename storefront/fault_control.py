@@ -10,7 +10,8 @@ before it is forwarded, so the browser can steer nothing but fault settings.
 - ``PUT /api/simulator/faults/<service>``: change some of them (JSON body);
 - ``DELETE /api/simulator/faults/<service>``: restore its defaults.
 
-Staff-only once authentication exists: wrap ``faults`` and ``fault`` then.
+Like all of ``/api/``, these need a staff session (the page's, which must also
+send the CSRF token to change anything) or an API key (storefront.access).
 """
 
 from __future__ import annotations

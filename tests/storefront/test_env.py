@@ -16,6 +16,7 @@ from storefront.env import (
     env_bool,
     env_database,
     env_float,
+    env_int,
     env_list,
     env_log_level,
     env_redis_url,
@@ -56,6 +57,21 @@ def test_float_parses_and_defaults() -> None:
 def test_float_rejects_non_positive_or_non_numbers(raw: str) -> None:
     with pytest.raises(ImproperlyConfigured, match=r"^STOREFRONT_DEADLINE must be"):
         env_float("STOREFRONT_DEADLINE", 2.0, {"STOREFRONT_DEADLINE": raw})
+
+
+def test_float_may_allow_zero_to_mean_off() -> None:
+    environ = {"STOREFRONT_RATE_LIMIT_API_RATE": "0"}
+    assert env_float("STOREFRONT_RATE_LIMIT_API_RATE", 1.0, environ, allow_zero=True) == 0
+    with pytest.raises(ImproperlyConfigured, match="must be 0 or more"):
+        env_float("STOREFRONT_RATE_LIMIT_API_RATE", 1.0, {"STOREFRONT_RATE_LIMIT_API_RATE": "-1"}, allow_zero=True)  # fmt: skip
+
+
+def test_int_reads_whole_numbers_and_names_the_variable_when_wrong() -> None:
+    assert env_int("SECURE_HSTS_SECONDS", 5, {"SECURE_HSTS_SECONDS": " 0 "}) == 0
+    assert env_int("SECURE_HSTS_SECONDS", 5, {}) == 5
+    for raw in ("-1", "1.5", "a year"):
+        with pytest.raises(ImproperlyConfigured, match=r"^SECURE_HSTS_SECONDS must be a whole"):
+            env_int("SECURE_HSTS_SECONDS", 5, {"SECURE_HSTS_SECONDS": raw})
 
 
 def test_list_splits_on_commas_and_drops_blanks() -> None:
