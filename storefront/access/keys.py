@@ -45,20 +45,15 @@ _cache: dict[str, tuple[float, Credential | None]] = {}
 
 @dataclass(frozen=True, slots=True)
 class Credential:
-    """What a request's API key allows; ``identity`` names it in rate limits and logs."""
+    """What a request's key or token allows; ``identity`` (``key:<id>``, ``jwt:<sub>``) names it."""
 
-    key_id: int
+    identity: str
     name: str
-    prefix: str
     scope: str
 
     @property
     def can_write(self) -> bool:
         return self.scope == Scope.READ_WRITE
-
-    @property
-    def identity(self) -> str:
-        return f"key:{self.key_id}"
 
 
 def new_key() -> str:
@@ -104,10 +99,7 @@ def _remember(key_digest: str, credential: Credential | None) -> Credential | No
 def _credential(api_key: ApiKey | None) -> Credential | None:
     if api_key is None or api_key.revoked:
         return None
-    assert api_key.pk is not None
-    return Credential(
-        key_id=api_key.pk, name=api_key.name, prefix=api_key.prefix, scope=api_key.scope
-    )
+    return Credential(identity=f"key:{api_key.pk}", name=api_key.name, scope=api_key.scope)
 
 
 async def acheck_key(key: str) -> Credential | None:

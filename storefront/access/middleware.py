@@ -5,6 +5,9 @@
   only use safe methods (GET, HEAD, OPTIONS): anything else is a 403. Such
   requests carry no cookies, so CSRF cannot apply to them and is switched off
   for them alone.
+- ``Authorization: Bearer <JWT>``, when ``STOREFRONT_JWT`` is configured:
+  validated locally by ``tokens.check_token`` (signature, issuer, audience,
+  expiry); its ``scope`` claim decides read or read-write, as a key's scope does.
 - Otherwise a session cookie: the user must be active staff. The dashboard
   page's ``EventSource`` and ``fetch`` calls authenticate this way, and their
   unsafe requests still go through ``CsrfViewMiddleware``.
@@ -13,7 +16,7 @@ No credentials, or bad ones, is a 401 JSON error with ``WWW-Authenticate``;
 each refusal takes a token from the client address's anonymous rate limit, so
 guessing keys soon meets a 429.
 Whoever passes gets ``request.credential`` (a ``keys.Credential`` or ``None``)
-and ``request.api_identity`` (``key:<id>`` or ``user:<id>``, for rate limits).
+and ``request.api_identity`` (``key:<id>``, ``jwt:<sub>`` or ``user:<id>``, for rate limits).
 Other paths pass through untouched. Sits after ``AuthenticationMiddleware``.
 """
 
@@ -23,6 +26,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponseBase
 
 from storefront.access.keys import Credential, acheck_key, check_key
+from storefront.access.tokens import check_token, looks_like_jwt
 from storefront.dual_mode import DualModeMiddleware
 from storefront.errors import is_api_path, json_error
 from storefront.ratelimit import limited, limited_sync
@@ -87,7 +91,10 @@ class ApiAccessMiddleware(DualModeMiddleware):
             try:
                 key = presented_key(request)
                 if key is not None:
-                    _allow_key(request, check_key(key) if key else None)
+                    if not key or looks_like_jwt(key):
+                        _allow_key(request, check_token(key) if key else None)
+                    else:
+                        _allow_key(request, check_key(key))
                 else:
                     user = request.user if _has_session(request) else None
                     _allow_user(request, user)
@@ -101,7 +108,10 @@ class ApiAccessMiddleware(DualModeMiddleware):
             try:
                 key = presented_key(request)
                 if key is not None:
-                    _allow_key(request, await acheck_key(key) if key else None)
+                    if not key or looks_like_jwt(key):
+                        _allow_key(request, check_token(key) if key else None)
+                    else:
+                        _allow_key(request, await acheck_key(key))
                 else:
                     # Without a session cookie there is no user to load: no query, no hop.
                     user = await request.auser() if _has_session(request) else None
