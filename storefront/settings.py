@@ -135,6 +135,16 @@ LOGOUT_REDIRECT_URL = "login"
 # /api/ access (storefront/access/): how long a process trusts its answer about a key, so a
 # revoked key stops working everywhere within this many seconds (0: ask the database each time).
 STOREFRONT_API_KEY_CACHE_TTL = env_float("STOREFRONT_API_KEY_CACHE_TTL", 30.0, allow_zero=True)
+# Bearer JWTs validated locally (storefront/access/tokens.py); off until issuer and key are set.
+# KEY is the HS secret or the issuer's PEM public key ("\n" may stand for newlines).
+STOREFRONT_JWT = {
+    "ISSUER": os.environ.get("STOREFRONT_JWT_ISSUER", "").strip(),
+    "AUDIENCE": os.environ.get("STOREFRONT_JWT_AUDIENCE", "storefront").strip(),
+    "KEY": os.environ.get("STOREFRONT_JWT_KEY", "").strip().replace("\\n", "\n"),
+    "ALGORITHMS": env_list("STOREFRONT_JWT_ALGORITHMS", ["RS256"]),
+    "LEEWAY": env_float("STOREFRONT_JWT_LEEWAY", 30.0, allow_zero=True),
+    "WRITE_SCOPE": "storefront:write",
+}
 STOREFRONT_API_MAX_BODY_BYTES = env_int("STOREFRONT_API_MAX_BODY_BYTES", 64 * 1024)
 # Token buckets (storefront/ratelimit.py): RATE per second, BURST at once; a RATE of 0 turns it off.
 STOREFRONT_RATE_LIMITS = {
