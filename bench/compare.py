@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -26,7 +25,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import psutil
-from harness import ROOT, bench_env, free_port, running, wrk
+from harness import ROOT, bench_api_key, bench_env, free_port, running, wrk
 from upstream_nginx import nginx_upstream
 
 RESULTS = ROOT / "bench" / "results"
@@ -150,9 +149,8 @@ def main() -> None:
     var_dir = tempfile.mkdtemp(prefix="chorus-bench-")
     env = bench_env(upstream_port, STOREFRONT_VAR_DIR=var_dir)
     env["PYTHONPATH"] = str(ROOT)
-    api_key = os.environ.get("STOREFRONT_BENCH_API_KEY", "")
-    auth = [f"Authorization: Bearer {api_key}"] if api_key else []
     prepare_storefront(env)
+    auth = bench_api_key(env)
     port = free_port()
     peers = [
         Peer("storefront /api/dashboard/", uvicorn("storefront.asgi:application", port),

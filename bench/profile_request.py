@@ -80,18 +80,17 @@ def main() -> None:
     env = bench_env(upstream_port, STOREFRONT_VAR_DIR=tempfile.mkdtemp(prefix="chorus-prof-"))
     os.environ.update(env)
     os.environ["DJANGO_SETTINGS_MODULE"] = "storefront.settings"
-    import uvloop
-
-    from django.core.management import call_command
-
     import django
+    import uvloop
+    from django.core.management import call_command
 
     django.setup()
     call_command("migrate", verbosity=0)
     from storefront.asgi import application
 
-    key = os.environ.get("STOREFRONT_BENCH_API_KEY", "")
-    headers = [(b"authorization", f"Bearer {key}".encode())] if key else []
+    out = io.StringIO()
+    call_command("api_key", "create", "--name", "profile", "--scope", "read", stdout=out)
+    headers = [(b"authorization", f"Bearer {out.getvalue().strip()}".encode())]
 
     async def measured() -> None:
         await load(application, 300, args.concurrency, headers)  # warm pools and caches
