@@ -23,7 +23,7 @@ from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponseBase
 
-from storefront.dual_mode import DualModeMiddleware
+from chorus import DualModeMiddleware
 from storefront.errors import is_api_path, json_error
 
 __all__ = ["ApiInputMiddleware", "error_code"]

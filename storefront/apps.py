@@ -6,4 +6,8 @@ class StorefrontConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        import chorus
         from storefront import checks  # noqa: F401 - registers the deploy checks
+        from storefront.ratelimit import aclose_rate_limiter
+
+        chorus.on_shutdown(aclose_rate_limiter)

@@ -37,7 +37,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponseBase
 
-from storefront.dual_mode import DualModeMiddleware
+from chorus import DualModeMiddleware
 from storefront.errors import json_error
 
 __all__ = [

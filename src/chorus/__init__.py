@@ -30,7 +30,8 @@ from chorus.exceptions import (
     UpstreamTimeoutError,
 )
 from chorus.fanout import Fanout, Source, gather, source
-from chorus.middleware import NonBlockingMiddlewareMixin
+from chorus.lifespan import on_shutdown
+from chorus.middleware import DualModeMiddleware, NonBlockingMiddlewareMixin
 from chorus.request_id import RequestIDFilter, RequestIDMiddleware, current_request_id
 from chorus.results import Outcome, Result, SourceResult
 from chorus.sse import Event, EventStreamResponse, last_event_id
@@ -51,6 +52,7 @@ __all__ = [
     "ChorusSettings",
     "Composite",
     "ConfigurationError",
+    "DualModeMiddleware",
     "Event",
     "EventStreamResponse",
     "EventStreamUnavailableError",
@@ -82,6 +84,7 @@ __all__ = [
     "get_settings",
     "get_transport",
     "last_event_id",
+    "on_shutdown",
     "set_transport_factory",
     "source",
 ]

@@ -29,8 +29,9 @@ matter:
   ``SpooledTemporaryFile``.
 
 It also answers the ASGI lifespan protocol, which Django refuses: at shutdown
-it closes the loop's pooled upstream session (otherwise left to the garbage
-collector, with aiohttp's "Unclosed client session" warning).
+it runs the ``chorus.on_shutdown`` callbacks and closes the loop's pooled
+upstream session (otherwise left to the garbage collector, with aiohttp's
+"Unclosed client session" warning).
 
     # asgi.py
     from chorus.asgi import get_asgi_application
@@ -41,7 +42,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import logging
 from collections.abc import Awaitable, Callable, Mapping
 from contextlib import closing, suppress
 from typing import IO, Any
@@ -59,11 +59,9 @@ from django.dispatch import Signal
 from django.http import HttpRequest, HttpResponseBase
 from django.urls import set_script_prefix
 
-from chorus.transport import aclose_transport
+from chorus.lifespan import run_shutdown
 
 __all__ = ["ChorusASGIHandler", "get_asgi_application"]
-
-logger = logging.getLogger("chorus")
 
 Receive = Callable[[], Awaitable[Mapping[str, Any]]]
 Send = Callable[[Mapping[str, Any]], Awaitable[None]]
@@ -157,8 +155,7 @@ class ChorusASGIHandler(ASGIHandler):
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 try:
-                    if await aclose_transport():
-                        logger.info("closed the upstream connection pool")
+                    await run_shutdown()
                 finally:
                     await send({"type": "lifespan.shutdown.complete"})
                 return

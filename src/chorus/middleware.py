@@ -1,5 +1,19 @@
 """Middleware that runs on the event loop instead of hopping to a thread.
 
+``DualModeMiddleware`` is the shape for new middleware: under ASGI the handler
+sees a coroutine function (``markcoroutinefunction``) and awaits ``acall`` on
+the event loop; under WSGI it calls ``call``. Subclasses write both, the async
+one awaiting where the sync one blocks:
+
+    class Hello(DualModeMiddleware):
+        def call(self, request):
+            return self.get_response(request)
+
+        async def acall(self, request):
+            return await self.get_response(request)
+
+For Django's own and other ``MiddlewareMixin`` middleware, see below.
+
 Django's ``MiddlewareMixin`` serves async requests by running every
 ``process_request`` / ``process_response`` through ``sync_to_async``, and the
 handler wraps a sync ``process_view`` the same way: a thread hop per hook per
@@ -23,11 +37,34 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.http import HttpRequest, HttpResponseBase
 
-__all__ = ["NonBlockingMiddlewareMixin"]
+__all__ = ["DualModeMiddleware", "NonBlockingMiddlewareMixin"]
 
 Handler = Callable[[HttpRequest], Any]
+
+
+class DualModeMiddleware:
+    """Async-native and sync-capable middleware: write ``call`` and ``acall``."""
+
+    sync_capable = True
+    async_capable = True
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response: Any = get_response
+        self.async_mode = iscoroutinefunction(get_response)
+        if self.async_mode:
+            markcoroutinefunction(self)
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase | Awaitable[HttpResponseBase]:
+        return self.acall(request) if self.async_mode else self.call(request)
+
+    def call(self, request: HttpRequest) -> HttpResponseBase:
+        raise NotImplementedError
+
+    async def acall(self, request: HttpRequest) -> HttpResponseBase:
+        raise NotImplementedError
 
 
 class NonBlockingMiddlewareMixin:

@@ -19,11 +19,11 @@ import logging
 import os
 import re
 import time
-from collections.abc import Awaitable, Callable
 from contextvars import ContextVar, Token
 
-from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.http import HttpRequest, HttpResponseBase
+
+from chorus.middleware import DualModeMiddleware
 
 __all__ = ["REQUEST_ID_HEADER", "RequestIDFilter", "RequestIDMiddleware", "current_request_id"]
 
@@ -55,36 +55,20 @@ class RequestIDFilter(logging.Filter):
         return True
 
 
-class RequestIDMiddleware:
+class RequestIDMiddleware(DualModeMiddleware):
     """Accept or make ``X-Request-ID``; log one line per request. Async-native, sync-capable."""
 
-    sync_capable = True
-    async_capable = True
-
-    def __init__(
-        self, get_response: Callable[[HttpRequest], HttpResponseBase | Awaitable[HttpResponseBase]]
-    ) -> None:
-        self.get_response = get_response
-        self.async_mode = iscoroutinefunction(get_response)
-        if self.async_mode:
-            markcoroutinefunction(self)
-
-    def __call__(self, request: HttpRequest) -> HttpResponseBase | Awaitable[HttpResponseBase]:
-        if self.async_mode:
-            return self.__acall__(request)
+    def call(self, request: HttpRequest) -> HttpResponseBase:
         started, token = self._begin(request)
         try:
-            response = self.get_response(request)
-            assert isinstance(response, HttpResponseBase)
-            return self._finish(request, response, started)
+            return self._finish(request, self.get_response(request), started)
         finally:
             _request_id.reset(token)
 
-    async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
+    async def acall(self, request: HttpRequest) -> HttpResponseBase:
         started, token = self._begin(request)
         try:
-            response = await self.get_response(request)  # type: ignore[misc]
-            return self._finish(request, response, started)
+            return self._finish(request, await self.get_response(request), started)
         finally:
             _request_id.reset(token)
 

@@ -25,9 +25,9 @@ from __future__ import annotations
 from django.conf import settings
 from django.http import HttpRequest, HttpResponseBase
 
+from chorus import DualModeMiddleware
 from storefront.access.keys import Credential, acheck_key, check_key
 from storefront.access.tokens import check_token, looks_like_jwt
-from storefront.dual_mode import DualModeMiddleware
 from storefront.errors import is_api_path, json_error
 from storefront.ratelimit import limited, limited_sync
 

@@ -52,3 +52,38 @@ async def test_lifespan_shutdown_closes_the_session(upstreams):
     await ChorusASGIHandler()({"type": "lifespan"}, receive, send)
     assert sent == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
     assert session.closed
+
+
+async def test_shutdown_callbacks_run_before_the_session_closes(upstreams):
+    from chorus.lifespan import _callbacks
+
+    order = []
+
+    async def first():
+        order.append(("callback", chorus.get_transport()._session is not None))
+
+    async def broken():
+        raise RuntimeError("a failing callback must not stop the others")
+
+    await chorus.gather(a=chorus.call("users", "/summary"), deadline=2)
+    chorus.on_shutdown(broken)
+    chorus.on_shutdown(first)
+    chorus.on_shutdown(first)  # registered once
+    messages = iter([{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}])
+
+    async def receive():
+        return next(messages)
+
+    async def send(message):
+        order.append(message["type"])
+
+    try:
+        await ChorusASGIHandler()({"type": "lifespan"}, receive, send)
+    finally:
+        _callbacks.remove(broken)
+        _callbacks.remove(first)
+    assert order == [
+        "lifespan.startup.complete",
+        ("callback", True),
+        "lifespan.shutdown.complete",
+    ]
