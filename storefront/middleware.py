@@ -46,10 +46,22 @@ class CommonMiddleware(NonBlockingMiddlewareMixin, common.CommonMiddleware):
     pass
 
 
+# A non-HTML answer (JSON, an event stream, a static asset) is never rendered as a
+# document: the strictest policy fits it, and as a constant it costs nothing, where
+# Django builds the page policy anew for every response (for its nonce).
+NON_DOCUMENT_CSP = "default-src 'none'; frame-ancestors 'none'"
+
+
 class ContentSecurityPolicyMiddleware(
     NonBlockingMiddlewareMixin, csp.ContentSecurityPolicyMiddleware
 ):
-    pass
+    async def aprocess_response(
+        self, request: HttpRequest, response: HttpResponseBase
+    ) -> HttpResponseBase:
+        if response.get("Content-Type", "").startswith("text/html"):
+            return self.process_response(request, response)
+        response.headers.setdefault("Content-Security-Policy", NON_DOCUMENT_CSP)
+        return response
 
 
 class XFrameOptionsMiddleware(NonBlockingMiddlewareMixin, clickjacking.XFrameOptionsMiddleware):

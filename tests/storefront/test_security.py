@@ -122,6 +122,14 @@ async def test_the_dashboard_page_is_served_under_the_policy(staff_cookie):
     assert "'unsafe-inline'" not in policy
 
 
+async def test_api_answers_carry_the_strictest_policy(api_key):
+    response = await asgi_request(application, "/api/users/active-count/", headers=api_key)
+    assert response.status == 200
+    assert (
+        response.headers["content-security-policy"] == "default-src 'none'; frame-ancestors 'none'"
+    )
+
+
 async def test_the_admin_login_needs_its_csrf_token(transactional_db):
     response = await asgi_request(
         application,
