@@ -15,6 +15,7 @@ headers that matter to clients (``Allow``, ``Retry-After``, ``WWW-Authenticate``
 
 from __future__ import annotations
 
+import io
 from http import HTTPStatus
 from typing import Any
 
@@ -64,11 +65,25 @@ def _refuse_size(request: HttpRequest) -> HttpResponseBase | None:
     declared = request.headers.get("Content-Length", "")
     if declared.isdigit() and int(declared) > limit:
         return too_large
+    received = _received_size(request)
+    if received is not None:
+        return too_large if received > limit else None
     try:
         body = request.body
     except RequestDataTooBig:
         return too_large
     return too_large if len(body) > limit else None
+
+
+def _received_size(request: HttpRequest) -> int | None:
+    """The body's size as the ASGI handler stored it, without reading it (it may be on disk)."""
+    stream = getattr(request, "_stream", None)
+    if stream is None or not hasattr(stream, "seekable") or not stream.seekable():
+        return None
+    position = stream.tell()
+    size = int(stream.seek(0, io.SEEK_END))
+    stream.seek(position)
+    return size
 
 
 def _refuse_body(request: HttpRequest) -> HttpResponseBase | None:

@@ -179,11 +179,15 @@ CHORUS = {
 
 # The simulator's fault API, behind the dashboard's fault controls (storefront/fault_control.py):
 # STOREFRONT_SIMULATOR_URL, or the local simulator when every upstream is it; "" turns them off.
-STOREFRONT_SIMULATOR_URL = os.environ.get("STOREFRONT_SIMULATOR_URL", "").strip() or (
-    SIMULATOR_URL
-    if all(url == f"{SIMULATOR_URL}/{name}" for name, url in _UPSTREAM_URLS.items())
-    else ""
-)
+_simulator_url = os.environ.get("STOREFRONT_SIMULATOR_URL")
+if _simulator_url is None:
+    STOREFRONT_SIMULATOR_URL = (
+        SIMULATOR_URL
+        if all(url == f"{SIMULATOR_URL}/{name}" for name, url in _UPSTREAM_URLS.items())
+        else ""
+    )
+else:
+    STOREFRONT_SIMULATOR_URL = _simulator_url.strip()
 
 LOGGING = {
     "version": 1,

@@ -70,10 +70,15 @@ def source(
 class Fanout:
     """One run of several sources. ``await fanout.run()``, or ``async for`` each result.
 
-    fanout = chorus.Fanout({"inventory": chorus.call("inventory", "/stock")}, deadline=1.0)
-    async for landed in fanout:   # each SourceResult as soon as it completes
-        ...
-    result = fanout.result()      # the whole Result once iteration ends
+        fanout = chorus.Fanout({"inventory": chorus.call("inventory", "/stock")}, deadline=1.0)
+        async with contextlib.aclosing(aiter(fanout)) as landing:
+            async for landed in landing:  # each SourceResult as soon as it completes
+                ...
+        result = fanout.result()          # the whole Result once iteration ends
+
+    ``aclosing`` matters when the loop may end early: it cancels and awaits the
+    sources still running, where a bare ``break`` would leave them to the
+    garbage collector.
     """
 
     def __init__(
@@ -88,6 +93,10 @@ class Fanout:
             if not _NAME.match(name):
                 raise ValueError(f"source name {name!r} must be 1-64 letters, digits, '-' or '_'")
         self._sources = dict(sources)
+        configured = get_settings()
+        for spec in self._sources.values():
+            if isinstance(spec, Call):
+                configured.upstream(spec.upstream)  # an unknown name is a bug: say so now
         self._deadline = (
             get_settings().default_deadline if isinstance(deadline, _Default) else deadline
         )
@@ -137,9 +146,19 @@ class Fanout:
             # Runs before any waiter on the task resumes: results are recorded first.
             name, required = tasks[task]
             if task.cancelled():
-                now = (loop.time() - started) * 1000
                 result = SourceResult(
-                    name=name, outcome=Outcome.CANCELLED, required=required, ms=now, attempts=0
+                    name=name,
+                    outcome=Outcome.CANCELLED,
+                    required=required,
+                    ms=(loop.time() - started) * 1000,
+                    attempts=0,
+                )
+            elif (error := task.exception()) is not None:
+                # _run reports every failure itself; this is the net under it, so that each
+                # source always lands exactly once and no caller waits for ever.
+                logger.error("source %r failed outside its runner", name, exc_info=error)
+                result = SourceResult(
+                    name=name, outcome=Outcome.ERROR, required=required, error="internal error"
                 )
             else:
                 result = task.result()
@@ -199,8 +218,11 @@ class Fanout:
                 target = spec.target if isinstance(spec, Source) else spec
                 return finish(Outcome.OK, data=await target)  # type: ignore[misc]
         except TimeoutError:
-            budget = ((until or begin) - begin) * 1000
-            return finish(Outcome.TIMEOUT, error=f"no answer within {budget:.0f} ms")
+            if until is None:  # the source's own timeout, not chorus's
+                return finish(Outcome.TIMEOUT, error="the source timed out")
+            return finish(
+                Outcome.TIMEOUT, error=f"no answer within {(until - begin) * 1000:.0f} ms"
+            )
         except UpstreamTimeoutError as exc:
             return finish(Outcome.TIMEOUT, error=exc.message)
         except UpstreamStatusError as exc:

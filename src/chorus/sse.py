@@ -29,6 +29,7 @@ whose traceback says what to do.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import re
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator
@@ -127,6 +128,10 @@ class EventStreamResponse(StreamingHttpResponse):
             raise ValueError("heartbeat must be a positive number of seconds, or None for none")
         self._events = events
         self.heartbeat = heartbeat
+        # The producer runs later, while the handler sends the response, after the
+        # middleware has returned: its steps run in the view's context, so what the
+        # request set there (its request id, say) is still seen, upstream calls included.
+        self._context = contextvars.copy_context()
         self._stream = self._frames()
         super().__init__(self._stream, status=status, content_type="text/event-stream")
         self["Cache-Control"] = "no-cache"
@@ -145,16 +150,13 @@ class EventStreamResponse(StreamingHttpResponse):
         pending: asyncio.Task[object] | None = None
         try:
             while True:
-                if self.heartbeat is None:
-                    item = await _next_or_end(events)
-                else:
-                    if pending is None:
-                        pending = asyncio.create_task(_next_or_end(events))
-                    done, _ = await asyncio.wait({pending}, timeout=self.heartbeat)
-                    if not done:
-                        yield HEARTBEAT_FRAME
-                        continue
-                    item, pending = pending.result(), None
+                if pending is None:
+                    pending = asyncio.create_task(_next_or_end(events), context=self._context)
+                done, _ = await asyncio.wait({pending}, timeout=self.heartbeat)
+                if not done:
+                    yield HEARTBEAT_FRAME
+                    continue
+                item, pending = pending.result(), None
                 if item is _END:
                     return
                 if not isinstance(item, Event):

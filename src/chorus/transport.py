@@ -144,9 +144,14 @@ class AiohttpTransport:
 
 
 async def _read_limited(response: aiohttp.ClientResponse, limit: int) -> bytes:
-    """The body, refusing to hold more than ``limit`` bytes of it in memory."""
+    """The body, refusing to hold more than ``limit`` bytes of it in memory.
+
+    The limit is on the decoded body: a compressed response's Content-Length says
+    nothing of what it inflates to, so only an uncompressed one takes the fast path.
+    """
     declared = response.content_length
-    if declared is not None:
+    encoded = response.headers.get("Content-Encoding", "identity").lower() != "identity"
+    if declared is not None and not encoded:
         if declared > limit:
             raise ResponseTooLargeError(limit)
         return await response.read()

@@ -38,4 +38,7 @@ urlpatterns = [
     path("items/<str:sku>/stream/", Item.as_stream_view()),
     path("reshaped/", Reshaped.as_view()),
     path("quick/", chorus.Composite.as_view(sources={"u": chorus.call("users", "/summary")})),
+    path(
+        "probe/stream/", chorus.Composite.as_stream_view(sources={"svc": chorus.call("svc", "/a")})
+    ),
 ]

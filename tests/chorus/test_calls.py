@@ -85,3 +85,32 @@ async def test_fetch_raises_typed_errors(upstreams):
     assert caught.value.elapsed_ms > 0
     with pytest.raises(chorus.UpstreamTimeoutError):
         await chorus.fetch(chorus.call("users", "/summary", params={"fault": "hang"}, timeout=0.1))
+
+
+async def test_a_compressed_body_is_limited_by_its_inflated_size(settings):
+    import gzip
+
+    from aiohttp import web
+    from aiohttp.test_utils import TestServer
+
+    inflated = b"[" + b"0," * (300 * 1024) + b"0]"  # ~600 KiB of JSON, a few KiB gzipped
+
+    async def bomb(request):
+        return web.Response(
+            body=gzip.compress(inflated),
+            headers={"Content-Encoding": "gzip", "Content-Type": "application/json"},
+        )
+
+    app = web.Application()
+    app.router.add_get("/bomb", bomb)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    try:
+        base = str(server.make_url("")).rstrip("/")
+        settings.CHORUS = {"UPSTREAMS": {"svc": {"BASE_URL": base, "MAX_BODY_BYTES": 64 * 1024}}}
+        landed = await one(chorus.call("svc", "/bomb"))
+    finally:
+        await server.close()
+    assert len(gzip.compress(inflated)) < 64 * 1024  # small on the wire ...
+    assert landed.outcome is Outcome.BAD_BODY  # ... too large once inflated
+    assert landed.error == f"body larger than {64 * 1024} bytes"

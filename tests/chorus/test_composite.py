@@ -75,3 +75,12 @@ async def test_an_awaitable_declared_directly_is_refused():
 def test_a_composite_without_sources_is_refused():
     with pytest.raises(TypeError, match="declares no sources"):
         chorus.Composite.as_view()
+
+
+async def test_a_stream_sends_the_request_id_to_its_upstreams(settings, recorder):
+    settings.CHORUS = {"UPSTREAMS": {"svc": {"BASE_URL": recorder.url + "/svc"}}}
+    response = await asgi_request(
+        application, "/probe/stream/", headers={"X-Request-ID": "stream-1"}
+    )
+    assert b"event: summary" in response.body
+    assert recorder.requests[0].headers["X-Request-ID"] == "stream-1"

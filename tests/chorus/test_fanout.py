@@ -125,3 +125,18 @@ async def test_started_ms_shows_when_each_source_began():
 def test_source_names_must_be_header_safe():
     with pytest.raises(ValueError, match="source name"):
         chorus.Fanout({"bad name": chorus.call("x", "/")})
+
+
+def test_an_unknown_upstream_is_refused_before_anything_runs(settings):
+    settings.CHORUS = {"UPSTREAMS": {"known": {"BASE_URL": "http://127.0.0.1:9/k"}}}
+    with pytest.raises(chorus.UnknownUpstreamError, match="'nope'"):
+        chorus.Fanout({"x": chorus.call("nope", "/")})
+
+
+async def test_a_sources_own_timeout_error_is_reported_without_a_budget():
+    async def driver_timeout():
+        raise TimeoutError
+
+    result = await chorus.gather(db=chorus.source(driver_timeout(), required=False), deadline=None)
+    assert result.sources["db"].outcome is Outcome.TIMEOUT
+    assert result.sources["db"].error == "the source timed out"
