@@ -6,7 +6,8 @@ ORM. Answers, found or not, are kept for ``STOREFRONT_API_KEY_CACHE_TTL``
 seconds (default 30), so a revoked key keeps working in *other* processes for
 at most that long; the process that saves or deletes a key forgets its entry
 at once. The cache holds digests, never keys, and is bounded: when full it is
-emptied, which costs a few database queries and nothing else.
+emptied, which costs a few database queries and nothing else. Unknown keys are
+remembered in a separate map, so that guessing never evicts the real ones.
 
     plaintext, api_key = create_key(name="ci", scope=Scope.READ)
     credential = await check_key(plaintext)  # None when unknown or revoked
@@ -41,6 +42,9 @@ MIN_KEY_LENGTH = 24
 _KEY_PREFIX = "sf_"
 _MAX_CACHED = 10_000
 _cache: dict[str, tuple[float, Credential | None]] = {}
+# Unknown keys are remembered apart, so that a flood of made-up keys, which
+# fills this one, never pushes the real keys out of the cache above.
+_misses: dict[str, float] = {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,18 +85,23 @@ def _ttl() -> float:
 
 
 def _cached(key_digest: str) -> tuple[bool, Credential | None]:
+    now = time.monotonic()
     entry = _cache.get(key_digest)
-    if entry is None or entry[0] <= time.monotonic():
-        return False, None
-    return True, entry[1]
+    if entry is not None and entry[0] > now:
+        return True, entry[1]
+    return _misses.get(key_digest, 0.0) > now, None
 
 
 def _remember(key_digest: str, credential: Credential | None) -> Credential | None:
     ttl = _ttl()
     if ttl > 0:
-        if len(_cache) >= _MAX_CACHED:
-            _cache.clear()
-        _cache[key_digest] = (time.monotonic() + ttl, credential)
+        remembered: dict[str, Any] = _misses if credential is None else _cache
+        if len(remembered) >= _MAX_CACHED:
+            remembered.clear()
+        if credential is None:
+            _misses[key_digest] = time.monotonic() + ttl
+        else:
+            _cache[key_digest] = (time.monotonic() + ttl, credential)
     return credential
 
 
@@ -125,6 +134,7 @@ def check_key(key: str) -> Credential | None:
 def forget_keys(**kwargs: Any) -> None:
     """Empty this process's cache: the next request for each key asks the database."""
     _cache.clear()
+    _misses.clear()
 
 
 def connect_signals() -> None:
