@@ -156,8 +156,12 @@ class ChorusASGIHandler(ASGIHandler):
             elif message["type"] == "lifespan.shutdown":
                 try:
                     await run_shutdown()
-                finally:
-                    await send({"type": "lifespan.shutdown.complete"})
+                except Exception as error:
+                    # The server logs the message; the process is going away either way.
+                    message = f"shutdown failed: {type(error).__name__}"
+                    await send({"type": "lifespan.shutdown.failed", "message": message})
+                    raise
+                await send({"type": "lifespan.shutdown.complete"})
                 return
 
 
