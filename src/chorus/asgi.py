@@ -158,8 +158,8 @@ class ChorusASGIHandler(ASGIHandler):
                     await run_shutdown()
                 except Exception as error:
                     # The server logs the message; the process is going away either way.
-                    message = f"shutdown failed: {type(error).__name__}"
-                    await send({"type": "lifespan.shutdown.failed", "message": message})
+                    reason = f"shutdown failed: {type(error).__name__}"
+                    await send({"type": "lifespan.shutdown.failed", "message": reason})
                     raise
                 await send({"type": "lifespan.shutdown.complete"})
                 return
