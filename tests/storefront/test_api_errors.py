@@ -164,6 +164,17 @@ def test_redaction_removes_each_kind_of_secret(line, secret):
     assert REDACTED in cleaned
 
 
+def test_the_log_filter_redacts_the_stack_too():
+    import logging
+
+    from storefront.redaction import RedactSecretsFilter
+
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "plain", None, None)
+    record.stack_info = "Stack (most recent call last):\n  key = 'sf_abcdefghijklmnop'"
+    assert RedactSecretsFilter().filter(record)
+    assert "sf_abcdefghijklmnop" not in record.stack_info
+
+
 def test_redaction_leaves_ordinary_lines_alone():
     line = "method=GET path=/api/orders/stats/ status=200 duration_ms=3.1 request_id=abc"
     assert redact(line) == line
