@@ -165,10 +165,6 @@ def test_redaction_removes_each_kind_of_secret(line, secret):
 
 
 def test_the_log_filter_redacts_the_stack_too():
-    import logging
-
-    from storefront.redaction import RedactSecretsFilter
-
     record = logging.LogRecord("x", logging.INFO, __file__, 1, "plain", None, None)
     record.stack_info = "Stack (most recent call last):\n  key = 'sf_abcdefghijklmnop'"
     assert RedactSecretsFilter().filter(record)
