@@ -26,10 +26,12 @@ API_ROUTES = (
     "/api/sync/dashboard/",
     "/api/events/",
     "/api/users/active-count/",
+    "/api/orders/",
     "/api/orders/stats/",
     "/api/orders/recent/",
     "/api/orders/1/",
     "/api/simulator/faults/",
+    "/api/simulator/faults/inventory",
     "/api/no-such-route/",
 )
 
