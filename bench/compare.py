@@ -148,6 +148,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--servers", action="store_true", help="also compare uvicorn and granian")
     parser.add_argument("--skip-sync", action="store_true", help="leave out the WSGI baseline")
+    parser.add_argument("--only", action="append", default=[], metavar="TEXT",
+                        help="run only the peers whose label contains TEXT (repeatable); "
+                             "the saved results and chart are left as they were")  # fmt: skip
     args = parser.parse_args()
 
     upstream_port = free_port()
@@ -177,15 +180,18 @@ def main() -> None:
             Peer("storefront, granian, 2 workers", granian("storefront.asgi:application", port, 2),
                  "/api/dashboard/", auth),
         ]  # fmt: skip
+    if args.only:
+        peers = [p for p in peers if any(text in p.label for text in args.only)]
     rows: list[dict[str, object]] = []
     with nginx_upstream(upstream_port):
         for peer in peers:
             connections = (1, 64) if peer.wsgi else (64, 256)
             rows += [{**row, "wsgi": peer.wsgi}
                      for row in measure(peer, port, env, args.seconds, connections)]  # fmt: skip
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "compare.json").write_text(json.dumps(rows, indent=2))
-    chart([r for r in rows if not r["wsgi"]], RESULTS / "compare.png")
+    if not args.only:
+        RESULTS.mkdir(exist_ok=True)
+        (RESULTS / "compare.json").write_text(json.dumps(rows, indent=2))
+        chart([r for r in rows if not r["wsgi"]], RESULTS / "compare.png")
     print()
     print(table(rows, "FastAPI + aiohttp"))
 

@@ -37,6 +37,7 @@ from chorus.results import Outcome, Result, SourceResult
 from chorus.sse import Event, EventStreamResponse, last_event_id
 from chorus.transport import (
     AiohttpTransport,
+    Http1Transport,
     Transport,
     TransportResponse,
     aclose_transport,
@@ -57,6 +58,7 @@ __all__ = [
     "EventStreamResponse",
     "EventStreamUnavailableError",
     "Fanout",
+    "Http1Transport",
     "NonBlockingMiddlewareMixin",
     "Outcome",
     "RequestIDFilter",

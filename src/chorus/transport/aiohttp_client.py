@@ -1,79 +1,29 @@
-"""Chorus's transport: the one seam between chorus and the HTTP client library.
+"""``AiohttpTransport``: calls through one pooled ``aiohttp.ClientSession`` per event loop.
 
-A ``Transport`` sends one request and returns the status, headers and a body
-read up to a byte limit. The default, ``AiohttpTransport``, keeps one pooled
-``aiohttp.ClientSession`` per event loop, created on first use: a worker's
-requests all share its keep-alive connections and DNS cache, and a session is
-never touched from a loop it was not created on (aiohttp sessions are bound to
-their loop). ``chorus.asgi`` closes the loop's transport at server shutdown;
-``aclose_transport()`` does it by hand (tests, scripts).
-
-Timeouts are the caller's job (``asyncio.timeout``), except the connect
-timeout, which only the client library can see.
+Not the default: ``Http1Transport`` costs far less CPU per call. This one is
+kept as a second implementation of the seam, run by the same upstream tests,
+for a deployment that would rather trust aiohttp's maturity than save CPU.
+Choose it with ``chorus.set_transport_factory(chorus.AiohttpTransport)``.
 
 One retry happens below chorus's own policy, and it is aiohttp's: an
 idempotent request (GET, HEAD, PUT, DELETE…) whose *reused* keep-alive
 connection turns out to be closed is sent once more on a new connection, as
-RFC 9112 §9.3.1 allows. That is the race where an upstream closes an idle
-connection just as it is picked from the pool; without the retry it would
-surface as a spurious ``error``. It also means an upstream that resets a
-reused connection mid-request sees an idempotent request twice. Requests with
-other methods are never re-sent.
+RFC 9112 §9.3.1 allows; ``Http1Transport`` does the same.
 """
 
 from __future__ import annotations
 
-import asyncio
-import weakref
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Protocol
+from collections.abc import Mapping, Sequence
 
 import aiohttp
 from yarl import URL
 
 from chorus.exceptions import ResponseTooLargeError, TransportError
+from chorus.transport.base import TransportResponse
 
-__all__ = [
-    "AiohttpTransport",
-    "Transport",
-    "TransportResponse",
-    "aclose_transport",
-    "get_transport",
-    "set_transport_factory",
-]
+__all__ = ["AiohttpTransport"]
 
 _READ_CHUNK = 64 * 1024
-
-
-@dataclass(frozen=True, slots=True)
-class TransportResponse:
-    status: int
-    headers: Mapping[str, str]
-    body: bytes
-
-
-class Transport(Protocol):
-    async def request(
-        self,
-        method: str,
-        url: str,
-        *,
-        params: Sequence[tuple[str, str]] = (),
-        headers: Mapping[str, str] | None = None,
-        body: bytes | None = None,
-        connect_timeout: float | None = None,
-        max_body_bytes: int,
-    ) -> TransportResponse:
-        """Send one request to ``url`` (already percent-encoded) and read its body.
-
-        Raises ``TransportError`` (or ``ResponseTooLargeError``) for a failed
-        exchange and ``TimeoutError`` when the connection cannot be made in time.
-        Must never follow redirects: a redirect could steer the call to another host.
-        """
-        ...
-
-    async def aclose(self) -> None: ...
 
 
 class AiohttpTransport:
@@ -179,40 +129,3 @@ def _describe(exc: aiohttp.ClientError) -> str:
     if isinstance(exc, aiohttp.ClientResponseError):
         return "malformed response"
     return "connection failed"
-
-
-TransportFactory = Callable[[], Transport]
-_factory: TransportFactory = AiohttpTransport
-_transports: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Transport] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def get_transport() -> Transport:
-    """The running event loop's transport, created on first use."""
-    loop = asyncio.get_running_loop()
-    transport = _transports.get(loop)
-    if transport is None:
-        transport = _transports[loop] = _factory()
-    return transport
-
-
-async def aclose_transport() -> bool:
-    """Close the running loop's transport; the next call makes a new one.
-
-    Returns whether there was one to close.
-    """
-    transport = _transports.pop(asyncio.get_running_loop(), None)
-    if transport is None:
-        return False
-    await transport.aclose()
-    return True
-
-
-def set_transport_factory(factory: TransportFactory | None) -> None:
-    """Make transports with ``factory`` from now on (``None``: back to aiohttp).
-
-    Transports already made keep serving their loops until closed.
-    """
-    global _factory
-    _factory = factory if factory is not None else AiohttpTransport
