@@ -61,18 +61,25 @@ def _max_body_bytes() -> int:
 
 def _refuse_size(request: HttpRequest) -> HttpResponseBase | None:
     limit = _max_body_bytes()
-    too_large = json_error(413, "payload_too_large", f"The body is over {limit} bytes.")
-    declared = request.headers.get("Content-Length", "")
+    return None if _size_within(request, limit) else _too_large(limit)
+
+
+def _size_within(request: HttpRequest, limit: int) -> bool:
+    declared = request.META.get("CONTENT_LENGTH", "")
     if declared.isdigit() and int(declared) > limit:
-        return too_large
+        return False
     received = _received_size(request)
     if received is not None:
-        return too_large if received > limit else None
+        return received <= limit
     try:
         body = request.body
     except RequestDataTooBig:
-        return too_large
-    return too_large if len(body) > limit else None
+        return False
+    return len(body) <= limit
+
+
+def _too_large(limit: int) -> HttpResponseBase:
+    return json_error(413, "payload_too_large", f"The body is over {limit} bytes.")
 
 
 def _received_size(request: HttpRequest) -> int | None:

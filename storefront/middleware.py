@@ -20,9 +20,11 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth import middleware as auth
 from django.contrib.messages import middleware as messages
+from django.contrib.messages.storage import default_storage
 from django.contrib.sessions import middleware as sessions
 from django.http import HttpRequest, HttpResponseBase
 from django.middleware import clickjacking, common, csp, csrf, security
+from django.utils.functional import SimpleLazyObject, empty
 
 from chorus import NonBlockingMiddlewareMixin
 
@@ -83,13 +85,39 @@ class SessionMiddleware(NonBlockingMiddlewareMixin, sessions.SessionMiddleware):
 
 
 class MessageMiddleware(NonBlockingMiddlewareMixin, messages.MessageMiddleware):
+    """Messages whose storage is made on first use: most requests (all of the API) never use it.
+
+    Making it reads the messages cookie and sets up session storage on every
+    request; an unused storage's ``update`` stores nothing, so skipping both is
+    the same answer for less work.
+    """
+
+    def process_request(self, request: HttpRequest) -> None:
+        request._messages = SimpleLazyObject(lambda: default_storage(request))  # type: ignore[attr-defined]
+
+    def process_response(
+        self, request: HttpRequest, response: HttpResponseBase
+    ) -> HttpResponseBase:
+        if not _messages_used(request):
+            return response
+        return super().process_response(request, response)
+
     async def aprocess_response(
         self, request: HttpRequest, response: HttpResponseBase
     ) -> HttpResponseBase:
-        storage = getattr(request, "_messages", None)
-        if storage is not None and (storage.used or storage.added_new):
+        if not _messages_used(request):
+            return response
+        storage = request._messages  # type: ignore[attr-defined]
+        if storage.used or storage.added_new:
             return await sync_to_async(self.process_response)(request, response)
         return self.process_response(request, response)
+
+
+def _messages_used(request: HttpRequest) -> bool:
+    storage = getattr(request, "_messages", None)
+    return storage is not None and not (
+        isinstance(storage, SimpleLazyObject) and storage._wrapped is empty  # type: ignore[attr-defined]
+    )
 
 
 class CsrfViewMiddleware(NonBlockingMiddlewareMixin, csrf.CsrfViewMiddleware):

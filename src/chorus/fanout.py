@@ -115,9 +115,21 @@ class Fanout:
 
     async def run(self) -> Result:
         """Run every source to its end and return the whole ``Result``."""
-        tasks = self._start(None)
+        # One future for "all landed", set by the last result: asyncio.wait would add
+        # and remove a callback on every task for the same answer.
+        all_landed = asyncio.get_running_loop().create_future()
+        remaining = len(self._sources)
+
+        def on_result(_: SourceResult) -> None:
+            nonlocal remaining
+            remaining -= 1
+            if remaining == 0 and not all_landed.done():
+                all_landed.set_result(None)
+
+        tasks = self._start(on_result)
         try:
-            await asyncio.wait(tasks)
+            if tasks:
+                await all_landed
         finally:
             await self._finish(tasks)
         return self.result()

@@ -83,3 +83,18 @@ def test_the_admin_revokes_selected_keys(admin_client):
     stored.refresh_from_db()
     assert stored.revoked
     assert check_key(key) is None
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_the_admins_message_survives_its_redirect_under_asgi(async_client, admin_user):
+    # Messages storage is made on first use (storefront.middleware.MessageMiddleware):
+    # the async path must still store what the admin adds and show it after the redirect.
+    await async_client.aforce_login(admin_user)
+    response = await async_client.post(
+        "/admin/access/apikey/add/", {"name": "async admin", "scope": "read"}, follow=True
+    )
+    assert response.status_code == 200
+    shown = [str(m) for m in response.context["messages"]]
+    assert any("new key is" in message for message in shown), shown
+    again = await async_client.get("/admin/access/apikey/")
+    assert "new key is" not in again.content.decode()  # shown once, then gone
