@@ -1,4 +1,4 @@
-"""Each simulator fault, seen on the wire, maps to the right outcome."""
+"""Each simulator fault, seen on the wire, maps to the right outcome, over either transport."""
 
 import socket
 
@@ -6,6 +6,22 @@ import pytest
 
 import chorus
 from chorus import Outcome
+
+TRANSPORTS = {"http1": chorus.Http1Transport, "aiohttp": chorus.AiohttpTransport}
+
+
+@pytest.fixture(autouse=True, params=list(TRANSPORTS))
+async def each_transport(request):
+    """Run the test once over each transport; the default one is back afterwards."""
+    kind = TRANSPORTS[request.param]
+    await chorus.aclose_transport()  # a transport made before the switch would be reused
+    chorus.set_transport_factory(None if kind is chorus.Http1Transport else kind)
+    try:
+        assert type(chorus.get_transport()) is kind
+        yield request.param
+    finally:
+        await chorus.aclose_transport()
+        chorus.set_transport_factory(None)
 
 
 async def one(spec):

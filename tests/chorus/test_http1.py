@@ -1,0 +1,920 @@
+"""``Http1Transport`` at the edges, against real loopback servers scripted byte by byte.
+
+Each test starts a raw ``asyncio`` server whose handler it writes itself: it reads
+the request head the transport really sent and answers with exact bytes, closes,
+or resets the connection. What the server saw (connections accepted, requests
+read, EOF) is the evidence for reuse, re-sends and closing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import gzip
+import random
+import socket
+import ssl
+import struct
+import zlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+
+import pytest
+
+from chorus.exceptions import ResponseTooLargeError, TransportError
+from chorus.transport.http1 import Http1Transport
+
+LIMIT = 64 * 1024
+
+
+@dataclass
+class Request:
+    method: str
+    target: str
+    headers: list[tuple[str, str]]
+    body: bytes
+
+    def header(self, name: str) -> str | None:
+        values = [value for key, value in self.headers if key.lower() == name.lower()]
+        return ", ".join(values) if values else None
+
+
+@dataclass
+class Conn:
+    """One accepted connection, as its handler sees it."""
+
+    number: int
+    reader: asyncio.StreamReader
+    writer: asyncio.StreamWriter
+    requests: list[Request] = field(default_factory=list)
+    eof: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def read_request(self) -> Request | None:
+        """The next request, or ``None`` once the client closed its side."""
+        try:
+            head = await self.reader.readuntil(b"\r\n\r\n")
+        except (asyncio.IncompleteReadError, ConnectionError):
+            self.eof.set()
+            return None
+        line, *lines = head.decode("latin-1").split("\r\n")[:-2]
+        method, target, _ = line.split(" ")
+        pairs = [text.split(":", 1) for text in lines]
+        request = Request(method, target, [(name, value.strip()) for name, value in pairs], b"")
+        length = request.header("content-length")
+        if length:
+            request.body = await self.reader.readexactly(int(length))
+        self.requests.append(request)
+        return request
+
+    async def send(self, data: bytes) -> None:
+        self.writer.write(data)
+        await self.writer.drain()
+
+    async def serve(self, answer: bytes) -> None:
+        """Answer every request with ``answer`` until the client closes."""
+        while await self.read_request() is not None:
+            await self.send(answer)
+
+    async def wait_for_eof(self) -> None:
+        """Read until the client closes (any bytes it sends meanwhile are dropped)."""
+        while await self.read_request() is not None:
+            pass
+
+    def reset(self) -> None:
+        """Close with an RST instead of a FIN."""
+        sock = self.writer.get_extra_info("socket")
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.writer.transport.abort()
+
+
+Handler = Callable[[Conn], Awaitable[None]]
+
+
+class RawServer:
+    """A loopback server on a free port; every connection goes to ``handler``."""
+
+    def __init__(
+        self, handler: Handler, host: str = "127.0.0.1", ssl: ssl.SSLContext | None = None
+    ) -> None:
+        self.handler = handler
+        self.host = host
+        self.ssl = ssl
+        self.connections: list[Conn] = []
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._server: asyncio.Server | None = None
+        self.port = 0
+
+    @property
+    def url(self) -> str:
+        scheme = "https" if self.ssl else "http"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{scheme}://{host}:{self.port}"
+
+    @property
+    def requests(self) -> list[Request]:
+        return [request for conn in self.connections for request in conn.requests]
+
+    async def start(self) -> RawServer:
+        self._server = await asyncio.start_server(self._accept, self.host, 0, ssl=self.ssl)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    async def close(self) -> None:
+        assert self._server is not None
+        self._server.close()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._server.abort_clients()
+        await self._server.wait_closed()
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._tasks.add(task)
+        conn = Conn(len(self.connections), reader, writer)
+        self.connections.append(conn)
+        try:
+            await self.handler(conn)
+        except ConnectionError:
+            pass
+        finally:
+            writer.transport.abort()
+
+
+def answer(body: bytes = b"ok", status: str = "200 OK", *headers: str) -> bytes:
+    """An answer with a Content-Length, and ``headers`` as written."""
+    lines = [f"HTTP/1.1 {status}", f"Content-Length: {len(body)}", *headers]
+    return "\r\n".join(lines).encode() + b"\r\n\r\n" + body
+
+
+OK = answer()
+
+
+@pytest.fixture
+async def serve() -> AsyncIterator[Callable[..., Awaitable[RawServer]]]:
+    servers: list[RawServer] = []
+
+    async def start(handler: Handler, **options) -> RawServer:
+        server = await RawServer(handler, **options).start()
+        servers.append(server)
+        return server
+
+    try:
+        yield start
+    finally:
+        for server in servers:
+            await server.close()
+
+
+@pytest.fixture
+async def transport() -> AsyncIterator[Http1Transport]:
+    client = Http1Transport()
+    try:
+        yield client
+    finally:
+        await client.aclose()
+
+
+async def get(client: Http1Transport, server: RawServer, path: str = "/", **options):
+    options.setdefault("max_body_bytes", LIMIT)
+    async with asyncio.timeout(2):  # a hang is a failure, not a stuck suite
+        return await client.request(options.pop("method", "GET"), server.url + path, **options)
+
+
+async def eof(conn: Conn) -> None:
+    """Wait until the client closed ``conn`` (its handler must be reading)."""
+    async with asyncio.timeout(1):
+        await conn.eof.wait()
+
+
+# -- the exchange -------------------------------------------------------------
+
+
+async def test_content_length_answer_and_the_request_head(serve, transport):
+    server = await serve(lambda conn: conn.serve(answer(b"hello", "200 OK", "X-Thing: Yes")))
+    response = await get(
+        transport,
+        server,
+        "/path?x=1",
+        params=[("q", "a b&c"), ("r", "é/")],
+        headers={"X-Request-Id": "abc"},
+    )
+    assert response.status == 200
+    assert response.body == b"hello"
+    assert response.headers["x-thing"] == "Yes"
+    assert set(response.headers) == {"content-length", "x-thing"}
+    [request] = server.requests
+    assert request.method == "GET"
+    assert request.target == "/path?x=1&q=a%20b%26c&r=%C3%A9%2F"
+    assert request.header("Host") == f"127.0.0.1:{server.port}"
+    assert request.header("User-Agent") == "chorus"
+    assert request.header("Accept-Encoding") == "gzip, deflate"
+    assert request.header("X-Request-Id") == "abc"
+    assert request.header("Content-Length") is None
+    assert request.body == b""
+
+
+async def test_caller_headers_replace_the_defaults(serve, transport):
+    server = await serve(lambda conn: conn.serve(OK))
+    await get(transport, server, headers={"user-agent": "mine", "Accept-Encoding": "identity"})
+    [request] = server.requests
+    assert request.header("User-Agent") == "mine"
+    assert request.header("Accept-Encoding") == "identity"
+    assert len(request.headers) == 4  # Host, Accept and the caller's two: no duplicates
+
+
+async def test_repeated_answer_headers_are_joined(serve, transport):
+    server = await serve(lambda conn: conn.serve(answer(b"", "200 OK", "Vary: a", "VARY: b")))
+    assert (await get(transport, server)).headers["vary"] == "a, b"
+
+
+async def test_post_sends_its_body_with_a_content_length(serve, transport):
+    server = await serve(lambda conn: conn.serve(answer(b"", "201 Created")))
+    response = await get(transport, server, method="POST", body=b'{"a": 1}')
+    assert response.status == 201
+    await get(transport, server, method="POST")
+    sent, empty = server.requests
+    assert (sent.method, sent.header("Content-Length"), sent.body) == ("POST", "8", b'{"a": 1}')
+    assert (empty.header("Content-Length"), empty.body) == ("0", b"")
+
+
+async def test_large_request_body_arrives_whole(serve, transport):
+    server = await serve(lambda conn: conn.serve(OK))
+    body = random.Random(1).randbytes(2 * 1024 * 1024)
+    await get(transport, server, method="PUT", body=body)
+    assert server.requests[0].body == body
+
+
+async def test_chunked_answer(serve, transport):
+    async def handler(conn):
+        await conn.read_request()
+        await conn.send(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhel")
+        await asyncio.sleep(0.01)  # a chunk split across two reads
+        await conn.send(b"lo\r\n6\r\n world\r\n0\r\n\r\n")
+        await conn.serve(OK)
+
+    server = await serve(handler)
+    assert (await get(transport, server)).body == b"hello world"
+    assert (await get(transport, server)).body == b"ok"
+    assert len(server.connections) == 1  # the chunked answer left the connection reusable
+
+
+async def test_close_delimited_answer_is_read_to_the_end(serve, transport):
+    async def handler(conn):
+        await conn.read_request()
+        await conn.send(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nfirst part, ")
+        await asyncio.sleep(0.01)
+        await conn.send(b"second part")
+        conn.writer.close()
+
+    server = await serve(handler)
+    response = await get(transport, server)
+    assert response.body == b"first part, second part"
+    assert transport.open_connections == 0  # a close-delimited connection is done
+
+
+@pytest.mark.parametrize("status", ["204 No Content", "304 Not Modified"])
+async def test_answers_without_a_body_do_not_wait_for_one(serve, transport, status):
+    server = await serve(lambda conn: conn.serve(f"HTTP/1.1 {status}\r\n\r\n".encode()))
+    first = await get(transport, server)
+    second = await get(transport, server)
+    assert first.status == second.status == int(status[:3])
+    assert first.body == second.body == b""
+    assert len(server.connections) == 1
+
+
+@pytest.mark.parametrize(
+    "interim",
+    [b"HTTP/1.1 100 Continue\r\n\r\n", b"HTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\n"],
+    ids=["100", "103"],
+)
+async def test_interim_answers_are_skipped(serve, transport, interim):
+    async def handler(conn):
+        await conn.read_request()
+        await conn.send(interim)
+        await asyncio.sleep(0.01)
+        await conn.send(answer(b"final", "200 OK", "X-Final: 1"))
+        await conn.serve(interim + OK)  # both in one read this time
+
+    server = await serve(handler)
+    response = await get(transport, server)
+    assert (response.status, response.body) == (200, b"final")
+    assert "link" not in response.headers
+    assert response.headers["x-final"] == "1"
+    response = await get(transport, server)
+    assert (response.status, response.body) == (200, b"ok")
+    assert len(server.connections) == 1
+
+
+# -- keep-alive and the pool --------------------------------------------------
+
+
+async def test_sequential_requests_reuse_one_connection(serve, transport):
+    server = await serve(lambda conn: conn.serve(OK))
+    for _ in range(3):
+        assert (await get(transport, server)).body == b"ok"
+    assert len(server.connections) == 1
+    assert len(server.connections[0].requests) == 3
+    assert transport.open_connections == 1
+
+
+async def test_concurrent_requests_open_connections_and_the_latest_is_reused(serve, transport):
+    arrived = [asyncio.Event(), asyncio.Event()]
+    released = [asyncio.Event(), asyncio.Event()]
+
+    async def handler(conn):
+        await conn.read_request()
+        arrived[conn.number].set()
+        await released[conn.number].wait()
+        await conn.send(OK)
+        await conn.serve(OK)
+
+    server = await serve(handler)
+    first = asyncio.create_task(get(transport, server))
+    second = asyncio.create_task(get(transport, server))
+    async with asyncio.timeout(1):
+        await asyncio.gather(*(event.wait() for event in arrived))
+    released[1].set()  # connection 1 answers, and goes back to the pool, first ...
+    await asyncio.wait([first, second], timeout=1, return_when=asyncio.FIRST_COMPLETED)
+    released[0].set()  # ... connection 0 last
+    await asyncio.gather(first, second)
+    await get(transport, server)
+    assert [len(conn.requests) for conn in server.connections] == [2, 1]  # last in, first out
+
+
+@pytest.mark.parametrize(
+    "last",
+    [
+        answer(b"ok", "200 OK", "Connection: close"),
+        b"HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok",
+    ],
+    ids=["connection-close", "http/1.0"],
+)
+async def test_an_answer_that_ends_the_connection_is_not_reused(serve, transport, last):
+    server = await serve(lambda conn: conn.serve(last))
+    await get(transport, server)
+    await get(transport, server)
+    assert len(server.connections) == 2
+    await eof(server.connections[0])  # the client closed its side, not the server
+    assert transport.open_connections == 0
+
+
+async def test_idle_connections_past_the_idle_timeout_are_not_reused(serve):
+    server = await serve(lambda conn: conn.serve(OK))
+    client = Http1Transport(idle_timeout=0.05)
+    try:
+        await get(client, server)
+        await get(client, server)  # still fresh: reused
+        await asyncio.sleep(0.1)
+        await get(client, server)
+        assert [len(conn.requests) for conn in server.connections] == [2, 1]
+        await eof(server.connections[0])  # the expired one was closed
+        assert client.open_connections == 1
+    finally:
+        await client.aclose()
+
+
+@pytest.mark.parametrize("when", ["with the answer", "while idle"])
+async def test_unsolicited_bytes_retire_the_connection(serve, transport, when):
+    extra = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nextra"
+
+    async def handler(conn):
+        await conn.read_request()
+        if conn.number:
+            await conn.send(answer(b"second"))
+        elif when == "with the answer":
+            await conn.send(OK + extra)
+        else:
+            await conn.send(OK)
+            await asyncio.sleep(0.01)
+            await conn.send(extra)
+        await conn.wait_for_eof()
+
+    server = await serve(handler)
+    assert (await get(transport, server)).body == b"ok"
+    await eof(server.connections[0])  # the client dropped it
+    assert (await get(transport, server)).body == b"second"
+    assert len(server.connections) == 2
+    assert len(server.connections[0].requests) == 1
+
+
+async def test_a_connection_the_upstream_closed_while_idle_is_skipped(serve, transport):
+    async def handler(conn):
+        await conn.read_request()
+        await conn.send(OK)
+        if conn.number == 0:
+            conn.writer.close()  # the client sees the FIN while the connection is idle
+            return
+        await conn.serve(OK)
+
+    server = await serve(handler)
+    await get(transport, server)
+    async with asyncio.timeout(1):
+        while transport.open_connections:  # noqa: ASYNC110 (no event to wait on)
+            await asyncio.sleep(0.005)
+    assert (await get(transport, server, method="POST", body=b"x")).body == b"ok"
+    assert [[r.method for r in conn.requests] for conn in server.connections] == [
+        ["GET"],
+        ["POST"],
+    ]
+
+
+async def test_aclose_closes_idle_connections(serve, transport):
+    server = await serve(lambda conn: conn.serve(OK))
+    await get(transport, server)
+    assert transport.open_connections == 1
+    assert not server.connections[0].eof.is_set()
+    await transport.aclose()
+    assert transport.open_connections == 0
+    await eof(server.connections[0])
+
+
+# -- a reused connection the upstream closed ----------------------------------
+
+
+async def close_after_first_answer(conn: Conn) -> None:
+    """Answer the first request on the first connection, then read one more and hang up."""
+    if conn.number == 0:
+        await conn.read_request()
+        await conn.send(OK)
+        await conn.read_request()
+        conn.writer.close()
+    else:
+        await conn.serve(answer(b"again"))
+
+
+@pytest.mark.parametrize("method", ["GET", "PUT", "DELETE"])
+async def test_idempotent_request_is_resent_once_on_a_stale_connection(serve, transport, method):
+    server = await serve(close_after_first_answer)
+    await get(transport, server)
+    response = await get(transport, server, "/second", method=method)
+    assert response.body == b"again"
+    assert [[r.target for r in conn.requests] for conn in server.connections] == [
+        ["/", "/second"],
+        ["/second"],
+    ]
+
+
+async def test_post_is_not_resent_on_a_stale_connection(serve, transport):
+    server = await serve(close_after_first_answer)
+    await get(transport, server)
+    with pytest.raises(TransportError, match="connection closed by upstream"):
+        await get(transport, server, "/second", method="POST", body=b"once")
+    await asyncio.sleep(0.05)
+    assert len(server.connections) == 1
+    assert [r.method for r in server.requests] == ["GET", "POST"]
+
+
+async def test_stale_resend_happens_only_once(serve, transport):
+    both = asyncio.Barrier(3)
+
+    async def handler(conn):
+        await conn.read_request()
+        await both.wait()  # two requests at once: two connections in the pool
+        await conn.send(OK)
+        await conn.read_request()
+        conn.writer.close()  # then both go stale
+
+    server = await serve(handler)
+    first = asyncio.create_task(get(transport, server))
+    second = asyncio.create_task(get(transport, server))
+    async with asyncio.timeout(1):
+        await both.wait()
+    await asyncio.gather(first, second)
+    with pytest.raises(TransportError, match="connection closed by upstream"):
+        await get(transport, server, "/again")  # sent on one stale connection, re-sent on the other
+    await asyncio.sleep(0.05)
+    assert [[r.target for r in conn.requests] for conn in server.connections] == [
+        ["/", "/again"],
+        ["/", "/again"],
+    ]
+
+
+async def test_fresh_connection_closed_before_the_answer_is_not_resent(serve, transport):
+    async def handler(conn):
+        await conn.read_request()
+        conn.writer.close()
+
+    server = await serve(handler)
+    with pytest.raises(TransportError, match="connection closed by upstream"):
+        await get(transport, server)
+    await asyncio.sleep(0.05)
+    assert len(server.connections) == 1
+    assert len(server.requests) == 1
+
+
+# -- broken answers -----------------------------------------------------------
+
+
+async def test_reset_mid_body(serve, transport):
+    async def handler(conn):
+        await conn.read_request()
+        await conn.send(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npartial")
+        await asyncio.sleep(0.05)  # let the client read the head before the RST
+        conn.reset()
+
+    server = await serve(handler)
+    with pytest.raises(TransportError, match="connection reset"):
+        await get(transport, server)
+    assert len(server.connections) == 1
+    assert transport.open_connections == 0
+
+
+@pytest.mark.parametrize(
+    "cut",
+    [
+        b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly ten..",
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n",
+    ],
+    ids=["content-length", "chunked"],
+)
+async def test_body_broken_off_before_its_end(serve, transport, cut):
+    async def handler(conn):
+        await conn.read_request()
+        await conn.send(cut)
+        conn.writer.close()
+
+    server = await serve(handler)
+    with pytest.raises(TransportError, match="broken off"):
+        await get(transport, server)
+    assert transport.open_connections == 0
+
+
+@pytest.mark.parametrize(
+    "garbage",
+    [
+        b"garbage\r\n\r\n",
+        b"HTTP/1.1 abc OK\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+    ],
+    ids=["status-line", "status-code", "content-length", "chunk-size"],
+)
+async def test_malformed_answer(serve, transport, garbage):
+    async def handler(conn):
+        await conn.read_request()
+        await conn.send(garbage)
+        await conn.wait_for_eof()
+
+    server = await serve(handler)
+    with pytest.raises(TransportError, match="malformed response"):
+        await get(transport, server)
+    await eof(server.connections[0])
+
+
+async def test_head_ignores_the_content_length_and_does_not_hang(serve, transport):
+    server = await serve(
+        lambda conn: conn.serve(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n")
+    )
+    response = await get(transport, server, method="HEAD")
+    assert (response.status, response.body) == (200, b"")
+    assert response.headers["content-length"] == "1000"
+    await eof(server.connections[0])  # not reused: llhttp would expect a body
+    assert transport.open_connections == 0
+    assert (await get(transport, server, method="HEAD")).status == 200
+
+
+async def test_head_is_not_refused_for_the_size_it_announces(serve, transport):
+    """A HEAD answer has no body: its Content-Length is the resource's size, not a read."""
+    head = b"HTTP/1.1 200 OK\r\nContent-Length: 10000000\r\n\r\n"
+    server = await serve(lambda conn: conn.serve(head))
+    response = await get(transport, server, method="HEAD", max_body_bytes=1000)
+    assert (response.status, response.body) == (200, b"")
+    assert response.headers["content-length"] == "10000000"
+
+
+# -- the body limit -----------------------------------------------------------
+
+
+async def test_declared_length_over_the_limit_fails_before_the_body(serve, transport):
+    async def handler(conn):
+        await conn.read_request()
+        await conn.send(b"HTTP/1.1 200 OK\r\nContent-Length: 101\r\n\r\n")
+        await conn.wait_for_eof()  # the body never comes: waiting for it would hang
+
+    server = await serve(handler)
+    with pytest.raises(ResponseTooLargeError) as caught:
+        await get(transport, server, max_body_bytes=100)
+    assert caught.value.limit == 100
+    assert transport.open_connections == 0
+
+
+async def test_body_exactly_at_the_limit_is_returned(serve, transport):
+    server = await serve(lambda conn: conn.serve(answer(b"x" * 100)))
+    assert len((await get(transport, server, max_body_bytes=100)).body) == 100
+
+
+async def test_chunked_body_growing_past_the_limit(serve, transport):
+    async def handler(conn):
+        await conn.read_request()
+        await conn.send(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+        while True:  # an endless body: only the limit ends it
+            await conn.send(b"40\r\n" + b"x" * 64 + b"\r\n")
+            await asyncio.sleep(0.001)
+
+    server = await serve(handler)
+    with pytest.raises(ResponseTooLargeError):
+        await get(transport, server, max_body_bytes=1000)
+    assert transport.open_connections == 0
+
+
+async def test_close_delimited_body_past_the_limit(serve, transport):
+    async def handler(conn):
+        await conn.read_request()
+        await conn.send(b"HTTP/1.1 200 OK\r\n\r\n" + b"x" * 2000)
+        await conn.wait_for_eof()
+
+    server = await serve(handler)
+    with pytest.raises(ResponseTooLargeError):
+        await get(transport, server, max_body_bytes=1000)
+
+
+def compressed(data: bytes, encoding: str) -> bytes:
+    payload = gzip.compress(data) if encoding == "gzip" else zlib.compress(data)
+    return answer(payload, "200 OK", f"Content-Encoding: {encoding}")
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "deflate"])
+async def test_compressed_body_is_returned_inflated(serve, transport, encoding):
+    data = b'{"items": [' + b"1, " * 5000 + b"1]}"
+    server = await serve(lambda conn: conn.serve(compressed(data, encoding)))
+    response = await get(transport, server, max_body_bytes=len(data))
+    assert response.body == data
+    assert response.headers["content-encoding"] == encoding
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "deflate"])
+async def test_compressed_body_is_limited_by_its_inflated_size(serve, transport, encoding):
+    data = b"0" * (LIMIT * 16)
+    wire = compressed(data, encoding)
+    assert len(wire) < LIMIT // 16  # small on the wire ...
+    server = await serve(lambda conn: conn.serve(wire))
+    with pytest.raises(ResponseTooLargeError):  # ... too large once inflated
+        await get(transport, server)
+    assert transport.open_connections == 0
+
+
+async def test_compressed_body_declared_over_the_limit_is_judged_inflated(serve, transport):
+    data = random.Random(0).randbytes(1024)  # incompressible: its gzip is longer than itself
+    wire = compressed(data, "gzip")
+    assert int(wire.split(b"Content-Length: ")[1].split(b"\r")[0]) > len(data)
+    server = await serve(lambda conn: conn.serve(wire))
+    assert (await get(transport, server, max_body_bytes=len(data))).body == data
+
+
+async def test_corrupt_compressed_body(serve, transport):
+    server = await serve(
+        lambda conn: conn.serve(answer(b"not gzip at all", "200 OK", "Content-Encoding: gzip"))
+    )
+    with pytest.raises(TransportError):
+        await get(transport, server)
+
+
+# -- before and around the exchange -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{"X-Evil": "a\r\nInjected: 1"}, {"X-Evil": "a\nb"}, {"X-Evil\r\nInjected": "1"}, {"A:B": "1"}],
+    ids=["crlf-value", "lf-value", "crlf-name", "colon-name"],
+)
+async def test_header_injection_is_refused_and_nothing_is_sent(serve, transport, headers):
+    server = await serve(lambda conn: conn.serve(OK))
+    await get(transport, server, "/before")  # a pooled connection the bad request could use
+    with pytest.raises(TransportError, match="not a valid HTTP header"):
+        await get(transport, server, "/bad", headers=headers)
+    await get(transport, server, "/after")  # would read the injected request's answer
+    assert [r.target for r in server.requests] == ["/before", "/after"]
+    assert len(server.connections) == 1
+    assert not any(name.lower() == "injected" for r in server.requests for name, _ in r.headers)
+
+
+@pytest.mark.parametrize("url", ["ftp://127.0.0.1/x", "http:///x", "/relative"])
+async def test_unsupported_urls_are_refused(transport, url):
+    with pytest.raises(TransportError):
+        await transport.request("GET", url, max_body_bytes=LIMIT)
+
+
+async def test_host_names_are_resolved_once_and_cached(serve, monkeypatch):
+    server = await serve(lambda conn: conn.serve(answer(b"ok", "200 OK", "Connection: close")))
+    loop = asyncio.get_running_loop()
+    lookups = []
+    resolve = loop.getaddrinfo
+
+    async def counted(host, *args, **kwargs):
+        lookups.append(host)
+        return await resolve(host, *args, **kwargs)
+
+    monkeypatch.setattr(loop, "getaddrinfo", counted)
+    url = f"http://localhost:{server.port}/"
+    for seconds, expected in [(300, ["localhost"]), (0, ["localhost", "localhost"])]:
+        lookups.clear()
+        client = Http1Transport(dns_cache_seconds=seconds)
+        try:
+            for _ in range(2):  # Connection: close, so each request connects anew
+                assert (await client.request("GET", url, max_body_bytes=LIMIT)).body == b"ok"
+        finally:
+            await client.aclose()
+        assert lookups == expected
+    assert {r.header("Host") for r in server.requests} == {f"localhost:{server.port}"}
+
+
+async def test_each_origin_has_its_own_pool(serve, transport):
+    server = await serve(lambda conn: conn.serve(OK))
+    for host in ("127.0.0.1", "localhost", "127.0.0.1", "localhost"):
+        await transport.request("GET", f"http://{host}:{server.port}/", max_body_bytes=LIMIT)
+    hosts = [[r.header("Host") for r in conn.requests] for conn in server.connections]
+    assert hosts == [[f"127.0.0.1:{server.port}"] * 2, [f"localhost:{server.port}"] * 2]
+
+
+async def test_ipv6_literal(serve, transport):
+    try:
+        server = await serve(lambda conn: conn.serve(OK), host="::1")
+    except OSError:
+        pytest.skip("no IPv6 loopback here")
+    assert (await get(transport, server)).body == b"ok"
+    assert server.requests[0].header("Host") == f"[::1]:{server.port}"
+
+
+@dataclass(frozen=True)
+class Certificates:
+    server: ssl.SSLContext  # a certificate for the name localhost only
+    trusting: ssl.SSLContext  # a client context that trusts its CA
+
+
+@pytest.fixture(scope="module")
+def certificates(tmp_path_factory) -> Certificates:
+    """A throwaway CA, and a server certificate it signed for ``localhost``."""
+    pytest.importorskip("cryptography")
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    now = datetime.datetime.now(datetime.UTC)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "chorus test CA")])
+
+    def certificate(subject: x509.Name, key: ec.EllipticCurvePrivateKey, *, ca: bool):
+        return (
+            x509.CertificateBuilder()
+            .subject_name(subject)
+            .issuer_name(ca_name)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(hours=1))
+            .not_valid_after(now + datetime.timedelta(hours=1))
+            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        )
+
+    signs_certificates = x509.KeyUsage(
+        digital_signature=False,
+        content_commitment=False,
+        key_encipherment=False,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=True,
+        crl_sign=True,
+        encipher_only=False,
+        decipher_only=False,
+    )
+    ca = (
+        certificate(ca_name, ca_key, ca=True)
+        .add_extension(signs_certificates, critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    key = ec.generate_private_key(ec.SECP256R1())
+    localhost = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    leaf = (
+        certificate(localhost, key, ca=False)
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), False)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), False
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    pem = tmp_path_factory.mktemp("tls") / "localhost.pem"
+    pem.write_bytes(
+        leaf.public_bytes(serialization.Encoding.PEM)
+        + key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server.load_cert_chain(pem)
+    trusting = ssl.create_default_context(
+        cadata=ca.public_bytes(serialization.Encoding.PEM).decode()
+    )
+    return Certificates(server, trusting)
+
+
+async def test_tls_checks_the_certificate_against_the_url_host(serve, certificates):
+    server = await serve(lambda conn: conn.serve(OK), ssl=certificates.server)
+    client = Http1Transport(ssl_context=certificates.trusting)
+    try:
+        for _ in range(2):
+            url = f"https://localhost:{server.port}/secret"
+            assert (await client.request("GET", url, max_body_bytes=LIMIT)).body == b"ok"
+        # The same server by its address: the certificate does not name 127.0.0.1.
+        with pytest.raises(TransportError, match="TLS handshake failed"):
+            await client.request("GET", server.url, max_body_bytes=LIMIT)
+    finally:
+        await client.aclose()
+    assert [len(conn.requests) for conn in server.connections] == [2]
+    assert server.connections[0].requests[0].header("Host") == f"localhost:{server.port}"
+
+
+async def test_tls_refuses_an_untrusted_certificate(serve, transport, certificates):
+    server = await serve(lambda conn: conn.serve(OK), ssl=certificates.server)
+    url = f"https://localhost:{server.port}/"
+    with pytest.raises(TransportError, match="TLS handshake failed"):
+        await transport.request("GET", url, max_body_bytes=LIMIT)  # the system's CAs only
+    assert server.connections == []  # the handshake never completed
+
+
+async def test_tls_to_a_plain_http_server(serve, transport):
+    server = await serve(lambda conn: conn.send(b"HTTP/1.1 400 Bad Request\r\n\r\n"))
+    with pytest.raises(TransportError):
+        await transport.request("GET", f"https://127.0.0.1:{server.port}/", max_body_bytes=LIMIT)
+
+
+@pytest.fixture
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+async def test_connection_refused(transport, free_port):
+    with pytest.raises(TransportError, match="could not connect"):
+        await transport.request("GET", f"http://127.0.0.1:{free_port}/", max_body_bytes=LIMIT)
+
+
+@pytest.fixture
+def unanswered_address() -> Iterator[tuple[str, int]]:
+    """A loopback listener whose accept queue is full, so a new SYN is dropped, not answered.
+
+    Linux drops a SYN to a listener whose accept queue is full (unless
+    ``tcp_abort_on_overflow`` is set), so a connect to it stays pending: a real
+    connect timeout, with no firewall rule or unroutable address.
+    """
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    address = listener.getsockname()
+    held = [listener]
+    try:
+        for _ in range(8):
+            probe = socket.socket()
+            probe.settimeout(0.1)
+            try:
+                probe.connect(address)
+            except TimeoutError:
+                probe.close()
+                break
+            held.append(probe)
+        else:
+            pytest.skip("this kernel answers every SYN: no pending connect to time out")
+        yield address
+    finally:
+        for sock in held:
+            sock.close()
+
+
+async def test_connect_timeout(transport, unanswered_address):
+    host, port = unanswered_address
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    with pytest.raises(TimeoutError):
+        await transport.request(
+            "GET", f"http://{host}:{port}/", connect_timeout=0.1, max_body_bytes=LIMIT
+        )
+    assert 0.09 < loop.time() - started < 0.5
+    assert transport.open_connections == 0
+
+
+@pytest.mark.parametrize(
+    "sent", [b"", b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nhalf"], ids=["no-answer", "half"]
+)
+async def test_cancelled_request_leaves_no_connection_behind(serve, transport, sent):
+    async def handler(conn):
+        if conn.number == 0:
+            await conn.read_request()
+            await conn.send(sent)  # and never the rest
+            await conn.wait_for_eof()
+        else:
+            await conn.serve(OK)
+
+    server = await serve(handler)
+    with pytest.raises(TimeoutError):
+        async with asyncio.timeout(0.05):
+            await transport.request("GET", server.url, max_body_bytes=LIMIT)
+    assert transport.open_connections == 0
+    await eof(server.connections[0])  # closed, not put back in the pool
+    assert (await get(transport, server)).body == b"ok"
+    assert len(server.connections) == 2
