@@ -7,6 +7,7 @@ pytest_plugins = [
     "tests.fixtures.sqlite_file",
     "tests.fixtures.upstreams",
     "tests.fixtures.recorder",
+    "tests.fixtures.raw_server",
     "tests.fixtures.auth",
     "tests.fixtures.ratelimit",
 ]

@@ -73,7 +73,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--concurrency", type=int, default=64)
-    parser.add_argument("--top", type=int, default=25)
+    parser.add_argument("--top", type=int, default=25, help="0: skip the cProfile pass")
     args = parser.parse_args()
 
     upstream_port = free_port()
@@ -100,6 +100,8 @@ def main() -> None:
         print(f"statuses: {statuses}")
         print(f"CPU per request: {cpu * 1e6 / args.requests:.0f} µs "
               f"({args.requests} requests, concurrency {args.concurrency}, wall {wall:.1f} s)")  # fmt: skip
+        if args.top == 0:
+            return  # CPU only (for an outside sampling profiler such as py-spy)
         profiler = cProfile.Profile()
         profiler.enable()
         await load(application, args.requests, args.concurrency, headers)

@@ -71,10 +71,6 @@ _CONNECTION_HOUSEKEEPING = (reset_queries, close_old_connections)
 _HANDLED_HERE = frozenset({reset_queries, close_old_connections, close_caches, reset_urlconf})
 
 
-class _RequestProcessed(Exception):
-    pass
-
-
 class ChorusASGIHandler(ASGIHandler):
     async def __call__(self, scope: Mapping[str, Any], receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -107,11 +103,13 @@ class ChorusASGIHandler(ASGIHandler):
             try:
                 try:
                     async with asyncio.TaskGroup() as group:
-                        group.create_task(self.listen_for_disconnect(receive))
+                        listener = group.create_task(self.listen_for_disconnect(receive))
                         response = await self.run_get_response(request)
                         await self.send_response(response, send)
-                        raise _RequestProcessed
-                except* (_RequestProcessed, RequestAborted):
+                        # Django raises an exception here to end the group; cancelling the
+                        # listener ends it as well without building an exception group.
+                        listener.cancel()
+                except* RequestAborted:
                     pass
             except BaseExceptionGroup as group_error:
                 if len(group_error.exceptions) == 1:

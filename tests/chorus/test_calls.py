@@ -7,21 +7,7 @@ import pytest
 import chorus
 from chorus import Outcome
 
-TRANSPORTS = {"http1": chorus.Http1Transport, "aiohttp": chorus.AiohttpTransport}
-
-
-@pytest.fixture(autouse=True, params=list(TRANSPORTS))
-async def each_transport(request):
-    """Run the test once over each transport; the default one is back afterwards."""
-    kind = TRANSPORTS[request.param]
-    await chorus.aclose_transport()  # a transport made before the switch would be reused
-    chorus.set_transport_factory(None if kind is chorus.Http1Transport else kind)
-    try:
-        assert type(chorus.get_transport()) is kind
-        yield request.param
-    finally:
-        await chorus.aclose_transport()
-        chorus.set_transport_factory(None)
+pytestmark = pytest.mark.usefixtures("each_transport")
 
 
 async def one(spec):
@@ -130,3 +116,24 @@ async def test_a_compressed_body_is_limited_by_its_inflated_size(settings):
     assert len(gzip.compress(inflated)) < 64 * 1024  # small on the wire ...
     assert landed.outcome is Outcome.BAD_BODY  # ... too large once inflated
     assert landed.error == f"body larger than {64 * 1024} bytes"
+
+
+async def test_head_is_not_limited_by_the_size_it_announces(settings):
+    from aiohttp import web
+    from aiohttp.test_utils import TestServer
+
+    async def large(request):
+        return web.Response(body=b"x" * (256 * 1024))  # HEAD: the length is sent, not the body
+
+    app = web.Application()
+    app.router.add_get("/large", large)  # aiohttp answers HEAD through the GET route
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    try:
+        base = str(server.make_url("")).rstrip("/")
+        settings.CHORUS = {"UPSTREAMS": {"svc": {"BASE_URL": base, "MAX_BODY_BYTES": 1024}}}
+        landed = await one(chorus.call("svc", "/large", method="HEAD"))
+    finally:
+        await server.close()
+    assert landed.outcome is Outcome.OK, landed.error
+    assert (landed.http_status, landed.data) == (200, None)

@@ -14,157 +14,17 @@ import gzip
 import random
 import socket
 import ssl
-import struct
 import zlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 
 import pytest
 
 from chorus.exceptions import ResponseTooLargeError, TransportError
 from chorus.transport.http1 import Http1Transport
+from tests.fixtures.raw_server import OK, Conn, RawServer, answer, eof
 
 LIMIT = 64 * 1024
-
-
-@dataclass
-class Request:
-    method: str
-    target: str
-    headers: list[tuple[str, str]]
-    body: bytes
-
-    def header(self, name: str) -> str | None:
-        values = [value for key, value in self.headers if key.lower() == name.lower()]
-        return ", ".join(values) if values else None
-
-
-@dataclass
-class Conn:
-    """One accepted connection, as its handler sees it."""
-
-    number: int
-    reader: asyncio.StreamReader
-    writer: asyncio.StreamWriter
-    requests: list[Request] = field(default_factory=list)
-    eof: asyncio.Event = field(default_factory=asyncio.Event)
-
-    async def read_request(self) -> Request | None:
-        """The next request, or ``None`` once the client closed its side."""
-        try:
-            head = await self.reader.readuntil(b"\r\n\r\n")
-        except (asyncio.IncompleteReadError, ConnectionError):
-            self.eof.set()
-            return None
-        line, *lines = head.decode("latin-1").split("\r\n")[:-2]
-        method, target, _ = line.split(" ")
-        pairs = [text.split(":", 1) for text in lines]
-        request = Request(method, target, [(name, value.strip()) for name, value in pairs], b"")
-        length = request.header("content-length")
-        if length:
-            request.body = await self.reader.readexactly(int(length))
-        self.requests.append(request)
-        return request
-
-    async def send(self, data: bytes) -> None:
-        self.writer.write(data)
-        await self.writer.drain()
-
-    async def serve(self, answer: bytes) -> None:
-        """Answer every request with ``answer`` until the client closes."""
-        while await self.read_request() is not None:
-            await self.send(answer)
-
-    async def wait_for_eof(self) -> None:
-        """Read until the client closes (any bytes it sends meanwhile are dropped)."""
-        while await self.read_request() is not None:
-            pass
-
-    def reset(self) -> None:
-        """Close with an RST instead of a FIN."""
-        sock = self.writer.get_extra_info("socket")
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        self.writer.transport.abort()
-
-
-Handler = Callable[[Conn], Awaitable[None]]
-
-
-class RawServer:
-    """A loopback server on a free port; every connection goes to ``handler``."""
-
-    def __init__(
-        self, handler: Handler, host: str = "127.0.0.1", ssl: ssl.SSLContext | None = None
-    ) -> None:
-        self.handler = handler
-        self.host = host
-        self.ssl = ssl
-        self.connections: list[Conn] = []
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._server: asyncio.Server | None = None
-        self.port = 0
-
-    @property
-    def url(self) -> str:
-        scheme = "https" if self.ssl else "http"
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"{scheme}://{host}:{self.port}"
-
-    @property
-    def requests(self) -> list[Request]:
-        return [request for conn in self.connections for request in conn.requests]
-
-    async def start(self) -> RawServer:
-        self._server = await asyncio.start_server(self._accept, self.host, 0, ssl=self.ssl)
-        self.port = self._server.sockets[0].getsockname()[1]
-        return self
-
-    async def close(self) -> None:
-        assert self._server is not None
-        self._server.close()
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        self._server.abort_clients()
-        await self._server.wait_closed()
-
-    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        self._tasks.add(task)
-        conn = Conn(len(self.connections), reader, writer)
-        self.connections.append(conn)
-        try:
-            await self.handler(conn)
-        except ConnectionError:
-            pass
-        finally:
-            writer.transport.abort()
-
-
-def answer(body: bytes = b"ok", status: str = "200 OK", *headers: str) -> bytes:
-    """An answer with a Content-Length, and ``headers`` as written."""
-    lines = [f"HTTP/1.1 {status}", f"Content-Length: {len(body)}", *headers]
-    return "\r\n".join(lines).encode() + b"\r\n\r\n" + body
-
-
-OK = answer()
-
-
-@pytest.fixture
-async def serve() -> AsyncIterator[Callable[..., Awaitable[RawServer]]]:
-    servers: list[RawServer] = []
-
-    async def start(handler: Handler, **options) -> RawServer:
-        server = await RawServer(handler, **options).start()
-        servers.append(server)
-        return server
-
-    try:
-        yield start
-    finally:
-        for server in servers:
-            await server.close()
 
 
 @pytest.fixture
@@ -180,12 +40,6 @@ async def get(client: Http1Transport, server: RawServer, path: str = "/", **opti
     options.setdefault("max_body_bytes", LIMIT)
     async with asyncio.timeout(2):  # a hang is a failure, not a stuck suite
         return await client.request(options.pop("method", "GET"), server.url + path, **options)
-
-
-async def eof(conn: Conn) -> None:
-    """Wait until the client closed ``conn`` (its handler must be reading)."""
-    async with asyncio.timeout(1):
-        await conn.eof.wait()
 
 
 # -- the exchange -------------------------------------------------------------
@@ -668,6 +522,18 @@ async def test_corrupt_compressed_body(serve, transport):
         lambda conn: conn.serve(answer(b"not gzip at all", "200 OK", "Content-Encoding: gzip"))
     )
     with pytest.raises(TransportError):
+        await get(transport, server)
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "deflate"])
+async def test_a_compressed_body_cut_short_is_an_error_not_a_short_body(serve, transport, encoding):
+    data = b'{"items": [' + b"1, " * 5000 + b"1]}"
+    whole = gzip.compress(data) if encoding == "gzip" else zlib.compress(data)
+    cut = whole[: len(whole) // 2]  # framed correctly, but the stream inside ends early
+    server = await serve(
+        lambda conn: conn.serve(answer(cut, "200 OK", f"Content-Encoding: {encoding}"))
+    )
+    with pytest.raises(TransportError, match="compressed body broken off"):
         await get(transport, server)
 
 

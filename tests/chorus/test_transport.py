@@ -13,8 +13,9 @@ import pytest
 import chorus
 from chorus.asgi import ChorusASGIHandler
 from chorus.lifespan import _callbacks
-from tests.chorus.test_calls import each_transport  # noqa: F401 (autouse: every test, both)
-from tests.chorus.test_http1 import RawServer, answer, eof
+from tests.fixtures.raw_server import RawServer, answer, eof
+
+pytestmark = pytest.mark.usefixtures("each_transport")
 
 
 async def test_transport_is_reused_on_one_loop():

@@ -99,6 +99,8 @@ async def _read_limited(response: aiohttp.ClientResponse, limit: int) -> bytes:
     The limit is on the decoded body: a compressed response's Content-Length says
     nothing of what it inflates to, so only an uncompressed one takes the fast path.
     """
+    if response.method == "HEAD":
+        return b""  # its Content-Length is the resource's size; no body follows
     declared = response.content_length
     encoded = response.headers.get("Content-Encoding", "identity").lower() != "identity"
     if declared is not None and not encoded:

@@ -235,6 +235,13 @@ class _Connection(asyncio.Protocol):
         self._status = status
         self._headers_done = True
         headers = self._headers
+        if self._head_only:
+            # No body follows an answer to HEAD, whatever its Content-Length says (the
+            # resource's size, not a body to limit); llhttp cannot be told so, hence
+            # the connection is not reused.
+            self._finish(TransportResponse(status, headers, b""))
+            self.close()
+            return
         encoding = headers.get("content-encoding", "identity").strip().lower()
         if encoding in ("gzip", "x-gzip", "deflate"):
             self._decoder = zlib.decompressobj(zlib.MAX_WBITS | 32)  # gzip or zlib framing
@@ -242,12 +249,6 @@ class _Connection(asyncio.Protocol):
         too_long = length is not None and length.isdigit() and int(length) > self._limit
         if too_long and self._decoder is None:
             raise ResponseTooLargeError(self._limit)
-        if self._head_only:
-            # No body follows an answer to HEAD, whatever its Content-Length says;
-            # llhttp cannot be told so, hence the connection is not reused.
-            self._finish(TransportResponse(status, headers, b""))
-            self.close()
-            return
         self._until_eof = (
             length is None
             and "chunked" not in headers.get("transfer-encoding", "").lower()
@@ -277,6 +278,8 @@ class _Connection(asyncio.Protocol):
                 rest = self._decoder.flush()
             except zlib.error:
                 raise TransportError("malformed compressed body") from None
+            if not self._decoder.eof:
+                raise TransportError("compressed body broken off")
             self._size += len(rest)
             if self._size > self._limit:
                 raise ResponseTooLargeError(self._limit)
