@@ -14,6 +14,7 @@ from typing import Any
 import orjson
 from django.http import HttpRequest
 
+from chorus.bulkhead import Bulkhead
 from chorus.conf import UpstreamConfig, get_settings
 from chorus.exceptions import (
     ResponseTooLargeError,
@@ -30,20 +31,27 @@ from chorus.upstream import Call
 __all__ = ["fetch", "perform"]
 
 _bulkheads: weakref.WeakKeyDictionary[
-    asyncio.AbstractEventLoop, dict[tuple[str, int], asyncio.Semaphore]
+    asyncio.AbstractEventLoop, dict[tuple[str, int], Bulkhead]
 ] = weakref.WeakKeyDictionary()
+# The last loop's bulkheads, found without a weak-key lookup: a worker has one loop.
+_last_loop: tuple[asyncio.AbstractEventLoop, dict[tuple[str, int], Bulkhead]] | None = None
 
 
-def _bulkhead(loop: asyncio.AbstractEventLoop, upstream: UpstreamConfig) -> asyncio.Semaphore:
+def _bulkhead(loop: asyncio.AbstractEventLoop, upstream: UpstreamConfig) -> Bulkhead:
     """At most ``MAX_CONNECTIONS`` calls in flight per upstream on this loop."""
-    per_loop = _bulkheads.get(loop)
-    if per_loop is None:
-        per_loop = _bulkheads[loop] = {}
+    global _last_loop
+    last = _last_loop
+    if last is not None and last[0] is loop:
+        per_loop = last[1]
+    else:
+        found = _bulkheads.get(loop)
+        per_loop = found if found is not None else _bulkheads.setdefault(loop, {})
+        _last_loop = (loop, per_loop)
     key = (upstream.name, upstream.max_connections)
-    semaphore = per_loop.get(key)
-    if semaphore is None:
-        semaphore = per_loop[key] = asyncio.Semaphore(upstream.max_connections)
-    return semaphore
+    bulkhead = per_loop.get(key)
+    if bulkhead is None:
+        bulkhead = per_loop[key] = Bulkhead(upstream.max_connections)
+    return bulkhead
 
 
 def _headers(call: Call, upstream: UpstreamConfig, request: HttpRequest | None) -> dict[str, str]:
@@ -63,13 +71,15 @@ def _headers(call: Call, upstream: UpstreamConfig, request: HttpRequest | None) 
 
 
 async def perform(
-    call: Call, *, request: HttpRequest | None = None
+    call: Call, *, request: HttpRequest | None = None, upstream: UpstreamConfig | None = None
 ) -> tuple[int, Any, bytes | None]:
     """Send ``call``; return ``(http_status, parsed JSON, raw body)``, or raise ``UpstreamError``.
 
     The raw body is kept so that rendering can embed it instead of encoding it again.
+    ``upstream`` is the call's configuration, when the caller has looked it up already.
     """
-    upstream = get_settings().upstream(call.upstream)
+    if upstream is None:
+        upstream = get_settings().upstream(call.upstream)
     url = call.url(upstream)
     loop = asyncio.get_running_loop()
     started = loop.time()
@@ -77,7 +87,10 @@ async def perform(
     def elapsed_ms() -> float:
         return (loop.time() - started) * 1000
 
-    async with _bulkhead(loop, upstream):
+    bulkhead = _bulkhead(loop, upstream)
+    if not bulkhead.try_enter():
+        await bulkhead.enter()
+    try:
         try:
             response = await get_transport().request(
                 call.method,
@@ -100,6 +113,8 @@ async def perform(
             raise UpstreamTimeoutError(
                 upstream.name, "could not connect in time", elapsed_ms=elapsed_ms()
             ) from None
+    finally:
+        bulkhead.leave()
     if not 200 <= response.status < 300:
         raise UpstreamStatusError(upstream.name, response.status, elapsed_ms=elapsed_ms())
     if not response.body:

@@ -23,13 +23,14 @@ from typing import Any
 from django.http import HttpRequest
 
 from chorus.client import perform
-from chorus.conf import get_settings
+from chorus.conf import UpstreamConfig, get_settings
 from chorus.exceptions import (
     UpstreamBodyError,
     UpstreamError,
     UpstreamStatusError,
     UpstreamTimeoutError,
 )
+from chorus.expiry import Expiries
 from chorus.results import Outcome, Result, SourceResult
 from chorus.upstream import DEFAULT, Call, _Default
 
@@ -106,6 +107,7 @@ class Fanout:
         self._elapsed_ms: float | None = None
         self._started = False
         self._started_at = 0.0
+        self._expiries: Expiries | None = None
 
     def result(self) -> Result:
         if self._elapsed_ms is None:
@@ -181,10 +183,19 @@ class Fanout:
                 for other in tasks:
                     other.cancel()
 
+        settings = get_settings()
+        expiries = self._expiries = Expiries(loop)
         for name, spec in self._sources.items():
-            task = loop.create_task(self._run(name, spec, started, deadline_at))
+            upstream = settings.upstream(spec.upstream) if isinstance(spec, Call) else None
+            timeout = _timeout_of(spec, upstream)
+            until = deadline_at
+            if timeout is not None:
+                until = started + timeout if until is None else min(until, started + timeout)
+            task = loop.create_task(self._run(name, spec, upstream, started, until))
             tasks[task] = (name, _is_required(spec))
             task.add_done_callback(on_done)
+            if until is not None and until > started:
+                expiries.add(task, until)
         return tasks
 
     async def _finish(self, tasks: dict[asyncio.Task[SourceResult], tuple[str, bool]]) -> None:
@@ -194,18 +205,21 @@ class Fanout:
             task.cancel()
         if pending:
             await asyncio.wait(pending)
+        if self._expiries is not None:
+            self._expiries.close()
         self._elapsed_ms = (asyncio.get_running_loop().time() - self._started_at) * 1000
 
     async def _run(
-        self, name: str, spec: SourceSpec, started: float, deadline_at: float | None
+        self,
+        name: str,
+        spec: SourceSpec,
+        upstream: UpstreamConfig | None,
+        started: float,
+        until: float | None,
     ) -> SourceResult:
         loop = asyncio.get_running_loop()
         begin = loop.time()
         required = _is_required(spec)
-        timeout = self._timeout_of(spec)
-        until = deadline_at
-        if timeout is not None:
-            until = begin + timeout if until is None else min(until, begin + timeout)
 
         def finish(outcome: Outcome, **fields: Any) -> SourceResult:
             return SourceResult(
@@ -222,21 +236,28 @@ class Fanout:
             return finish(
                 Outcome.SKIPPED, attempts=0, error="the deadline was spent before it started"
             )
+        task = asyncio.current_task()
+        assert task is not None
+        assert self._expiries is not None
+        expired = self._expiries.expired
         try:
-            async with asyncio.timeout_at(until):
-                if isinstance(spec, Call):
-                    status, data, raw = await perform(spec, request=self._request)
-                    return finish(Outcome.OK, data=data, http_status=status, raw=raw)
-                target = spec.target if isinstance(spec, Source) else spec
-                return finish(Outcome.OK, data=await target)  # type: ignore[misc]
-        except TimeoutError:
-            if until is None:  # the source's own timeout, not chorus's
-                return finish(Outcome.TIMEOUT, error="the source timed out")
+            if upstream is not None:
+                assert isinstance(spec, Call)
+                status, data, raw = await perform(spec, request=self._request, upstream=upstream)
+                return finish(Outcome.OK, data=data, http_status=status, raw=raw)
+            target = spec.target if isinstance(spec, Source) else spec
+            return finish(Outcome.OK, data=await target)  # type: ignore[misc]
+        except asyncio.CancelledError:
+            if task not in expired:
+                raise
+            assert until is not None
             return finish(
                 Outcome.TIMEOUT, error=f"no answer within {(until - begin) * 1000:.0f} ms"
             )
-        except UpstreamTimeoutError as exc:
-            return finish(Outcome.TIMEOUT, error=exc.message)
+        except (TimeoutError, UpstreamTimeoutError) as exc:
+            # The source's own time limit, or the transport's connect timeout, not chorus's.
+            message = exc.message if isinstance(exc, UpstreamTimeoutError) else None
+            return finish(Outcome.TIMEOUT, error=message or "the source timed out")
         except UpstreamStatusError as exc:
             return finish(Outcome.BAD_STATUS, http_status=exc.status, error=exc.message)
         except UpstreamBodyError as exc:
@@ -247,13 +268,20 @@ class Fanout:
             # An awaitable's own exception text may hold SQL or secrets: log it, report its type.
             logger.warning("source %r failed", name, exc_info=True)
             return finish(Outcome.ERROR, error=f"{type(exc).__name__} raised")
+        finally:
+            if task in expired:
+                # Withdraw the time limit's cancel request, also when the source had just
+                # finished as it fired: otherwise the task would end cancelled, result lost.
+                task.uncancel()
 
-    def _timeout_of(self, spec: SourceSpec) -> float | None:
-        if isinstance(spec, Call):
-            return spec.resolved_timeout(get_settings().upstream(spec.upstream))
-        if isinstance(spec, Source):
-            return spec.timeout
-        return None
+
+def _timeout_of(spec: SourceSpec, upstream: UpstreamConfig | None) -> float | None:
+    if isinstance(spec, Call):
+        assert upstream is not None
+        return spec.resolved_timeout(upstream)
+    if isinstance(spec, Source):
+        return spec.timeout
+    return None
 
 
 def _is_required(spec: SourceSpec) -> bool:
