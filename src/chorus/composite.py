@@ -152,3 +152,9 @@ class Composite(View):
         except UnsafeRequestError as error:
             return self.reject(error)
         return self.render(await fanout.run())
+
+    async def head(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        # Defined, so that View.setup does not store ``self.head = self.get``: a bound
+        # method on its own instance is a reference cycle, which would leave every
+        # request (the view holds it) to the cyclic garbage collector.
+        return await self.get(request, *args, **kwargs)

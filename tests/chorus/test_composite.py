@@ -84,3 +84,11 @@ async def test_a_stream_sends_the_request_id_to_its_upstreams(settings, recorder
     )
     assert b"event: summary" in response.body
     assert recorder.requests[0].headers["X-Request-ID"] == "stream-1"
+
+
+async def test_head_answers_as_get_does(upstreams):
+    got = await asgi_request(application, "/items/SKU-1001/")
+    head = await asgi_request(application, "/items/SKU-1001/", method="HEAD")
+    assert head.status == got.status == 200
+    assert head.headers["content-type"] == got.headers["content-type"]
+    assert set(head.headers) == set(got.headers)

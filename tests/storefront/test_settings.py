@@ -36,3 +36,22 @@ def test_an_empty_simulator_url_turns_the_fault_controls_off(tmp_path):
 def test_real_upstreams_turn_the_fault_controls_off(tmp_path, url):
     value = setting("STOREFRONT_SIMULATOR_URL", tmp_path, STOREFRONT_UPSTREAM_INVENTORY_URL=url)
     assert value == "''"
+
+
+def test_a_lazy_user_first_used_after_its_request_is_gone_says_so(rf):
+    # storefront's AuthenticationMiddleware holds the request weakly, so that a
+    # request is not a reference cycle; this is the one behaviour that changes.
+    import gc
+
+    from django.contrib.sessions.backends.db import SessionStore
+
+    from storefront.middleware import AuthenticationMiddleware
+
+    request = rf.get("/")
+    request.session = SessionStore()
+    AuthenticationMiddleware(lambda r: None).process_request(request)
+    user = request.user
+    del request
+    gc.collect()
+    with pytest.raises(ReferenceError, match="after its request was gone"):
+        bool(user.is_authenticated)
