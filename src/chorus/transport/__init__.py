@@ -41,12 +41,21 @@ _transports: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Transport] = (
 )
 
 
+# The last loop's transport, found without a weak-key lookup: a worker has one loop.
+_last: tuple[asyncio.AbstractEventLoop, Transport] | None = None
+
+
 def get_transport() -> Transport:
     """The running event loop's transport, created on first use."""
+    global _last
     loop = asyncio.get_running_loop()
+    last = _last
+    if last is not None and last[0] is loop:
+        return last[1]
     transport = _transports.get(loop)
     if transport is None:
         transport = _transports[loop] = _factory()
+    _last = (loop, transport)
     return transport
 
 
@@ -55,7 +64,11 @@ async def aclose_transport() -> bool:
 
     Returns whether there was one to close.
     """
-    transport = _transports.pop(asyncio.get_running_loop(), None)
+    global _last
+    loop = asyncio.get_running_loop()
+    if _last is not None and _last[0] is loop:
+        _last = None
+    transport = _transports.pop(loop, None)
     if transport is None:
         return False
     await transport.aclose()
