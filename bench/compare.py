@@ -1,6 +1,6 @@
 """Storefront's fan-out against its peers, and uvicorn against granian.
 
-    uv run --group bench python bench/compare.py [--seconds 10] [--servers]
+    uv run --group bench python bench/compare.py [--seconds 10] [--servers] [--rounds 3]
 
 Every peer makes the same three calls to the same upstream: nginx with the
 echo module (``echo_sleep 0.1``), so the upstream never limits. Each runs
@@ -10,13 +10,16 @@ system, workers included) over the measured run, divided by the requests wrk
 completed. Results go to ``bench/results/compare.json`` and a chart to
 ``bench/results/compare.png``; the Markdown tables are printed for
 ``bench/README.md``. ``--servers`` adds storefront under granian and under two
-workers of each server.
+workers of each server. ``--rounds N`` measures every peer N times, taking
+turns, and reports the median of each figure; ``--only TEXT`` runs only the
+peers whose label holds TEXT, for a quick check, and saves nothing.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -92,6 +95,21 @@ def measure(peer: Peer, port: int, env: dict[str, str], seconds: int, connection
     return rows
 
 
+def medians(measured: list[dict[str, object]]) -> list[dict[str, object]]:
+    """One row per peer and concurrency: the median of each figure over the rounds."""
+    groups: dict[tuple[object, object], list[dict[str, object]]] = {}
+    for row in measured:
+        groups.setdefault((row["label"], row["connections"]), []).append(row)
+    rows = []
+    for group in groups.values():
+        row = dict(group[0])
+        for key in ("requests_per_second", "p50_ms", "p99_ms", "cpu_ms_per_request", "errors"):
+            row[key] = statistics.median(float(r[key]) for r in group)  # type: ignore[arg-type]
+        row["rounds"] = len(group)
+        rows.append(row)
+    return rows
+
+
 def prepare_storefront(env: dict[str, str]) -> None:
     for command in (["migrate", "--verbosity", "0"], ["load_sample_data"]):
         subprocess.run([sys.executable, "manage.py", *command], cwd=ROOT, env=env, check=True,
@@ -109,7 +127,7 @@ def table(rows: list[dict[str, object]], reference: str) -> str:
         lines.append(
             f"| {row['label']} | {row['connections']} | {row['requests_per_second']:,.0f} | "
             f"{ratio:.2f} | {row['p50_ms']:.1f} | {row['p99_ms']:.1f} | {p99_ratio:.2f} | "
-            f"{row['cpu_ms_per_request']:.3f} | {row['errors']} |"
+            f"{row['cpu_ms_per_request']:.3f} | {row['errors']:.0f} |"
         )
     return "\n".join(lines)
 
@@ -148,6 +166,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--servers", action="store_true", help="also compare uvicorn and granian")
     parser.add_argument("--skip-sync", action="store_true", help="leave out the WSGI baseline")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="measure every peer this many times, interleaved, and report "
+                             "the median of each figure (a shared machine drifts)")  # fmt: skip
     parser.add_argument("--only", action="append", default=[], metavar="TEXT",
                         help="run only the peers whose label contains TEXT (repeatable); "
                              "the saved results and chart are left as they were")  # fmt: skip
@@ -182,12 +203,16 @@ def main() -> None:
         ]  # fmt: skip
     if args.only:
         peers = [p for p in peers if any(text in p.label for text in args.only)]
-    rows: list[dict[str, object]] = []
+    measured: list[dict[str, object]] = []
     with nginx_upstream(upstream_port):
-        for peer in peers:
-            connections = (1, 64) if peer.wsgi else (64, 256)
-            rows += [{**row, "wsgi": peer.wsgi}
-                     for row in measure(peer, port, env, args.seconds, connections)]  # fmt: skip
+        for round_number in range(1, args.rounds + 1):
+            if args.rounds > 1:
+                print(f"round {round_number} of {args.rounds}", flush=True)
+            for peer in peers:
+                connections = (1, 64) if peer.wsgi else (64, 256)
+                measured += [{**row, "wsgi": peer.wsgi}
+                             for row in measure(peer, port, env, args.seconds, connections)]  # fmt: skip
+    rows = medians(measured)
     if not args.only:
         RESULTS.mkdir(exist_ok=True)
         (RESULTS / "compare.json").write_text(json.dumps(rows, indent=2))
