@@ -107,7 +107,9 @@ def main() -> None:
         await load(application, args.requests, args.concurrency, headers)
         profiler.disable()
         out = io.StringIO()
-        pstats.Stats(profiler, stream=out).sort_stats(os.environ.get("PROFILE_SORT", "tottime")).print_stats(args.top)
+        pstats.Stats(profiler, stream=out).sort_stats(
+            os.environ.get("PROFILE_SORT", "tottime")
+        ).print_stats(args.top)
         print(out.getvalue())
 
     with nginx_upstream(upstream_port):

@@ -41,15 +41,13 @@ import functools
 import ipaddress
 import socket
 import ssl
-import zlib
 from collections.abc import Mapping, Sequence
-from typing import Any, Final, cast
+from typing import Any, Final
 from urllib.parse import quote, urlencode, urlsplit
 
-import httptools
-
-from chorus.exceptions import ResponseTooLargeError, TransportError
+from chorus.exceptions import TransportError
 from chorus.transport.base import TransportResponse
+from chorus.transport.connection import Connection, StaleConnectionError
 
 __all__ = ["Http1Transport"]
 
@@ -59,10 +57,6 @@ _DEFAULT_PORTS: Final = {"http": 80, "https": 443}
 _SWEEP_INTERVAL: Final = 5.0
 
 Origin = tuple[str, str, int]  # scheme, host, port
-
-
-class _StaleConnectionError(TransportError):
-    """A reused connection closed before any byte of the answer: safe to re-send."""
 
 
 @functools.lru_cache(maxsize=4096)
@@ -111,184 +105,6 @@ def _request_head(
     return b"".join(lines)
 
 
-class _Connection(asyncio.Protocol):
-    """One keep-alive connection: one request at a time, its answer parsed as it arrives."""
-
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._loop = loop
-        self._transport: asyncio.Transport | None = None
-        self._parser = httptools.HttpResponseParser(self)
-        self._waiter: asyncio.Future[TransportResponse] | None = None
-        self.closed = False
-        self.reused = False
-        self.reusable = False
-        self.idle_since = 0.0
-        self._reset(0)
-
-    def _reset(self, limit: int) -> None:
-        self._limit = limit
-        self._head_only = False
-        self._received = False
-        self._status = 0
-        self._headers: dict[str, str] = {}
-        self._headers_done = False
-        self._until_eof = False
-        self._chunks: list[bytes] = []
-        self._size = 0
-        self._decoder: Any = None
-
-    # -- driving one exchange ------------------------------------------------
-
-    async def exchange(self, data: bytes, *, head_only: bool, limit: int) -> TransportResponse:
-        assert self._transport is not None
-        self._reset(limit)
-        self._head_only = head_only
-        self.reusable = False
-        waiter: asyncio.Future[TransportResponse] = self._loop.create_future()
-        self._waiter = waiter
-        self._transport.write(data)
-        try:
-            return await waiter
-        finally:
-            self._waiter = None
-            self.reused = True
-
-    def close(self) -> None:
-        """Close at once: a connection left mid-answer can never be reused."""
-        self.closed = True
-        if self._transport is not None:
-            self._transport.abort()
-
-    def _finish(self, result: TransportResponse | BaseException) -> None:
-        waiter = self._waiter
-        if waiter is None or waiter.done():
-            return
-        if isinstance(result, BaseException):
-            waiter.set_exception(result)
-        else:
-            waiter.set_result(result)
-
-    # -- asyncio.Protocol ----------------------------------------------------
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self._transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
-
-    def data_received(self, data: bytes) -> None:
-        if self._waiter is None or self._waiter.done():
-            # Bytes nobody asked for: the connection's framing can no longer be trusted.
-            self.close()
-            return
-        self._received = True
-        try:
-            self._parser.feed_data(data)
-        except httptools.HttpParserCallbackError as exc:
-            self.close()
-            cause = exc.__context__
-            self._finish(
-                cause if isinstance(cause, TransportError) else TransportError("malformed response")
-            )
-        except httptools.HttpParserError:
-            self.close()
-            self._finish(TransportError("malformed response"))
-
-    def eof_received(self) -> bool:
-        return False  # close our side too; connection_lost settles the exchange
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.closed = True
-        if self._waiter is None or self._waiter.done():
-            return
-        if self._headers_done and self._until_eof and exc is None:
-            try:
-                self._complete()
-            except TransportError as error:
-                self._finish(error)
-            return
-        if not self._received:
-            self._finish(_StaleConnectionError("connection closed by upstream"))
-        elif isinstance(exc, ConnectionResetError):
-            self._finish(TransportError("connection reset"))
-        elif self._headers_done:
-            self._finish(TransportError("response body broken off"))
-        else:
-            self._finish(TransportError("connection closed by upstream"))
-
-    # -- httptools callbacks -------------------------------------------------
-
-    def on_message_begin(self) -> None:
-        if self._headers_done:
-            # A second answer to one request: the framing can no longer be trusted.
-            self.close()
-            raise TransportError("unexpected data after the response")
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        key = name.decode("latin-1").lower()
-        text = value.decode("latin-1")
-        previous = self._headers.get(key)
-        self._headers[key] = text if previous is None else f"{previous}, {text}"
-
-    def on_headers_complete(self) -> None:
-        status = self._parser.get_status_code()
-        if 100 <= status < 200:
-            self._headers = {}  # an interim answer (103 Early Hints...): the real one follows
-            return
-        self._status = status
-        self._headers_done = True
-        headers = self._headers
-        if self._head_only:
-            # No body follows an answer to HEAD, whatever its Content-Length says (the
-            # resource's size, not a body to limit); llhttp cannot be told so, hence
-            # the connection is not reused.
-            self._finish(TransportResponse(status, headers, b""))
-            self.close()
-            return
-        encoding = headers.get("content-encoding", "identity").strip().lower()
-        if encoding in ("gzip", "x-gzip", "deflate"):
-            self._decoder = zlib.decompressobj(zlib.MAX_WBITS | 32)  # gzip or zlib framing
-        length = headers.get("content-length")
-        too_long = length is not None and length.isdigit() and int(length) > self._limit
-        if too_long and self._decoder is None:
-            raise ResponseTooLargeError(self._limit)
-        self._until_eof = (
-            length is None
-            and "chunked" not in headers.get("transfer-encoding", "").lower()
-            and status not in (204, 304)
-        )
-
-    def on_body(self, body: bytes) -> None:
-        if self._decoder is not None:
-            room = self._limit - self._size
-            body = self._decoder.decompress(body, room + 1)
-            if len(body) > room:
-                raise ResponseTooLargeError(self._limit)
-        self._size += len(body)
-        if self._size > self._limit:
-            raise ResponseTooLargeError(self._limit)
-        self._chunks.append(body)
-
-    def on_message_complete(self) -> None:
-        if not self._headers_done:
-            return  # the end of an interim answer
-        self.reusable = self._parser.should_keep_alive()
-        self._complete()
-
-    def _complete(self) -> None:
-        if self._decoder is not None:
-            try:
-                rest = self._decoder.flush()
-            except zlib.error:
-                raise TransportError("malformed compressed body") from None
-            if not self._decoder.eof:
-                raise TransportError("compressed body broken off")
-            self._size += len(rest)
-            if self._size > self._limit:
-                raise ResponseTooLargeError(self._limit)
-            self._chunks.append(rest)
-        chunks = self._chunks
-        body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
-        self._finish(TransportResponse(self._status, self._headers, body))
-
-
 class Http1Transport:
     """Pooled keep-alive HTTP/1.1 connections for one event loop."""
 
@@ -302,8 +118,8 @@ class Http1Transport:
         self._dns_cache_seconds = dns_cache_seconds
         self._idle_timeout = idle_timeout
         self._ssl_context = ssl_context
-        self._idle: dict[Origin, list[_Connection]] = {}
-        self._open: set[_Connection] = set()
+        self._idle: dict[Origin, list[Connection]] = {}
+        self._open: set[Connection] = set()
         self._addresses: dict[tuple[str, int], tuple[float, list[Any]]] = {}
         self._next_sweep = 0.0
 
@@ -335,7 +151,7 @@ class Http1Transport:
                 return await connection.exchange(
                     data, head_only=method == "HEAD", limit=max_body_bytes
                 )
-            except _StaleConnectionError:
+            except StaleConnectionError:
                 if not (reused and may_resend):
                     raise TransportError("connection closed by upstream") from None
                 may_resend = False
@@ -351,7 +167,7 @@ class Http1Transport:
 
     # -- the pool ------------------------------------------------------------
 
-    async def _acquire(self, origin: Origin, connect_timeout: float | None) -> _Connection:
+    async def _acquire(self, origin: Origin, connect_timeout: float | None) -> Connection:
         idle = self._idle.get(origin)
         if idle:
             now = asyncio.get_running_loop().time()
@@ -360,9 +176,10 @@ class Http1Transport:
                 if not connection.closed and now - connection.idle_since < self._idle_timeout:
                     return connection
                 connection.close()
+                self._open.discard(connection)
         return await self._connect(origin, connect_timeout)
 
-    def _release(self, origin: Origin, connection: _Connection) -> None:
+    def _release(self, origin: Origin, connection: Connection) -> None:
         if connection.closed or not connection.reusable:
             connection.close()
             self._open.discard(connection)
@@ -389,7 +206,7 @@ class Http1Transport:
             else:
                 del self._idle[origin]
 
-    async def _connect(self, origin: Origin, connect_timeout: float | None) -> _Connection:
+    async def _connect(self, origin: Origin, connect_timeout: float | None) -> Connection:
         scheme, host, port = origin
         loop = asyncio.get_running_loop()
         tls = self._tls() if scheme == "https" else None
@@ -398,7 +215,7 @@ class Http1Transport:
             for family, address in addresses:
                 try:
                     _, connection = await loop.create_connection(
-                        lambda: _Connection(loop),
+                        lambda: Connection(loop),
                         address[0],
                         address[1],
                         family=family,
