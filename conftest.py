@@ -8,6 +8,7 @@ pytest_plugins = [
     "tests.fixtures.upstreams",
     "tests.fixtures.recorder",
     "tests.fixtures.raw_server",
+    "tests.fixtures.http1",
     "tests.fixtures.auth",
     "tests.fixtures.ratelimit",
 ]

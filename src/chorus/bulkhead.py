@@ -17,6 +17,7 @@ cancelled gives back a place it was handed in the meantime.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import deque
 
 __all__ = ["Bulkhead"]
@@ -55,7 +56,9 @@ class Bulkhead:
             if waiter.done() and not waiter.cancelled():
                 self.leave()  # handed a place just as we were cancelled: pass it on
             else:
-                self._waiters.remove(waiter)
+                # leave() may have dropped it already, finding it cancelled.
+                with contextlib.suppress(ValueError):
+                    self._waiters.remove(waiter)
             raise
 
     def leave(self) -> None:

@@ -160,6 +160,9 @@ class Fanout:
             # Runs before any waiter on the task resumes: results are recorded first.
             name, required = tasks[task]
             if task.cancelled():
+                # Perhaps before its first step: a source coroutine it never awaited is
+                # closed, so that Python does not warn about it.
+                _discard(self._sources[name])
                 result = SourceResult(
                     name=name,
                     outcome=Outcome.CANCELLED,
@@ -203,10 +206,12 @@ class Fanout:
         pending = [task for task in tasks if not task.done()]
         for task in pending:
             task.cancel()
-        if pending:
-            await asyncio.wait(pending)
-        if self._expiries is not None:
-            self._expiries.close()
+        try:
+            if pending:
+                await asyncio.wait(pending)
+        finally:
+            if self._expiries is not None:
+                self._expiries.close()
         self._elapsed_ms = (asyncio.get_running_loop().time() - self._started_at) * 1000
 
     async def _run(
@@ -233,9 +238,7 @@ class Fanout:
 
         if until is not None and until <= begin:
             _discard(spec)
-            return finish(
-                Outcome.SKIPPED, attempts=0, error="the deadline was spent before it started"
-            )
+            return finish(Outcome.SKIPPED, attempts=0, error="its time was spent before it started")
         task = asyncio.current_task()
         assert task is not None
         assert self._expiries is not None
@@ -248,8 +251,8 @@ class Fanout:
             target = spec.target if isinstance(spec, Source) else spec
             return finish(Outcome.OK, data=await target)  # type: ignore[misc]
         except asyncio.CancelledError:
-            if task not in expired:
-                raise
+            if task not in expired or task.cancelling() > 1:
+                raise  # cancelled by someone else too (the caller, fail-fast): not a timeout
             assert until is not None
             return finish(
                 Outcome.TIMEOUT, error=f"no answer within {(until - begin) * 1000:.0f} ms"

@@ -90,3 +90,15 @@ async def test_max_connections_bounds_the_calls_in_flight_to_one_upstream(settin
     assert all(landed.ok for landed in result.sources.values())
     assert peak == 2
     assert len(server.requests) == 5
+
+
+async def test_a_waiter_cancelled_as_a_place_frees_ends_cancelled_not_in_error():
+    bulkhead = Bulkhead(1)
+    await bulkhead.enter()
+    waiting = asyncio.create_task(bulkhead.enter())
+    await asyncio.sleep(0)
+    waiting.cancel()  # in the same turn as ...
+    bulkhead.leave()  # ... the place frees: leave() drops the cancelled waiter itself
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    assert (bulkhead.in_flight, bulkhead.waiting) == (0, 0)

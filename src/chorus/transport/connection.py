@@ -34,6 +34,7 @@ class Connection(asyncio.Protocol):
         self._parser = httptools.HttpResponseParser(self)
         self._waiter: asyncio.Future[TransportResponse] | None = None
         self.closed = False
+        self._aborted = False
         self.reused = False
         self.reusable = False
         self.idle_since = 0.0
@@ -50,11 +51,15 @@ class Connection(asyncio.Protocol):
         self._chunks: list[bytes] = []
         self._size = 0
         self._decoder: Any = None
+        self._raw_deflate_allowed = False
+        self._fed = False
 
     # -- driving one exchange ------------------------------------------------
 
     async def exchange(self, data: bytes, *, head_only: bool, limit: int) -> TransportResponse:
         assert self._transport is not None
+        if self.closed:
+            raise StaleConnectionError("connection closed by upstream")
         self._reset(limit)
         self._head_only = head_only
         self.reusable = False
@@ -70,6 +75,7 @@ class Connection(asyncio.Protocol):
     def close(self) -> None:
         """Close at once: a connection left mid-answer can never be reused."""
         self.closed = True
+        self._aborted = True
         if self._transport is not None:
             self._transport.abort()
 
@@ -101,7 +107,8 @@ class Connection(asyncio.Protocol):
             self._finish(
                 cause if isinstance(cause, TransportError) else TransportError("malformed response")
             )
-        except httptools.HttpParserError:
+        except (httptools.HttpParserError, httptools.HttpParserUpgrade):
+            # An upgrade (101) is no answer to a fan-out call either.
             self.close()
             self._finish(TransportError("malformed response"))
 
@@ -111,6 +118,10 @@ class Connection(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
         if self._waiter is None or self._waiter.done():
+            return
+        if self._aborted:
+            # Closed by us mid-answer (transport shutdown): what arrived is not the whole body.
+            self._finish(TransportError("connection closed by chorus"))
             return
         if self._headers_done and self._until_eof and exc is None:
             try:
@@ -159,6 +170,7 @@ class Connection(asyncio.Protocol):
         encoding = headers.get("content-encoding", "identity").strip().lower()
         if encoding in ("gzip", "x-gzip", "deflate"):
             self._decoder = zlib.decompressobj(zlib.MAX_WBITS | 32)  # gzip or zlib framing
+            self._raw_deflate_allowed = encoding == "deflate"
         length = headers.get("content-length")
         too_long = length is not None and length.isdigit() and int(length) > self._limit
         if too_long and self._decoder is None:
@@ -171,14 +183,33 @@ class Connection(asyncio.Protocol):
 
     def on_body(self, body: bytes) -> None:
         if self._decoder is not None:
-            room = self._limit - self._size
-            body = self._decoder.decompress(body, room + 1)
-            if len(body) > room:
-                raise ResponseTooLargeError(self._limit)
+            body = self._inflate(body)
         self._size += len(body)
         if self._size > self._limit:
             raise ResponseTooLargeError(self._limit)
         self._chunks.append(body)
+
+    def _inflate(self, data: bytes) -> bytes:
+        decoder = self._decoder
+        if decoder.eof:
+            # Bytes after the end of the compressed stream: zlib would keep them all.
+            raise TransportError("data after the end of a compressed body")
+        room = self._limit - self._size
+        try:
+            out: bytes = decoder.decompress(data, room + 1)
+        except zlib.error:
+            if not (self._raw_deflate_allowed and not self._fed):
+                raise TransportError("malformed compressed body") from None
+            # "deflate" sent as a raw stream, without zlib's framing, as some servers do.
+            self._decoder = decoder = zlib.decompressobj(-zlib.MAX_WBITS)
+            self._raw_deflate_allowed = False
+            return self._inflate(data)
+        self._fed = True
+        if len(out) > room:
+            raise ResponseTooLargeError(self._limit)
+        if decoder.unused_data:
+            raise TransportError("data after the end of a compressed body")
+        return out
 
     def on_message_complete(self) -> None:
         if not self._headers_done:
@@ -192,7 +223,7 @@ class Connection(asyncio.Protocol):
                 rest = self._decoder.flush()
             except zlib.error:
                 raise TransportError("malformed compressed body") from None
-            if not self._decoder.eof:
+            if self._fed and not self._decoder.eof:
                 raise TransportError("compressed body broken off")
             self._size += len(rest)
             if self._size > self._limit:

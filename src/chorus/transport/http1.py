@@ -55,6 +55,8 @@ _IDEMPOTENT: Final = frozenset({"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELET
 _BODY_METHODS: Final = frozenset({"POST", "PUT", "PATCH"})
 _DEFAULT_PORTS: Final = {"http": 80, "https": 443}
 _SWEEP_INTERVAL: Final = 5.0
+# Sent by the transport itself; a second copy would make the message ambiguous.
+_FRAMING_HEADERS: Final = frozenset({"host", "content-length", "transfer-encoding", "connection"})
 
 Origin = tuple[str, str, int]  # scheme, host, port
 
@@ -96,6 +98,8 @@ def _request_head(
         for name, value in headers.items():
             if "\r" in value or "\n" in value or "\r" in name or "\n" in name or ":" in name:
                 raise TransportError(f"header {name!r} is not a valid HTTP header")
+            if name.lower() in _FRAMING_HEADERS:
+                raise TransportError(f"header {name!r} is the transport's to set")
             lines.append(f"{name}: {value}\r\n".encode())
     if body is not None:
         lines.append(b"Content-Length: %d\r\n" % len(body))
@@ -144,8 +148,14 @@ class Http1Transport:
         head = _request_head(method, target, host, params, headers, body)
         data = head if body is None else head + body
         may_resend = method in _IDEMPOTENT
+        resending = False
         while True:
-            connection = await self._acquire(origin, connect_timeout)
+            if resending:
+                # On a new connection: pooled ones opened in the same burst as the
+                # stale one tend to have gone stale with it.
+                connection = await self._connect(origin, connect_timeout)
+            else:
+                connection = await self._acquire(origin, connect_timeout)
             reused = connection.reused
             try:
                 return await connection.exchange(
@@ -155,6 +165,7 @@ class Http1Transport:
                 if not (reused and may_resend):
                     raise TransportError("connection closed by upstream") from None
                 may_resend = False
+                resending = True
             finally:
                 self._release(origin, connection)
 
