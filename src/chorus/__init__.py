@@ -12,11 +12,12 @@ async def dashboard(request):
     return result.response()
 """
 
-from chorus.client import fetch
+from chorus.chain import fetch
 from chorus.composite import Composite
 from chorus.conf import ChorusSettings, UpstreamConfig, get_settings
 from chorus.exceptions import (
     ChorusError,
+    CircuitOpenError,
     ConfigurationError,
     EventStreamUnavailableError,
     ResponseTooLargeError,
@@ -32,6 +33,7 @@ from chorus.exceptions import (
 from chorus.fanout import Fanout, Source, gather, source
 from chorus.lifespan import on_shutdown
 from chorus.middleware import DualModeMiddleware, NonBlockingMiddlewareMixin
+from chorus.policies.config import BreakerPolicy, CachePolicy, HedgePolicy, RetryPolicy
 from chorus.request_id import RequestIDFilter, RequestIDMiddleware, current_request_id
 from chorus.results import Outcome, Result, SourceResult
 from chorus.sse import Event, EventStreamResponse, last_event_id
@@ -44,20 +46,25 @@ from chorus.transport import (
     get_transport,
     set_transport_factory,
 )
-from chorus.upstream import Call, call
+from chorus.upstream import Call, Default, call
 
 __all__ = [
     "AiohttpTransport",
+    "BreakerPolicy",
+    "CachePolicy",
     "Call",
     "ChorusError",
     "ChorusSettings",
+    "CircuitOpenError",
     "Composite",
     "ConfigurationError",
+    "Default",
     "DualModeMiddleware",
     "Event",
     "EventStreamResponse",
     "EventStreamUnavailableError",
     "Fanout",
+    "HedgePolicy",
     "Http1Transport",
     "NonBlockingMiddlewareMixin",
     "Outcome",
@@ -65,6 +72,7 @@ __all__ = [
     "RequestIDMiddleware",
     "ResponseTooLargeError",
     "Result",
+    "RetryPolicy",
     "Source",
     "SourceResult",
     "Transport",

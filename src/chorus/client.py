@@ -1,21 +1,22 @@
-"""Performing one ``Call``: its upstream's settings, a bulkhead, the transport, JSON.
+"""The innermost link of every call: a bulkhead place, the transport, the JSON body.
 
-Each failure becomes an ``UpstreamError`` carrying chorus's own description;
-an upstream's error body is never read into a message, so nothing it says can
-reach a client. Timeouts are applied by the caller around ``perform``.
+``send(attempt)`` sends one request for an ``Attempt`` and returns its
+``Reply``; each failure becomes an ``UpstreamError`` carrying chorus's own
+description. An upstream's error body is never read into a message, so
+nothing it says can reach a client. The caller bounds the time: a fan-out
+cancels the task at the attempt's deadline; ``chorus.fetch`` applies it itself.
 """
 
 from __future__ import annotations
 
 import asyncio
-import weakref
-from typing import Any
 
 import orjson
 from django.http import HttpRequest
 
+from chorus.attempt import Attempt, Reply
 from chorus.bulkhead import Bulkhead
-from chorus.conf import UpstreamConfig, get_settings
+from chorus.conf import UpstreamConfig
 from chorus.exceptions import (
     ResponseTooLargeError,
     TransportError,
@@ -24,29 +25,19 @@ from chorus.exceptions import (
     UpstreamStatusError,
     UpstreamTimeoutError,
 )
+from chorus.loop_local import LoopLocal
 from chorus.request_id import REQUEST_ID_HEADER, current_request_id
 from chorus.transport import get_transport
 from chorus.upstream import Call
 
-__all__ = ["fetch", "perform"]
+__all__ = ["send"]
 
-_bulkheads: weakref.WeakKeyDictionary[
-    asyncio.AbstractEventLoop, dict[tuple[str, int], Bulkhead]
-] = weakref.WeakKeyDictionary()
-# The last loop's bulkheads, found without a weak-key lookup: a worker has one loop.
-_last_loop: tuple[asyncio.AbstractEventLoop, dict[tuple[str, int], Bulkhead]] | None = None
+_bulkheads: LoopLocal[dict[tuple[str, int], Bulkhead]] = LoopLocal(dict)
 
 
-def _bulkhead(loop: asyncio.AbstractEventLoop, upstream: UpstreamConfig) -> Bulkhead:
+def _bulkhead(upstream: UpstreamConfig) -> Bulkhead:
     """At most ``MAX_CONNECTIONS`` calls in flight per upstream on this loop."""
-    global _last_loop
-    last = _last_loop
-    if last is not None and last[0] is loop:
-        per_loop = last[1]
-    else:
-        found = _bulkheads.get(loop)
-        per_loop = found if found is not None else _bulkheads.setdefault(loop, {})
-        _last_loop = (loop, per_loop)
+    per_loop = _bulkheads.get()
     key = (upstream.name, upstream.max_connections)
     bulkhead = per_loop.get(key)
     if bulkhead is None:
@@ -70,16 +61,12 @@ def _headers(call: Call, upstream: UpstreamConfig, request: HttpRequest | None) 
     return headers
 
 
-async def perform(
-    call: Call, *, request: HttpRequest | None = None, upstream: UpstreamConfig | None = None
-) -> tuple[int, Any, bytes | None]:
-    """Send ``call``; return ``(http_status, parsed JSON, raw body)``, or raise ``UpstreamError``.
+async def send(attempt: Attempt) -> Reply:
+    """Send one request for ``attempt``; return its ``Reply`` or raise ``UpstreamError``.
 
     The raw body is kept so that rendering can embed it instead of encoding it again.
-    ``upstream`` is the call's configuration, when the caller has looked it up already.
     """
-    if upstream is None:
-        upstream = get_settings().upstream(call.upstream)
+    call, upstream = attempt.call, attempt.upstream
     url = call.url(upstream)
     loop = asyncio.get_running_loop()
     started = loop.time()
@@ -87,7 +74,7 @@ async def perform(
     def elapsed_ms() -> float:
         return (loop.time() - started) * 1000
 
-    bulkhead = _bulkhead(loop, upstream)
+    bulkhead = _bulkhead(upstream)
     if not bulkhead.try_enter():
         await bulkhead.enter()
     try:
@@ -96,18 +83,21 @@ async def perform(
                 call.method,
                 url,
                 params=call.params,
-                headers=_headers(call, upstream, request),
+                headers=_headers(call, upstream, attempt.request),
                 body=call.body,
                 connect_timeout=upstream.connect_timeout,
                 max_body_bytes=upstream.max_body_bytes,
             )
         except ResponseTooLargeError as exc:
             raise UpstreamBodyError(
-                upstream.name, f"body larger than {exc.limit} bytes", elapsed_ms=elapsed_ms()
+                upstream.name,
+                f"body larger than {exc.limit} bytes",
+                elapsed_ms=elapsed_ms(),
+                attempts=exc.attempts,
             ) from None
         except TransportError as exc:
             raise UpstreamConnectionError(
-                upstream.name, str(exc), elapsed_ms=elapsed_ms()
+                upstream.name, str(exc), elapsed_ms=elapsed_ms(), attempts=exc.attempts
             ) from None
         except TimeoutError:  # the transport's connect timeout; the caller's own is a cancel
             raise UpstreamTimeoutError(
@@ -115,32 +105,21 @@ async def perform(
             ) from None
     finally:
         bulkhead.leave()
+    attempts = response.attempts
     if not 200 <= response.status < 300:
-        raise UpstreamStatusError(upstream.name, response.status, elapsed_ms=elapsed_ms())
+        raise UpstreamStatusError(
+            upstream.name, response.status, elapsed_ms=elapsed_ms(), attempts=attempts
+        )
     if not response.body:
-        return response.status, None, None
+        return Reply(status=response.status, data=None, attempts=attempts)
     try:
-        return response.status, orjson.loads(response.body), response.body
+        data = orjson.loads(response.body)
     except orjson.JSONDecodeError:
         raise UpstreamBodyError(
-            upstream.name, "body is not valid JSON", elapsed_ms=elapsed_ms(), status=response.status
+            upstream.name,
+            "body is not valid JSON",
+            elapsed_ms=elapsed_ms(),
+            status=response.status,
+            attempts=attempts,
         ) from None
-
-
-async def fetch(call: Call, *, request: HttpRequest | None = None) -> Any:
-    """Perform one call on its own, bounded by its timeout; return its parsed JSON.
-
-    stock = await chorus.fetch(chorus.call("inventory", "/stock"))
-    """
-    upstream = get_settings().upstream(call.upstream)
-    timeout = call.resolved_timeout(upstream)
-    started = asyncio.get_running_loop().time()
-    try:
-        async with asyncio.timeout(timeout):
-            _, data, _ = await perform(call, request=request)
-    except TimeoutError:
-        elapsed = (asyncio.get_running_loop().time() - started) * 1000
-        raise UpstreamTimeoutError(
-            upstream.name, f"no answer within {elapsed:.0f} ms", elapsed_ms=elapsed
-        ) from None
-    return data
+    return Reply(status=response.status, data=data, raw=response.body, attempts=attempts)

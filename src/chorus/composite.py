@@ -44,32 +44,55 @@ from chorus.exceptions import UnsafeRequestError
 from chorus.fanout import Fanout, Source, SourceSpec
 from chorus.results import Result, SourceResult
 from chorus.sse import DEFAULT_HEARTBEAT, Event, EventStreamResponse
-from chorus.upstream import DEFAULT, Call, _Default
+from chorus.upstream import DEFAULT, Call, Default
 
 __all__ = ["Composite"]
 
 SourceDeclaration = Call | Source | Callable[..., Any]
 
 
+def _check_declarations(view: str, sources: Mapping[str, SourceDeclaration]) -> None:
+    """Refuse, when the view is declared, a source that could serve only one request.
+
+    A coroutine (or any awaitable) can be awaited once: declared on a view, the
+    first request would use it up and every later one fail. Both the bare
+    awaitable and one wrapped in ``chorus.source()`` are refused.
+    """
+    for name, declared in sources.items():
+        target = declared.target if isinstance(declared, Source) else declared
+        if inspect.isawaitable(target):
+            if inspect.iscoroutine(target):
+                target.close()  # it will never run: no "never awaited" warning
+            raise TypeError(
+                f"{view}.sources[{name!r}] is an awaitable, which can run only once, "
+                "but a view serves many requests: declare a factory instead, e.g. "
+                f"chorus.source(count_orders) or lambda request: count_orders()"
+            )
+        if not isinstance(declared, Call | Source) and not callable(declared):
+            raise TypeError(
+                f"{view}.sources[{name!r}] must be a chorus.call(), a chorus.source() "
+                f"or a factory taking the request; got {type(declared).__name__}"
+            )
+
+
 class Composite(View):
     """An async view answering with the envelope of its ``sources`` gathered under ``deadline``."""
 
     sources: ClassVar[Mapping[str, SourceDeclaration]] = {}
-    deadline: float | _Default | None = DEFAULT
+    deadline: float | Default | None = DEFAULT
     fail_fast: bool = True
     streaming: bool = False
     heartbeat: float | None = DEFAULT_HEARTBEAT
     http_method_names: ClassVar[list[str]] = ["get", "head", "options"]  # type: ignore[misc]
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        _check_declarations(cls.__name__, cls.sources)
+
     @classmethod
     def as_view(cls, **initkwargs: Any) -> Callable[..., Any]:
         sources = initkwargs.get("sources", cls.sources)
-        for name, declared in sources.items():
-            if inspect.isawaitable(declared):
-                raise TypeError(
-                    f"source {name!r} is an awaitable, which can run only once; "
-                    "declare a factory (a callable taking the request) instead"
-                )
+        _check_declarations(cls.__name__, sources)
         if not sources:
             raise TypeError(f"{cls.__name__} declares no sources")
         return super().as_view(**initkwargs)

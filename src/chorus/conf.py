@@ -9,8 +9,14 @@ refuses a configuration with errors.
     CHORUS = {
         "UPSTREAMS": {
             "inventory": {"BASE_URL": "http://127.0.0.1:8100/inventory", "TIMEOUT": 0.3},
+            "analytics": {
+                "BASE_URL": "http://127.0.0.1:8100/analytics",
+                "BREAKER": {"FAILURE_RATE": 0.5},
+                "CACHE": {"TTL": 5.0, "STALE_IF_ERROR": 60.0},
+            },
         },
         "DEFAULT_DEADLINE": 2.0,
+        "REDIS_URL": None,  # shared breakers and caches, when set
     }
 """
 
@@ -29,6 +35,13 @@ from django.core.signals import setting_changed
 from django.dispatch import receiver
 
 from chorus.exceptions import ConfigurationError, UnknownUpstreamError
+from chorus.policies.config import (
+    BreakerPolicy,
+    CachePolicy,
+    HedgePolicy,
+    RetryPolicy,
+    read_policy,
+)
 
 __all__ = ["ChorusSettings", "Problem", "UpstreamConfig", "get_settings", "problems"]
 
@@ -38,7 +51,15 @@ DEFAULT_MAX_CONNECTIONS = 100
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 DEFAULT_DEADLINE = 10.0
 
-_TOP_LEVEL_KEYS = frozenset({"UPSTREAMS", "DEFAULT_DEADLINE"})
+# Each policy's settings key, its dataclass and the check id for its mistakes.
+_POLICY_KEYS: tuple[tuple[str, type[Any], str], ...] = (
+    ("BREAKER", BreakerPolicy, "chorus.E008"),
+    ("RETRY", RetryPolicy, "chorus.E009"),
+    ("HEDGE", HedgePolicy, "chorus.E010"),
+    ("CACHE", CachePolicy, "chorus.E011"),
+)
+
+_TOP_LEVEL_KEYS = frozenset({"UPSTREAMS", "DEFAULT_DEADLINE", "REDIS_URL"})
 _UPSTREAM_KEYS = frozenset(
     {
         "BASE_URL",
@@ -47,9 +68,10 @@ _UPSTREAM_KEYS = frozenset(
         "MAX_CONNECTIONS",
         "MAX_BODY_BYTES",
         "FORWARD_HEADERS",
+        *(key for key, _, _ in _POLICY_KEYS),
     }
 )
-_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
+_UPSTREAM_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
 _HEADER_NAME = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")
 # Headers that describe this hop's connection or body: forwarding them would corrupt the call.
 _UNFORWARDABLE = frozenset(
@@ -68,12 +90,22 @@ class UpstreamConfig:
     max_connections: int = DEFAULT_MAX_CONNECTIONS
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     forward_headers: tuple[str, ...] = ()
+    breaker: BreakerPolicy | None = None
+    retry: RetryPolicy | None = None
+    hedge: HedgePolicy | None = None
+    cache: CachePolicy | None = None
+
+    @property
+    def needs_redis(self) -> bool:
+        shared_breaker = self.breaker is not None and self.breaker.shared
+        return shared_breaker or (self.cache is not None and self.cache.backend == "redis")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ChorusSettings:
     upstreams: Mapping[str, UpstreamConfig] = field(default_factory=lambda: MappingProxyType({}))
     default_deadline: float | None = DEFAULT_DEADLINE
+    redis_url: str | None = None
 
     def upstream(self, name: str) -> UpstreamConfig:
         try:
@@ -125,7 +157,7 @@ def _base_url_problem(name: str, value: object) -> Problem | None:
 
 
 def _upstream_problems(name: object, raw: object, deadline: object) -> list[Problem]:
-    if not isinstance(name, str) or not _NAME.match(name):
+    if not isinstance(name, str) or not _UPSTREAM_NAME.match(name):
         return [
             Problem(
                 "error",
@@ -180,6 +212,9 @@ def _upstream_problems(name: object, raw: object, deadline: object) -> list[Prob
                         f"{where} FORWARD_HEADERS: {header!r} belongs to one hop only",
                     )
                 )
+    for key, kind, check_id in _POLICY_KEYS:
+        _, wrong = read_policy(kind, raw.get(key))
+        found.extend(Problem("error", check_id, f"{where}['{key}'] {reason}") for reason in wrong)
     timeout = raw.get("TIMEOUT", DEFAULT_TIMEOUT)
     if _is_number(timeout) and _is_number(deadline) and timeout > deadline:
         found.append(
@@ -215,9 +250,36 @@ def problems(raw: object) -> list[Problem]:
     if not isinstance(upstreams, Mapping):
         found.append(Problem("error", "chorus.E001", "CHORUS['UPSTREAMS'] must be a dict"))
         return found
+    redis_url = raw.get("REDIS_URL")
+    if redis_url is not None and (
+        not isinstance(redis_url, str) or urlsplit(redis_url).scheme not in _REDIS_SCHEMES
+    ):
+        found.append(
+            Problem("error", "chorus.E012", "CHORUS['REDIS_URL'] must be a redis:// URL or None")
+        )
     for name, entry in upstreams.items():
         found.extend(_upstream_problems(name, entry, deadline))
+        if redis_url is None and isinstance(entry, Mapping) and _wants_redis(entry):
+            found.append(
+                Problem(
+                    "error",
+                    "chorus.E012",
+                    f"CHORUS['UPSTREAMS'][{name!r}] shares state through Redis "
+                    "(a SHARED breaker or a redis CACHE) but CHORUS['REDIS_URL'] is not set",
+                    "Set CHORUS['REDIS_URL'], or keep the state in each worker's memory.",
+                )
+            )
     return found
+
+
+_REDIS_SCHEMES = frozenset({"redis", "rediss", "unix"})
+
+
+def _wants_redis(entry: Mapping[str, Any]) -> bool:
+    breaker, cache = entry.get("BREAKER"), entry.get("CACHE")
+    return (isinstance(breaker, Mapping) and breaker.get("SHARED") is True) or (
+        isinstance(cache, Mapping) and cache.get("BACKEND") == "redis"
+    )
 
 
 def _build(raw: Mapping[str, Any]) -> ChorusSettings:
@@ -230,12 +292,17 @@ def _build(raw: Mapping[str, Any]) -> ChorusSettings:
             max_connections=entry.get("MAX_CONNECTIONS", DEFAULT_MAX_CONNECTIONS),
             max_body_bytes=entry.get("MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES),
             forward_headers=tuple(h.lower() for h in entry.get("FORWARD_HEADERS", ())),
+            breaker=read_policy(BreakerPolicy, entry.get("BREAKER"))[0],
+            retry=read_policy(RetryPolicy, entry.get("RETRY"))[0],
+            hedge=read_policy(HedgePolicy, entry.get("HEDGE"))[0],
+            cache=read_policy(CachePolicy, entry.get("CACHE"))[0],
         )
         for name, entry in raw.get("UPSTREAMS", {}).items()
     }
     return ChorusSettings(
         upstreams=MappingProxyType(upstreams),
         default_deadline=raw.get("DEFAULT_DEADLINE", DEFAULT_DEADLINE),
+        redis_url=raw.get("REDIS_URL"),
     )
 
 

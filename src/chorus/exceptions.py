@@ -7,12 +7,15 @@
     ├── UnknownUpstreamError    a call names an upstream that is not configured
     ├── UnsafeRequestError      a path or parameter would leave the upstream's base URL
     │                           (also ValueError)
-    ├── UpstreamError           one call's failure; carries ``upstream`` and ``elapsed_ms``
+    ├── UpstreamError           one call's failure; carries ``upstream``, ``elapsed_ms``
+    │   │                           and ``attempts`` (requests sent, retries included)
     │   ├── UpstreamTimeoutError    no complete answer in time
+    │   ├── CircuitOpenError        the upstream's breaker refused the call (no request sent)
     │   ├── UpstreamConnectionError connect, reset or protocol failure
     │   ├── UpstreamStatusError     a non-2xx answer; carries ``status``
     │   └── UpstreamBodyError       a body that is not JSON or is over the size limit
-    └── TransportError          raised by a ``Transport``: the wire failed (connect, reset, protocol)
+    └── TransportError          raised by a ``Transport``: the wire failed (connect, reset,
+        │                       protocol); ``attempts`` counts a stale connection's re-send
         └── ResponseTooLargeError   the body passed the upstream's MAX_BODY_BYTES
 
 ``gather`` never raises ``UpstreamError``: it turns each one into a
@@ -26,6 +29,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 __all__ = [
     "ChorusError",
+    "CircuitOpenError",
     "ConfigurationError",
     "EventStreamUnavailableError",
     "ResponseTooLargeError",
@@ -80,10 +84,17 @@ class UnsafeRequestError(ChorusError, ValueError):
 class UpstreamError(ChorusError):
     """One upstream call failed. ``str()`` is chorus's own short text, never the upstream's body."""
 
-    def __init__(self, upstream: str, message: str, *, elapsed_ms: float) -> None:
+    # A non-2xx or unparsable answer's HTTP status; None when no answer came.
+    status: int | None = None
+
+    def __init__(
+        self, upstream: str, message: str, *, elapsed_ms: float, attempts: int = 1
+    ) -> None:
         self.upstream = upstream
         self.elapsed_ms = elapsed_ms
         self.message = message
+        # Requests sent for this call; a retry or a re-send raises it as it goes.
+        self.attempts = attempts
         super().__init__(f"{upstream}: {message}")
 
 
@@ -91,26 +102,56 @@ class UpstreamTimeoutError(UpstreamError):
     pass
 
 
+class CircuitOpenError(UpstreamError):
+    """Refused by the upstream's circuit breaker while it is open: nothing was sent."""
+
+    def __init__(self, upstream: str, *, retry_in: float) -> None:
+        self.retry_in = retry_in
+        when = f"next probe in {retry_in:.1f} s" if retry_in > 0 else "being probed"
+        super().__init__(
+            upstream,
+            f"circuit open: the upstream failed too often ({when})",
+            elapsed_ms=0.0,
+            attempts=0,
+        )
+
+
 class UpstreamConnectionError(UpstreamError):
     pass
 
 
 class UpstreamStatusError(UpstreamError):
-    def __init__(self, upstream: str, status: int, *, elapsed_ms: float) -> None:
+    status: int
+
+    def __init__(self, upstream: str, status: int, *, elapsed_ms: float, attempts: int = 1) -> None:
         self.status = status
-        super().__init__(upstream, f"upstream answered HTTP {status}", elapsed_ms=elapsed_ms)
+        super().__init__(
+            upstream, f"upstream answered HTTP {status}", elapsed_ms=elapsed_ms, attempts=attempts
+        )
 
 
 class UpstreamBodyError(UpstreamError):
     def __init__(
-        self, upstream: str, message: str, *, elapsed_ms: float, status: int | None = None
+        self,
+        upstream: str,
+        message: str,
+        *,
+        elapsed_ms: float,
+        status: int | None = None,
+        attempts: int = 1,
     ) -> None:
         self.status = status
-        super().__init__(upstream, message, elapsed_ms=elapsed_ms)
+        super().__init__(upstream, message, elapsed_ms=elapsed_ms, attempts=attempts)
 
 
 class TransportError(ChorusError):
-    """A transport could not complete the exchange. Timeouts are ``TimeoutError`` instead."""
+    """A transport could not complete the exchange. Timeouts are ``TimeoutError`` instead.
+
+    ``attempts`` is how many times the request went out: 2 when the transport
+    re-sent it after a reused connection dropped, and that failed too.
+    """
+
+    attempts: int = 1
 
 
 class ResponseTooLargeError(TransportError):

@@ -1,8 +1,8 @@
 """Running sources concurrently under one deadline: ``gather`` and ``Fanout``.
 
-A source is a ``Call`` to a named upstream or any awaitable (an async ORM
-query, say), optionally wrapped by ``source()`` to set ``required`` and a
-timeout. Each runs in its own task bounded by the sooner of its timeout and
+A source is a ``Call`` to a named upstream (sent through that upstream's
+policy chain, ``chorus.chain``) or any awaitable (an async ORM query, say),
+optionally wrapped by ``source()`` to set ``required``, a timeout or a cache. Each runs in its own task bounded by the sooner of its timeout and
 the fan-out's deadline, so nothing outlives the deadline. A source's failure
 is captured as its ``SourceResult``; only cancellation of the caller escapes,
 and then every task still running is cancelled and awaited before it does.
@@ -22,23 +22,21 @@ from typing import Any
 
 from django.http import HttpRequest
 
-from chorus.client import perform
+from chorus.attempt import Attempt, Reply
+from chorus.chain import chain_for
 from chorus.conf import UpstreamConfig, get_settings
-from chorus.exceptions import (
-    UpstreamBodyError,
-    UpstreamError,
-    UpstreamStatusError,
-    UpstreamTimeoutError,
-)
+from chorus.exceptions import UpstreamError
 from chorus.expiry import Expiries
-from chorus.results import Outcome, Result, SourceResult
-from chorus.upstream import DEFAULT, Call, _Default
+from chorus.policies import registry
+from chorus.policies.config import CachePolicy
+from chorus.results import Outcome, Result, SourceResult, outcome_of
+from chorus.upstream import DEFAULT, Call, Default
 
 __all__ = ["Fanout", "Source", "SourceSpec", "gather", "source"]
 
 logger = logging.getLogger("chorus")
 
-_NAME = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
+_SOURCE_NAME = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -48,6 +46,8 @@ class Source:
     target: Awaitable[Any] | Callable[..., Any]
     required: bool = True
     timeout: float | None = None
+    cache: CachePolicy | None = None
+    cache_key: str | None = None
 
 
 SourceSpec = Call | Source | Awaitable[Any]
@@ -58,14 +58,45 @@ def source(
     *,
     required: bool = True,
     timeout: float | None = None,
+    cache: CachePolicy | None = None,
+    cache_key: str | None = None,
 ) -> Source:
-    """Wrap an awaitable as a source, to mark it optional or give it its own timeout.
+    """Wrap an awaitable as a source: mark it optional, give it a timeout or a cache.
 
     await chorus.gather(orders=chorus.source(count_orders(), required=False, timeout=0.2))
+
+    With ``cache`` (a ``chorus.CachePolicy``) its value is kept under
+    ``cache_key`` and shared by concurrent callers, as for an upstream's calls:
+
+    chorus.source(count_orders(), cache=chorus.CachePolicy(ttl=1.0), cache_key="orders-today")
     """
     if timeout is not None and not timeout > 0:
         raise ValueError("timeout must be a positive number of seconds, or None for no limit")
-    return Source(target=target, required=required, timeout=timeout)
+    if (cache is None) != (cache_key is None):
+        raise ValueError("a cached source needs both cache and cache_key")
+    return Source(
+        target=target, required=required, timeout=timeout, cache=cache, cache_key=cache_key
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """One source as the fan-out runs it, worked out once when the fan-out is made."""
+
+    spec: SourceSpec
+    required: bool
+    timeout: float | None
+    # A call's upstream; None for an awaitable source.
+    upstream: UpstreamConfig | None
+
+
+def _plan(spec: SourceSpec, settings_upstream: Callable[[str], UpstreamConfig]) -> _Plan:
+    if isinstance(spec, Call):
+        upstream = settings_upstream(spec.upstream)  # an unknown name is a bug: say so now
+        return _Plan(spec, spec.required, spec.resolved_timeout(upstream), upstream)
+    if isinstance(spec, Source):
+        return _Plan(spec, spec.required, spec.timeout, None)
+    return _Plan(spec, True, None, None)
 
 
 class Fanout:
@@ -86,21 +117,16 @@ class Fanout:
         self,
         sources: Mapping[str, SourceSpec],
         *,
-        deadline: float | _Default | None = DEFAULT,
+        deadline: float | Default | None = DEFAULT,
         request: HttpRequest | None = None,
         fail_fast: bool = True,
     ) -> None:
         for name in sources:
-            if not _NAME.match(name):
+            if not _SOURCE_NAME.match(name):
                 raise ValueError(f"source name {name!r} must be 1-64 letters, digits, '-' or '_'")
-        self._sources = dict(sources)
-        configured = get_settings()
-        for spec in self._sources.values():
-            if isinstance(spec, Call):
-                configured.upstream(spec.upstream)  # an unknown name is a bug: say so now
-        self._deadline = (
-            get_settings().default_deadline if isinstance(deadline, _Default) else deadline
-        )
+        settings = get_settings()
+        self._plans = {name: _plan(spec, settings.upstream) for name, spec in sources.items()}
+        self._deadline = settings.default_deadline if isinstance(deadline, Default) else deadline
         self._request = request
         self._fail_fast = fail_fast
         self._results: dict[str, SourceResult] = {}
@@ -112,7 +138,7 @@ class Fanout:
     def result(self) -> Result:
         if self._elapsed_ms is None:
             raise RuntimeError("the fan-out has not finished")
-        ordered = {name: self._results[name] for name in self._sources}
+        ordered = {name: self._results[name] for name in self._plans}
         return Result(ordered, self._elapsed_ms)
 
     async def run(self) -> Result:
@@ -120,7 +146,7 @@ class Fanout:
         # One future for "all landed", set by the last result: asyncio.wait would add
         # and remove a callback on every task for the same answer.
         all_landed = asyncio.get_running_loop().create_future()
-        remaining = len(self._sources)
+        remaining = len(self._plans)
 
         def on_result(_: SourceResult) -> None:
             nonlocal remaining
@@ -133,7 +159,7 @@ class Fanout:
             if tasks:
                 await all_landed
         finally:
-            await self._finish(tasks)
+            await self._wind_down(tasks)
         return self.result()
 
     async def __aiter__(self) -> AsyncIterator[SourceResult]:
@@ -143,30 +169,31 @@ class Fanout:
             for _ in range(len(tasks)):
                 yield await landed.get()
         finally:
-            await self._finish(tasks)
+            await self._wind_down(tasks)
 
     def _start(
         self, on_result: Callable[[SourceResult], None] | None
-    ) -> dict[asyncio.Task[SourceResult], tuple[str, bool]]:
+    ) -> dict[asyncio.Task[SourceResult], str]:
         if self._started:
             raise RuntimeError("a Fanout runs once")
         self._started = True
         loop = asyncio.get_running_loop()
         started = self._started_at = loop.time()
         deadline_at = None if self._deadline is None else started + self._deadline
-        tasks: dict[asyncio.Task[SourceResult], tuple[str, bool]] = {}
+        tasks: dict[asyncio.Task[SourceResult], str] = {}
 
         def on_done(task: asyncio.Task[SourceResult]) -> None:
             # Runs before any waiter on the task resumes: results are recorded first.
-            name, required = tasks[task]
+            name = tasks[task]
+            plan = self._plans[name]
             if task.cancelled():
                 # Perhaps before its first step: a source coroutine it never awaited is
                 # closed, so that Python does not warn about it.
-                _discard(self._sources[name])
+                _discard(plan.spec)
                 result = SourceResult(
                     name=name,
                     outcome=Outcome.CANCELLED,
-                    required=required,
+                    required=plan.required,
                     ms=(loop.time() - started) * 1000,
                     attempts=0,
                 )
@@ -175,33 +202,31 @@ class Fanout:
                 # source always lands exactly once and no caller waits for ever.
                 logger.error("source %r failed outside its runner", name, exc_info=error)
                 result = SourceResult(
-                    name=name, outcome=Outcome.ERROR, required=required, error="internal error"
+                    name=name, outcome=Outcome.ERROR, required=plan.required, error="internal error"
                 )
             else:
                 result = task.result()
             self._results[name] = result
             if on_result is not None:
                 on_result(result)
-            if self._fail_fast and required and not result.ok:
+            if self._fail_fast and plan.required and not result.ok:
                 for other in tasks:
                     other.cancel()
 
-        settings = get_settings()
         expiries = self._expiries = Expiries(loop)
-        for name, spec in self._sources.items():
-            upstream = settings.upstream(spec.upstream) if isinstance(spec, Call) else None
-            timeout = _timeout_of(spec, upstream)
+        for name, plan in self._plans.items():
             until = deadline_at
-            if timeout is not None:
-                until = started + timeout if until is None else min(until, started + timeout)
-            task = loop.create_task(self._run(name, spec, upstream, started, until))
-            tasks[task] = (name, _is_required(spec))
+            if plan.timeout is not None:
+                limit = started + plan.timeout
+                until = limit if until is None else min(until, limit)
+            task = loop.create_task(self._run(name, plan, started, until))
+            tasks[task] = name
             task.add_done_callback(on_done)
             if until is not None and until > started:
                 expiries.add(task, until)
         return tasks
 
-    async def _finish(self, tasks: dict[asyncio.Task[SourceResult], tuple[str, bool]]) -> None:
+    async def _wind_down(self, tasks: Mapping[asyncio.Task[SourceResult], str]) -> None:
         """Cancel and await whatever still runs, so that no task outlives the fan-out."""
         pending = [task for task in tasks if not task.done()]
         for task in pending:
@@ -215,62 +240,56 @@ class Fanout:
         self._elapsed_ms = (asyncio.get_running_loop().time() - self._started_at) * 1000
 
     async def _run(
-        self,
-        name: str,
-        spec: SourceSpec,
-        upstream: UpstreamConfig | None,
-        started: float,
-        until: float | None,
+        self, name: str, plan: _Plan, started: float, until: float | None
     ) -> SourceResult:
         loop = asyncio.get_running_loop()
         begin = loop.time()
-        required = _is_required(spec)
 
-        def finish(outcome: Outcome, **fields: Any) -> SourceResult:
+        def landed(outcome: Outcome, **fields: Any) -> SourceResult:
             return SourceResult(
                 name=name,
                 outcome=outcome,
-                required=required,
+                required=plan.required,
                 started_ms=(begin - started) * 1000,
                 ms=(loop.time() - begin) * 1000,
                 **fields,
             )
 
+        spec = plan.spec
         if until is not None and until <= begin:
             _discard(spec)
-            return finish(Outcome.SKIPPED, attempts=0, error="its time was spent before it started")
+            return landed(Outcome.SKIPPED, attempts=0, error="its time was spent before it started")
         task = asyncio.current_task()
         assert task is not None
         assert self._expiries is not None
         expired = self._expiries.expired
         try:
-            if upstream is not None:
+            if plan.upstream is not None:
                 assert isinstance(spec, Call)
-                status, data, raw = await perform(spec, request=self._request, upstream=upstream)
-                return finish(Outcome.OK, data=data, http_status=status, raw=raw)
-            target = spec.target if isinstance(spec, Source) else spec
-            return finish(Outcome.OK, data=await target)  # type: ignore[misc]
+                attempt = Attempt(spec, plan.upstream, self._request, until)
+                reply = await chain_for(spec, plan.upstream)(attempt)
+            else:
+                reply = await _await_source(spec, until)
+            if reply.error is not None:
+                return _stale(landed, reply, reply.error, name)
+            return landed(
+                Outcome.OK,
+                data=reply.data,
+                raw=reply.raw,
+                http_status=reply.status,
+                attempts=reply.attempts,
+                cached=reply.cached,
+                hedged=reply.hedged,
+            )
         except asyncio.CancelledError:
             if task not in expired or task.cancelling() > 1:
                 raise  # cancelled by someone else too (the caller, fail-fast): not a timeout
             assert until is not None
-            return finish(
+            return landed(
                 Outcome.TIMEOUT, error=f"no answer within {(until - begin) * 1000:.0f} ms"
             )
-        except (TimeoutError, UpstreamTimeoutError) as exc:
-            # The source's own time limit, or the transport's connect timeout, not chorus's.
-            message = exc.message if isinstance(exc, UpstreamTimeoutError) else None
-            return finish(Outcome.TIMEOUT, error=message or "the source timed out")
-        except UpstreamStatusError as exc:
-            return finish(Outcome.BAD_STATUS, http_status=exc.status, error=exc.message)
-        except UpstreamBodyError as exc:
-            return finish(Outcome.BAD_BODY, http_status=exc.status, error=exc.message)
-        except UpstreamError as exc:
-            return finish(Outcome.ERROR, error=exc.message)
-        except Exception as exc:
-            # An awaitable's own exception text may hold SQL or secrets: log it, report its type.
-            logger.warning("source %r failed", name, exc_info=True)
-            return finish(Outcome.ERROR, error=f"{type(exc).__name__} raised")
+        except Exception as error:
+            return landed(outcome_of(error), **_failure(error, name))
         finally:
             if task in expired:
                 # Withdraw the time limit's cancel request, also when the source had just
@@ -278,23 +297,49 @@ class Fanout:
                 task.uncancel()
 
 
-def _timeout_of(spec: SourceSpec, upstream: UpstreamConfig | None) -> float | None:
-    if isinstance(spec, Call):
-        assert upstream is not None
-        return spec.resolved_timeout(upstream)
-    if isinstance(spec, Source):
-        return spec.timeout
-    return None
+async def _await_source(spec: SourceSpec, until: float | None) -> Reply:
+    """An awaitable source's value as a ``Reply``, through its cache when it has one."""
+    target = spec.target if isinstance(spec, Source) else spec
+
+    async def produce() -> Reply:
+        return Reply(status=None, data=await target)  # type: ignore[misc]
+
+    if not isinstance(spec, Source) or spec.cache is None:
+        return await produce()
+    assert spec.cache_key is not None
+    cache = registry.source_cache(spec.cache_key, spec.cache)
+    try:
+        return await cache.through(spec.cache_key, produce, until)
+    finally:
+        _discard(spec)  # answered from the cache: its own coroutine never ran
 
 
-def _is_required(spec: SourceSpec) -> bool:
-    return spec.required if isinstance(spec, Call | Source) else True
+def _failure(error: Exception, name: str) -> dict[str, Any]:
+    """A failed source's fields: chorus's own words, never an exception's text."""
+    if isinstance(error, UpstreamError):
+        return {"http_status": error.status, "attempts": error.attempts, "error": error.message}
+    if isinstance(error, TimeoutError):
+        return {"error": "the source timed out"}  # its own time limit, not chorus's
+    # An awaitable's own exception text may hold SQL or secrets: log it, report its type.
+    logger.warning("source %r failed", name, exc_info=error)
+    return {"error": f"{type(error).__name__} raised"}
+
+
+def _stale(
+    landed: Callable[..., SourceResult], reply: Reply, error: Exception, name: str
+) -> SourceResult:
+    """A failure answered from the cache: the failure's outcome, the last good data."""
+    fields = _failure(error, name)
+    fields["attempts"] = reply.attempts
+    return landed(
+        outcome_of(error), data=reply.data, raw=reply.raw, cached=True, stale=True, **fields
+    )
 
 
 def _discard(spec: SourceSpec) -> None:
     """Close a coroutine that will never run, so Python does not warn it was never awaited."""
     target = spec.target if isinstance(spec, Source) else spec
-    if inspect.iscoroutine(target):
+    if inspect.iscoroutine(target) and inspect.getcoroutinestate(target) == "CORO_CREATED":
         target.close()
 
 
@@ -302,7 +347,7 @@ async def gather(
     sources: Mapping[str, SourceSpec] | None = None,
     /,
     *,
-    deadline: float | _Default | None = DEFAULT,
+    deadline: float | Default | None = DEFAULT,
     request: HttpRequest | None = None,
     fail_fast: bool = True,
     **named: SourceSpec,

@@ -17,7 +17,14 @@ from typing import Any
 import orjson
 from django.http import HttpResponse
 
-__all__ = ["Outcome", "Result", "SourceResult"]
+from chorus.exceptions import (
+    CircuitOpenError,
+    UpstreamBodyError,
+    UpstreamStatusError,
+    UpstreamTimeoutError,
+)
+
+__all__ = ["Outcome", "Result", "SourceResult", "outcome_of"]
 
 
 class Outcome(StrEnum):
@@ -34,9 +41,28 @@ class Outcome(StrEnum):
 _OUT_OF_TIME = frozenset({Outcome.TIMEOUT, Outcome.SKIPPED})
 
 
+def outcome_of(error: BaseException) -> Outcome:
+    """The outcome a failure stands for: the one mapping from exceptions to outcomes."""
+    match error:
+        case CircuitOpenError():
+            return Outcome.CIRCUIT_OPEN
+        case UpstreamTimeoutError() | TimeoutError():
+            return Outcome.TIMEOUT
+        case UpstreamStatusError():
+            return Outcome.BAD_STATUS
+        case UpstreamBodyError():
+            return Outcome.BAD_BODY
+        case _:
+            return Outcome.ERROR
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SourceResult:
-    """How one source ended. Times are milliseconds from the start of the fan-out."""
+    """How one source ended. Times are milliseconds from the start of the fan-out.
+
+    A failed source has no ``data``, except a ``stale`` one: its cache answered
+    with the last good value in its place (``cached`` and ``stale`` are both true).
+    """
 
     name: str
     outcome: Outcome
@@ -47,6 +73,8 @@ class SourceResult:
     ms: float = 0.0
     attempts: int = 1
     cached: bool = False
+    stale: bool = False
+    hedged: bool = False
     error: str | None = None
     # The upstream's own bytes for ``data`` (already validated as JSON), for rendering.
     raw: bytes | None = field(default=None, repr=False, compare=False)
@@ -65,6 +93,8 @@ class SourceResult:
             "ms": round(self.ms, 1),
             "attempts": self.attempts,
             "cached": self.cached,
+            "stale": self.stale,
+            "hedged": self.hedged,
             "error": self.error,
         }
 
@@ -77,7 +107,7 @@ class Result:
     elapsed_ms: float
 
     def __getitem__(self, name: str) -> Any:
-        """The data of source ``name`` (``None`` unless it was ``ok``)."""
+        """The data of source ``name`` (``None`` unless it was ``ok`` or ``stale``)."""
         return self.sources[name].data
 
     @property

@@ -23,18 +23,29 @@ import orjson
 
 from chorus.conf import UpstreamConfig
 from chorus.exceptions import UnsafeRequestError
+from chorus.policies.config import BreakerPolicy, CachePolicy, HedgePolicy, RetryPolicy
 
-__all__ = ["DEFAULT", "Call", "QueryValue", "call"]
+__all__ = ["DEFAULT", "Call", "Default", "PolicyOverrides", "QueryValue", "call"]
 
 
-class _Default:
-    """The upstream's own configured value (its ``TIMEOUT``)."""
+class Default:
+    """The type of ``DEFAULT``: "use the configured value" (an upstream's ``TIMEOUT``,
+    ``CHORUS["DEFAULT_DEADLINE"]``)."""
 
     def __repr__(self) -> str:
         return "DEFAULT"
 
 
-DEFAULT: Final = _Default()
+DEFAULT: Final = Default()
+
+# A call's policy overrides: (breaker, retry, hedge, cache), each None for the
+# upstream's own, False for off, or a policy to use instead.
+PolicyOverrides = tuple[
+    BreakerPolicy | bool | None,
+    RetryPolicy | bool | None,
+    HedgePolicy | bool | None,
+    CachePolicy | bool | None,
+]
 
 QueryValue = str | int | float | Sequence[str | int | float]
 
@@ -55,7 +66,9 @@ class Call:
     body: bytes | None = field(default=None, repr=False)
     headers: tuple[tuple[str, str], ...] = ()
     required: bool = True
-    timeout: float | _Default | None = DEFAULT
+    timeout: float | Default | None = DEFAULT
+    # None when the call uses its upstream's policies as configured (the common case).
+    overrides: PolicyOverrides | None = None
 
     def url(self, upstream: UpstreamConfig) -> str:
         """The full URL on ``upstream``, checked to stay under its base URL."""
@@ -65,7 +78,7 @@ class Call:
         return url
 
     def resolved_timeout(self, upstream: UpstreamConfig) -> float | None:
-        return upstream.timeout if isinstance(self.timeout, _Default) else self.timeout
+        return upstream.timeout if isinstance(self.timeout, Default) else self.timeout
 
 
 @functools.lru_cache(maxsize=4096)
@@ -88,7 +101,11 @@ def call(
     json: Any = None,
     headers: Mapping[str, str] | None = None,
     required: bool = True,
-    timeout: float | _Default | None = DEFAULT,
+    timeout: float | Default | None = DEFAULT,
+    breaker: bool | None = None,
+    retry: RetryPolicy | bool | None = None,
+    hedge: HedgePolicy | bool | None = None,
+    cache: CachePolicy | bool | None = None,
 ) -> Call:
     """Describe a request to the upstream named ``upstream`` in ``CHORUS["UPSTREAMS"]``.
 
@@ -98,12 +115,17 @@ def call(
     seconds, defaults to the upstream's ``TIMEOUT``, and ``None`` means only the
     fan-out's deadline bounds the call.
 
+    ``breaker``, ``retry``, ``hedge`` and ``cache`` override the upstream's
+    policies for this call: ``False`` turns one off, a policy object
+    (``chorus.RetryPolicy(...)``) replaces it, ``None`` keeps the configured one.
+
         chorus.call("inventory", "/items/{sku}", path_params={"sku": sku}, required=False)
+        chorus.call("billing", "/charge", method="PUT", json=charge, retry=False)
     """
     verb = method.upper()
     if verb not in _METHODS:
         raise ValueError(f"unsupported method {method!r}")
-    if timeout is not None and not isinstance(timeout, _Default) and not timeout > 0:
+    if timeout is not None and not isinstance(timeout, Default) and not timeout > 0:
         raise ValueError("timeout must be a positive number of seconds, or None for no limit")
     return Call(
         upstream=upstream,
@@ -114,7 +136,26 @@ def call(
         headers=_header_pairs(upstream, headers or {}),
         required=required,
         timeout=timeout,
+        overrides=_overrides(breaker, retry, hedge, cache),
     )
+
+
+def _overrides(
+    breaker: bool | None,
+    retry: RetryPolicy | bool | None,
+    hedge: HedgePolicy | bool | None,
+    cache: CachePolicy | bool | None,
+) -> PolicyOverrides | None:
+    for given, kind in ((retry, RetryPolicy), (hedge, HedgePolicy), (cache, CachePolicy)):
+        if not (given is None or isinstance(given, bool | kind)):
+            raise TypeError(f"expected None, a bool or a {kind.__name__}; got {given!r}")
+    if breaker is not None and not isinstance(breaker, bool):
+        raise TypeError(f"breaker takes None, True or False; got {breaker!r}")
+    chosen = (breaker, retry, hedge, cache)
+    # True means "as configured", like None: only a change is worth a chain of its own.
+    if all(value is None or value is True for value in chosen):
+        return None
+    return tuple(None if value is True else value for value in chosen)  # type: ignore[return-value]
 
 
 def _safe_path(upstream: str, template: str, values: Mapping[str, str | int]) -> str:

@@ -14,6 +14,8 @@ class TransportResponse:
     status: int
     headers: Mapping[str, str]
     body: bytes
+    # 2 when the request was re-sent after a reused connection dropped (RFC 9112 §9.3.1).
+    attempts: int = 1
 
 
 class Transport(Protocol):

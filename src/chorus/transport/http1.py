@@ -42,6 +42,7 @@ import ipaddress
 import socket
 import ssl
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any, Final
 from urllib.parse import quote, urlencode, urlsplit
 
@@ -62,6 +63,12 @@ Origin = tuple[str, str, int]  # scheme, host, port
 
 
 @functools.lru_cache(maxsize=4096)
+def _failed(reason: str, resent: bool) -> TransportError:
+    error = TransportError(reason)
+    error.attempts = 2 if resent else 1
+    return error
+
+
 def _split(url: str) -> tuple[Origin, str, bytes]:
     """``url`` as its origin, its request target and its ``Host`` header value."""
     parts = urlsplit(url)
@@ -158,14 +165,20 @@ class Http1Transport:
                 connection = await self._acquire(origin, connect_timeout)
             reused = connection.reused
             try:
-                return await connection.exchange(
+                response = await connection.exchange(
                     data, head_only=method == "HEAD", limit=max_body_bytes
                 )
             except StaleConnectionError:
                 if not (reused and may_resend):
-                    raise TransportError("connection closed by upstream") from None
+                    raise _failed("connection closed by upstream", resending) from None
                 may_resend = False
                 resending = True
+            except TransportError as exc:
+                if resending:
+                    exc.attempts = 2
+                raise
+            else:
+                return replace(response, attempts=2) if resending else response
             finally:
                 self._release(origin, connection)
 

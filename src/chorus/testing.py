@@ -1,0 +1,43 @@
+"""Switches for a project's own test suite, like stamina's ``set_testing``.
+
+    # conftest.py
+    import chorus.testing
+
+    @pytest.fixture(autouse=True)
+    def _chorus_policies():
+        chorus.testing.set_testing(True)   # retries do not sleep between attempts
+        yield
+        chorus.testing.reset_policies()    # no breaker, budget or cache leaks into the next test
+
+``reset_policies`` forgets what this process knows; ``areset_shared_state``
+also deletes chorus's keys in Redis (shared breakers and caches), for suites
+that run against a Redis of their own.
+"""
+
+from __future__ import annotations
+
+from chorus.chain import forget_policies
+from chorus.policies import switches
+from chorus.shared_redis import get_redis
+
+__all__ = ["areset_shared_state", "reset_policies", "set_testing"]
+
+
+def set_testing(testing: bool = True) -> None:
+    """In a test suite: no backoff sleeps between retries (attempts still count)."""
+    switches.testing = testing
+
+
+def reset_policies() -> None:
+    """Close every breaker, empty every retry budget, latency record and memory cache."""
+    forget_policies()
+
+
+async def areset_shared_state() -> None:
+    """``reset_policies``, and delete chorus's breaker and cache keys in ``CHORUS["REDIS_URL"]``."""
+    reset_policies()
+    client = get_redis()
+    for pattern in ("chorus:breaker:*", "chorus:cache:*"):
+        keys = [key async for key in client.scan_iter(match=pattern, count=500)]
+        if keys:
+            await client.delete(*keys)
