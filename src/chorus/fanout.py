@@ -13,23 +13,20 @@ is already an error), unless ``fail_fast=False``.
 from __future__ import annotations
 
 import asyncio
-import inspect
 import logging
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
 from django.http import HttpRequest
 
 from chorus.attempt import Attempt, Reply
 from chorus.chain import chain_for
-from chorus.conf import UpstreamConfig, get_settings
+from chorus.conf import get_settings
 from chorus.exceptions import UpstreamError
 from chorus.expiry import Expiries
-from chorus.policies import registry
-from chorus.policies.config import CachePolicy
 from chorus.results import Outcome, Result, SourceResult, outcome_of
+from chorus.sources import Plan, Source, SourceSpec, await_source, discard, plan_of, source
 from chorus.upstream import DEFAULT, Call, Default
 
 __all__ = ["Fanout", "Source", "SourceSpec", "gather", "source"]
@@ -37,66 +34,6 @@ __all__ = ["Fanout", "Source", "SourceSpec", "gather", "source"]
 logger = logging.getLogger("chorus")
 
 _SOURCE_NAME = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Source:
-    """An awaitable (or, in a ``Composite``, a factory of one) with its flags."""
-
-    target: Awaitable[Any] | Callable[..., Any]
-    required: bool = True
-    timeout: float | None = None
-    cache: CachePolicy | None = None
-    cache_key: str | None = None
-
-
-SourceSpec = Call | Source | Awaitable[Any]
-
-
-def source(
-    target: Awaitable[Any] | Callable[..., Any],
-    *,
-    required: bool = True,
-    timeout: float | None = None,
-    cache: CachePolicy | None = None,
-    cache_key: str | None = None,
-) -> Source:
-    """Wrap an awaitable as a source: mark it optional, give it a timeout or a cache.
-
-    await chorus.gather(orders=chorus.source(count_orders(), required=False, timeout=0.2))
-
-    With ``cache`` (a ``chorus.CachePolicy``) its value is kept under
-    ``cache_key`` and shared by concurrent callers, as for an upstream's calls:
-
-    chorus.source(count_orders(), cache=chorus.CachePolicy(ttl=1.0), cache_key="orders-today")
-    """
-    if timeout is not None and not timeout > 0:
-        raise ValueError("timeout must be a positive number of seconds, or None for no limit")
-    if (cache is None) != (cache_key is None):
-        raise ValueError("a cached source needs both cache and cache_key")
-    return Source(
-        target=target, required=required, timeout=timeout, cache=cache, cache_key=cache_key
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class _Plan:
-    """One source as the fan-out runs it, worked out once when the fan-out is made."""
-
-    spec: SourceSpec
-    required: bool
-    timeout: float | None
-    # A call's upstream; None for an awaitable source.
-    upstream: UpstreamConfig | None
-
-
-def _plan(spec: SourceSpec, settings_upstream: Callable[[str], UpstreamConfig]) -> _Plan:
-    if isinstance(spec, Call):
-        upstream = settings_upstream(spec.upstream)  # an unknown name is a bug: say so now
-        return _Plan(spec, spec.required, spec.resolved_timeout(upstream), upstream)
-    if isinstance(spec, Source):
-        return _Plan(spec, spec.required, spec.timeout, None)
-    return _Plan(spec, True, None, None)
 
 
 class Fanout:
@@ -125,7 +62,7 @@ class Fanout:
             if not _SOURCE_NAME.match(name):
                 raise ValueError(f"source name {name!r} must be 1-64 letters, digits, '-' or '_'")
         settings = get_settings()
-        self._plans = {name: _plan(spec, settings.upstream) for name, spec in sources.items()}
+        self._plans = {name: plan_of(spec, settings.upstream) for name, spec in sources.items()}
         self._deadline = settings.default_deadline if isinstance(deadline, Default) else deadline
         self._request = request
         self._fail_fast = fail_fast
@@ -189,7 +126,7 @@ class Fanout:
             if task.cancelled():
                 # Perhaps before its first step: a source coroutine it never awaited is
                 # closed, so that Python does not warn about it.
-                _discard(plan.spec)
+                discard(plan.spec)
                 result = SourceResult(
                     name=name,
                     outcome=Outcome.CANCELLED,
@@ -240,7 +177,7 @@ class Fanout:
         self._elapsed_ms = (asyncio.get_running_loop().time() - self._started_at) * 1000
 
     async def _run(
-        self, name: str, plan: _Plan, started: float, until: float | None
+        self, name: str, plan: Plan, started: float, until: float | None
     ) -> SourceResult:
         loop = asyncio.get_running_loop()
         begin = loop.time()
@@ -257,7 +194,7 @@ class Fanout:
 
         spec = plan.spec
         if until is not None and until <= begin:
-            _discard(spec)
+            discard(spec)
             return landed(Outcome.SKIPPED, attempts=0, error="its time was spent before it started")
         task = asyncio.current_task()
         assert task is not None
@@ -269,7 +206,7 @@ class Fanout:
                 attempt = Attempt(spec, plan.upstream, self._request, until)
                 reply = await chain_for(spec, plan.upstream)(attempt)
             else:
-                reply = await _await_source(spec, until)
+                reply = await await_source(spec, until)
             if reply.error is not None:
                 return _stale(landed, reply, reply.error, name)
             return landed(
@@ -297,23 +234,6 @@ class Fanout:
                 task.uncancel()
 
 
-async def _await_source(spec: SourceSpec, until: float | None) -> Reply:
-    """An awaitable source's value as a ``Reply``, through its cache when it has one."""
-    target = spec.target if isinstance(spec, Source) else spec
-
-    async def produce() -> Reply:
-        return Reply(status=None, data=await target)  # type: ignore[misc]
-
-    if not isinstance(spec, Source) or spec.cache is None:
-        return await produce()
-    assert spec.cache_key is not None
-    cache = registry.source_cache(spec.cache_key, spec.cache)
-    try:
-        return await cache.through(spec.cache_key, produce, until)
-    finally:
-        _discard(spec)  # answered from the cache: its own coroutine never ran
-
-
 def _failure(error: Exception, name: str) -> dict[str, Any]:
     """A failed source's fields: chorus's own words, never an exception's text."""
     if isinstance(error, UpstreamError):
@@ -334,13 +254,6 @@ def _stale(
     return landed(
         outcome_of(error), data=reply.data, raw=reply.raw, cached=True, stale=True, **fields
     )
-
-
-def _discard(spec: SourceSpec) -> None:
-    """Close a coroutine that will never run, so Python does not warn it was never awaited."""
-    target = spec.target if isinstance(spec, Source) else spec
-    if inspect.iscoroutine(target) and inspect.getcoroutinestate(target) == "CORO_CREATED":
-        target.close()
 
 
 async def gather(
