@@ -34,6 +34,7 @@ from chorus.fanout import Fanout, Source, gather, source
 from chorus.lifespan import on_shutdown
 from chorus.middleware import DualModeMiddleware, NonBlockingMiddlewareMixin
 from chorus.policies.config import BreakerPolicy, CachePolicy, HedgePolicy, RetryPolicy
+from chorus.policies.registry import policy_report
 from chorus.request_id import RequestIDFilter, RequestIDMiddleware, current_request_id
 from chorus.results import Outcome, Result, SourceResult
 from chorus.sse import Event, EventStreamResponse, last_event_id
@@ -95,6 +96,7 @@ __all__ = [
     "get_transport",
     "last_event_id",
     "on_shutdown",
+    "policy_report",
     "set_transport_factory",
     "source",
 ]

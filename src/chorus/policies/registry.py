@@ -3,7 +3,7 @@
 State outlives requests and event loops (a breaker opened on one request
 refuses the next), so it lives here, keyed by upstream name, and not in the
 per-loop chains that use it. It is dropped when ``CHORUS`` changes and by
-``chorus.testing.reset_policies``. ``report()`` is what an operator sees.
+``chorus.testing.reset_policies``. ``policy_report()`` is what an operator sees.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from chorus.policies.latency import LatencyTracker
 from chorus.policies.retry import RetryBudget
 from chorus.policies.shared_breaker import SharedBreakerState
 
-__all__ = ["UpstreamPolicies", "policies_for", "report", "reset", "source_cache"]
+__all__ = ["UpstreamPolicies", "policies_for", "policy_report", "reset", "source_cache"]
 
 
 @dataclass(slots=True)
@@ -77,7 +77,7 @@ def reset() -> None:
     _sources.clear()
 
 
-def report() -> dict[str, dict[str, Any]]:
+def policy_report() -> dict[str, dict[str, Any]]:
     """Each configured upstream's policy state in this process, for an operator's endpoint."""
     upstreams = get_settings().upstreams
     return {name: _report(policies_for(upstreams[name])) for name in sorted(upstreams)}
