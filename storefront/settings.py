@@ -169,12 +169,52 @@ STATIC_ROOT = VAR_DIR / "static"
 _UPSTREAM_URLS = env_upstream_urls()
 _UPSTREAM_TIMEOUT = env_float("STOREFRONT_UPSTREAM_TIMEOUT", 0.5)
 
+
+# Resilience policies (docs/chorus.md#resilience); STOREFRONT_POLICIES=0 turns them all off
+# (bench/faults.py compares the two).
+_POLICIES = env_bool("STOREFRONT_POLICIES", True)
+# Every upstream: a breaker over the last 10 s of calls, shared by every worker through
+# Redis when there is one; one retry of a GET on a reset or a 502/503/504, under the budget.
+_BREAKER = {
+    "FAILURE_RATE": 0.5,
+    "MINIMUM_CALLS": 10,
+    "WINDOW_SECONDS": 10.0,
+    "COOL_DOWN": 5.0,
+    "SHARED": bool(REDIS_URL),
+}
+_RETRY = {"ATTEMPTS": 2}
+_POLICIES_BY_UPSTREAM = {
+    # Analytics is optional and changes slowly: a five-second cache, and its last good
+    # answer (marked stale) for five minutes when it fails or its breaker is open.
+    "analytics": {
+        "CACHE": {
+            "TTL": 5.0,
+            "STALE_IF_ERROR": 300.0,
+            "BACKEND": "redis" if REDIS_URL else "memory",
+        }
+    },
+    # Inventory is required and on every dashboard: a hedge after its observed p95 cuts
+    # the tail of the page for about 5% more inventory requests. The others are either
+    # optional (a slow answer costs nothing) or not on the page's critical path.
+    "inventory": {"HEDGE": {"DELAY": "p95"}},
+}
+
 CHORUS = {
     "UPSTREAMS": {
-        name: {"BASE_URL": url, "TIMEOUT": _UPSTREAM_TIMEOUT, "MAX_CONNECTIONS": 512}
+        name: {
+            "BASE_URL": url,
+            "TIMEOUT": _UPSTREAM_TIMEOUT,
+            "MAX_CONNECTIONS": 512,
+            **(
+                {"BREAKER": _BREAKER, "RETRY": _RETRY, **_POLICIES_BY_UPSTREAM.get(name, {})}
+                if _POLICIES
+                else {}
+            ),
+        }
         for name, url in _UPSTREAM_URLS.items()
     },
     "DEFAULT_DEADLINE": env_float("STOREFRONT_DEADLINE", 2.0),
+    "REDIS_URL": REDIS_URL or None,
 }
 
 # The simulator's fault API, behind the dashboard's fault controls (storefront/fault_control.py):

@@ -6,8 +6,8 @@ from collections import Counter
 
 import pytest
 
+import chorus.testing
 from storefront.asgi import application
-from storefront.dashboard import orders_snapshot
 from storefront.orders.models import Customer, Order
 from tests.fixtures.asgi import asgi_request
 
@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture(autouse=True)
 def _fresh_orders_snapshot():
-    orders_snapshot.cache_clear()
+    chorus.testing.reset_policies()
 
 
 async def test_three_100ms_upstreams_answer_in_about_one_latency(upstreams, api_key):
@@ -53,7 +53,7 @@ async def test_orders_snapshot_is_shared_for_a_second(upstreams, api_key):
         "orders"
     ]
     assert second == first  # served from the snapshot, not a new query
-    orders_snapshot.cache_clear()
+    chorus.testing.reset_policies()
     third = (await asgi_request(application, "/api/dashboard/", headers=api_key)).json()["data"][
         "orders"
     ]

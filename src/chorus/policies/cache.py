@@ -27,8 +27,8 @@ import asyncio
 import hashlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Hashable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Coroutine, Hashable
+from dataclasses import dataclass, replace
 from typing import Any
 
 import orjson
@@ -72,10 +72,14 @@ class ResponseCache:
     async def through(
         self,
         key: Hashable,
-        produce: Callable[[], Awaitable[Reply]],
+        produce: Callable[[float | None], Awaitable[Reply]],
         deadline: float | None,
     ) -> Reply:
-        """The answer for ``key``: from the cache, from a request in flight, or from ``produce``."""
+        """The answer for ``key``: from the cache, from a request in flight, or from ``produce``.
+
+        ``produce`` is given the deadline it must answer by: ``deadline``, or a
+        little sooner when a stale entry waits to stand in for a timeout.
+        """
         entry = await self._get(key)
         now = time.time()
         if entry is not None and now < entry.fresh_until:
@@ -123,18 +127,21 @@ class ResponseCache:
     async def _refresh(
         self,
         key: Hashable,
-        produce: Callable[[], Awaitable[Reply]],
+        produce: Callable[[float | None], Awaitable[Reply]],
         deadline: float | None,
         entry: _Entry | None,
     ) -> Reply:
         fallback = entry if entry is not None and time.time() < entry.stale_until else None
         try:
             if fallback is not None and deadline is not None:
-                async with asyncio.timeout_at(deadline - STALE_MARGIN):
-                    reply = await produce()
+                # The links below see the sooner deadline too: the breaker then counts
+                # this cut-off as the upstream's timeout, which it is.
+                sooner = deadline - STALE_MARGIN
+                async with asyncio.timeout_at(sooner):
+                    reply = await produce(sooner)
             else:
-                reply = await produce()
-        except (Exception, TimeoutError) as error:
+                reply = await produce(deadline)
+        except Exception as error:
             if fallback is None:
                 raise
             self._count("stale")
@@ -225,6 +232,12 @@ def cache_link(send: Send, cache: ResponseCache) -> Send:
     async def caching(attempt: Attempt) -> Reply:
         if attempt.call.method != "GET":
             return await send(attempt)
-        return await cache.through(call_key(attempt), lambda: send(attempt), attempt.deadline)
+
+        def produce(deadline: float | None) -> Coroutine[Any, Any, Reply]:
+            return send(
+                attempt if deadline == attempt.deadline else replace(attempt, deadline=deadline)
+            )
+
+        return await cache.through(call_key(attempt), produce, attempt.deadline)
 
     return caching
