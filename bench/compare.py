@@ -10,7 +10,11 @@ system, workers included) over the measured run, divided by the requests wrk
 completed. Results go to ``bench/results/compare.json`` and a chart to
 ``bench/results/compare.png``; the Markdown tables are printed for
 ``bench/README.md``. ``--servers`` adds storefront under granian and under two
-workers of each server. ``--rounds N`` measures every peer N times, taking
+workers of each server. Storefront runs with its resilience policies off
+(``STOREFRONT_POLICIES=0``), so that it makes the same three calls per request
+as every peer; ``--policies`` adds it with every policy configured on every
+upstream but idle (``bench/settings/policies_idle.py``: the chain's own cost)
+and with its policies as shipped (analytics cached for 5 s). ``--rounds N`` measures every peer N times, taking
 turns, and reports the median of each figure; ``--only TEXT`` runs only the
 peers whose label holds TEXT, for a quick check, and saves nothing.
 """
@@ -41,6 +45,7 @@ class Peer:
     path: str
     headers: Sequence[str] = ()
     wsgi: bool = False  # one sync worker: at 256 connections every request would time out
+    env: tuple[tuple[str, str], ...] = ()  # this peer's own environment variables
 
 
 def uvicorn(app: str, port: int, workers: int = 1) -> list[str]:
@@ -78,7 +83,7 @@ def measure(peer: Peer, port: int, env: dict[str, str], seconds: int, connection
     # storefront's API wants a key; its open probe says as much about readiness.
     ready = f"http://127.0.0.1:{port}/healthz" if peer.path.startswith("/api/") else url
     rows = []
-    with running(peer.argv, env=env, ready_url=ready) as process:
+    with running(peer.argv, env={**env, **dict(peer.env)}, ready_url=ready) as process:
         # At the first level measured: a sync worker would still be serving a larger
         # warm-up's queue when the measured run starts.
         wrk(url, label="warm-up", connections=connections[0], seconds=2, headers=peer.headers)
@@ -166,6 +171,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--servers", action="store_true", help="also compare uvicorn and granian")
     parser.add_argument("--skip-sync", action="store_true", help="leave out the WSGI baseline")
+    parser.add_argument("--policies", action="store_true",
+                        help="also storefront with policies off, and all configured but idle")  # fmt: skip
     parser.add_argument("--rounds", type=int, default=1,
                         help="measure every peer this many times, interleaved, and report "
                              "the median of each figure (a shared machine drifts)")  # fmt: skip
@@ -182,8 +189,10 @@ def main() -> None:
     auth = bench_api_key(env)
     port = free_port()
     peers = [
+        # Policies off: the same three calls per request as every peer makes (as shipped,
+        # storefront caches analytics for 5 s; --policies measures that too).
         Peer("storefront /api/dashboard/", uvicorn("storefront.asgi:application", port),
-             "/api/dashboard/", auth),
+             "/api/dashboard/", auth, env=(("STOREFRONT_POLICIES", "0"),)),
         Peer("FastAPI + aiohttp", uvicorn("bench.peers.fastapi_aiohttp:app", port), "/dashboard"),
         Peer("FastAPI + httpx", uvicorn("bench.peers.fastapi_httpx:app", port), "/dashboard"),
         Peer("Django async view (seeds)", uvicorn("bench.peers.django_seeds:application", port),
@@ -200,6 +209,14 @@ def main() -> None:
                  "/api/dashboard/", auth),
             Peer("storefront, granian, 2 workers", granian("storefront.asgi:application", port, 2),
                  "/api/dashboard/", auth),
+        ]  # fmt: skip
+    if args.policies:
+        peers += [
+            Peer("storefront, policies as shipped", uvicorn("storefront.asgi:application", port),
+                 "/api/dashboard/", auth),
+            Peer("storefront, policies idle", uvicorn("storefront.asgi:application", port),
+                 "/api/dashboard/", auth,
+                 env=(("DJANGO_SETTINGS_MODULE", "bench.settings.policies_idle"),)),
         ]  # fmt: skip
     if args.only:
         peers = [p for p in peers if any(text in p.label for text in args.only)]

@@ -1,0 +1,1 @@
+"""Storefront settings variants that only benchmarks use."""
