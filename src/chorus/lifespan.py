@@ -3,7 +3,8 @@
 Per-loop resources (a pooled HTTP session, a Redis client) must be closed on
 the loop that made them, before it stops. ``ChorusASGIHandler`` answers the
 ASGI lifespan protocol and, at shutdown, awaits every registered callback and
-then closes chorus's own transport. A failing callback is logged and does not
+then closes chorus's own transport and the Redis clients of shared breakers
+and caches. A failing callback is logged and does not
 stop the others.
 
     # apps.py
@@ -16,6 +17,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 
+from chorus.shared_redis import aclose_redis
 from chorus.transport import aclose_transport
 
 __all__ = ["on_shutdown", "run_shutdown"]
@@ -34,7 +36,7 @@ def on_shutdown(callback: ShutdownCallback) -> ShutdownCallback:
 
 
 async def run_shutdown() -> None:
-    """Await every registered callback, then close the loop's transport."""
+    """Await every registered callback, then close the loop's transport and Redis clients."""
     for callback in _callbacks:
         try:
             await callback()
@@ -42,3 +44,7 @@ async def run_shutdown() -> None:
             logger.exception("shutdown callback %r failed", callback)
     if await aclose_transport():
         logger.info("closed the upstream connection pool")
+    try:
+        await aclose_redis()
+    except Exception:
+        logger.exception("closing chorus's Redis clients failed")

@@ -15,10 +15,9 @@ what that one leaves out (proxies, HTTP features beyond a fan-out's needs).
 
 from __future__ import annotations
 
-import asyncio
-import weakref
 from collections.abc import Callable
 
+from chorus.loop_local import LoopLocal
 from chorus.transport.aiohttp_client import AiohttpTransport
 from chorus.transport.base import Transport, TransportResponse
 from chorus.transport.http1 import Http1Transport
@@ -36,27 +35,12 @@ __all__ = [
 
 TransportFactory = Callable[[], Transport]
 _factory: TransportFactory = Http1Transport
-_transports: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Transport] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-# The last loop's transport, found without a weak-key lookup: a worker has one loop.
-_last: tuple[asyncio.AbstractEventLoop, Transport] | None = None
+_transports: LoopLocal[Transport] = LoopLocal(lambda: _factory())
 
 
 def get_transport() -> Transport:
     """The running event loop's transport, created on first use."""
-    global _last
-    loop = asyncio.get_running_loop()
-    last = _last
-    if last is not None and last[0] is loop:
-        return last[1]
-    transport = _transports.get(loop)
-    if transport is None:
-        transport = _transports[loop] = _factory()
-    _last = (loop, transport)
-    return transport
+    return _transports.get()
 
 
 async def aclose_transport() -> bool:
@@ -64,11 +48,7 @@ async def aclose_transport() -> bool:
 
     Returns whether there was one to close.
     """
-    global _last
-    loop = asyncio.get_running_loop()
-    if _last is not None and _last[0] is loop:
-        _last = None
-    transport = _transports.pop(loop, None)
+    transport = _transports.pop()
     if transport is None:
         return False
     await transport.aclose()
