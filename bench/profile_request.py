@@ -79,7 +79,7 @@ def main() -> None:
     upstream_port = free_port()
     env = bench_env(upstream_port, STOREFRONT_VAR_DIR=tempfile.mkdtemp(prefix="chorus-prof-"))
     os.environ.update(env)
-    os.environ["DJANGO_SETTINGS_MODULE"] = "storefront.settings"
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "storefront.settings")
     import django
     import uvloop
     from django.core.management import call_command

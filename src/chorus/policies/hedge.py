@@ -4,10 +4,16 @@ A slow answer is often one unlucky connection or instance; a second, identical
 request usually beats it (Dean and Barroso, "The Tail at Scale"; KrakenD's
 concurrent calls). Only idempotent calls are hedged, at most once, after
 ``delay`` seconds, or after the upstream's observed p95 (``"p95"``), so that
-about one call in twenty sends a second request. The first success wins and
-the other request is cancelled and awaited: its connection is closed, and
-nothing outlives the call. When both fail, the first failure is raised.
-A hedge that could not start before the attempt's deadline is not sent.
+about one call in twenty sends a second request. The first success wins; the
+other request is cancelled and awaited (its connection is closed), so nothing
+outlives the call. When both fail, the first failure is raised. A hedge that
+could not start before the attempt's deadline is not planned at all.
+
+The first request runs in the caller's own task, and the hedge is a timer
+until it fires: a call answered before the delay costs one timer, not a task
+and a wait (a task per call was most of the policy chain's CPU). If the
+hedge wins, it cancels the caller's task out of its wait for the first
+request, and that cancellation is withdrawn at once.
 """
 
 from __future__ import annotations
@@ -38,45 +44,78 @@ def hedge_link(send: Send, policy: HedgePolicy, latency: LatencyTracker) -> Send
         remaining = attempt.remaining()
         if remaining is not None and remaining <= wait:
             return await send(attempt)
-        loop = asyncio.get_running_loop()
-        racing: list[asyncio.Task[Reply]] = [loop.create_task(send(attempt))]
-        try:
-            await asyncio.wait(racing, timeout=wait)
-            if racing[0].done():
-                return racing[0].result()
-            metrics.hedged(attempt.upstream.name)
-            racing.append(loop.create_task(send(attempt)))
-            first_error: UpstreamError | None = None
-            pending = set(racing)
-            while pending:
-                done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
-                for task in done:
-                    error = task.exception()
-                    if error is None:
-                        reply = task.result()
-                        return replace(reply, hedged=True, attempts=reply.attempts + 1)
-                    if not isinstance(error, UpstreamError):
-                        raise error
-                    first_error = first_error or error
-            assert first_error is not None
-            first_error.attempts = sum(_sent(task) for task in racing)
-            raise first_error
-        finally:
-            await _cancel_all(racing)
+        return await _Race(send, attempt).run(wait)
 
     return hedging
 
 
-def _sent(task: asyncio.Task[Reply]) -> int:
-    error = task.exception()
-    return error.attempts if isinstance(error, UpstreamError) else 1
+class _Race:
+    __slots__ = ("attempt", "first_done", "hedge", "hedge_won", "send", "task")
+
+    def __init__(self, send: Send, attempt: Attempt) -> None:
+        self.send = send
+        self.attempt = attempt
+        task = asyncio.current_task()
+        assert task is not None
+        self.task = task
+        self.hedge: asyncio.Task[Reply] | None = None
+        self.hedge_won = False
+        self.first_done = False
+
+    async def run(self, wait: float) -> Reply:
+        loop = asyncio.get_running_loop()
+        timer = loop.call_later(wait, self._start_hedge)
+        try:
+            try:
+                reply = await self.send(self.attempt)
+            except asyncio.CancelledError:
+                if not self.hedge_won:
+                    raise
+                # Our own cancel, sent by the winning hedge; anyone else's still stands.
+                if self.task.uncancel() > 0:
+                    raise
+                assert self.hedge is not None
+                return _hedged(self.hedge.result())
+            except UpstreamError as error:
+                self.first_done = True
+                return await self._after_first_failed(error)
+            self.first_done = True
+            return reply if self.hedge is None else _hedged(reply)
+        finally:
+            timer.cancel()
+            await self._stop_hedge()
+
+    def _start_hedge(self) -> None:
+        metrics.hedged(self.attempt.upstream.name)
+        self.hedge = asyncio.get_running_loop().create_task(self.send(self.attempt))
+        self.hedge.add_done_callback(self._hedge_done)
+
+    def _hedge_done(self, hedge: asyncio.Task[Reply]) -> None:
+        if hedge.cancelled() or hedge.exception() is not None or self.first_done:
+            return  # a loser, or too late: the first request has answered
+        self.hedge_won = True
+        self.task.cancel()
+
+    async def _after_first_failed(self, error: UpstreamError) -> Reply:
+        """The first request failed: the hedge, if it is out, may still answer."""
+        hedge = self.hedge
+        if hedge is None:
+            raise error
+        await asyncio.wait([hedge])
+        if hedge.cancelled() or hedge.exception() is not None:
+            second = hedge.exception() if not hedge.cancelled() else None
+            error.attempts += second.attempts if isinstance(second, UpstreamError) else 1
+            raise error
+        return _hedged(hedge.result())
+
+    async def _stop_hedge(self) -> None:
+        """Cancel a hedge still running (the loser) and wait until it has stopped."""
+        hedge = self.hedge
+        if hedge is None or hedge.done():
+            return
+        hedge.cancel()
+        await asyncio.wait([hedge])
 
 
-async def _cancel_all(tasks: list[asyncio.Task[Reply]]) -> None:
-    """Cancel the loser (or both, when the caller went away) and wait until it has stopped."""
-    for task in tasks:
-        task.cancel()
-    await asyncio.wait(tasks)
-    for task in tasks:
-        if not task.cancelled():
-            task.exception()  # retrieved: a loser's failure is not news
+def _hedged(reply: Reply) -> Reply:
+    return replace(reply, hedged=True, attempts=reply.attempts + 1)
