@@ -4,6 +4,8 @@
 upstream calls overlap, each bounded by its upstream's timeout and all by the
 deadline; analytics is optional, so the page still loads without it.
 ``/api/aggregate-status/`` is the seeds' ``aggregate_status``.
+``/api/upstreams/`` tells what the resilience policies see in this worker:
+each upstream's breaker, retry budget and cache.
 
 The dashboard's ``orders`` source is a database query, not an upstream call:
 any awaitable can be a source. A dashboard does not need counts fresher than a
@@ -14,9 +16,12 @@ stays off the database.
 
 from __future__ import annotations
 
+import os
 from typing import ClassVar
 
-from django.http import HttpRequest
+import orjson
+from django.http import HttpRequest, HttpResponse
+from django.views.decorators.http import require_safe
 
 import chorus
 from storefront.orders.queries import todays_order_counts
@@ -34,7 +39,7 @@ def orders_today(request: HttpRequest) -> chorus.Source:
     )
 
 
-__all__ = ["AggregateStatus", "Dashboard"]
+__all__ = ["AggregateStatus", "Dashboard", "upstream_policies"]
 
 
 class Dashboard(chorus.Composite):
@@ -51,3 +56,14 @@ class AggregateStatus(chorus.Composite):
         "users": chorus.call("users", "/summary"),
         "billing": chorus.call("billing", "/summary"),
     }
+
+
+@require_safe
+async def upstream_policies(request: HttpRequest) -> HttpResponse:
+    """Each upstream's breaker state, failure rate, retry-budget use and cache counts.
+
+    What this worker process sees: breakers shared through Redis agree across
+    workers; the counters are the worker's own.
+    """
+    body = {"process": os.getpid(), "upstreams": chorus.policy_report()}
+    return HttpResponse(orjson.dumps(body), content_type="application/json")

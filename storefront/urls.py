@@ -27,6 +27,7 @@ urlpatterns = [
     path("api/dashboard/", dashboard.Dashboard.as_view(), name="dashboard"),
     path("api/dashboard/stream/", dashboard.Dashboard.as_stream_view(), name="dashboard-stream"),
     path("api/aggregate-status/", dashboard.AggregateStatus.as_view(), name="aggregate-status"),
+    path("api/upstreams/", dashboard.upstream_policies, name="upstream-policies"),
     path("api/sync/dashboard/", sync_baseline.sync_dashboard, name="sync-dashboard"),
     path("api/events/", streams.events, name="events"),
     path("api/simulator/faults/", fault_control.faults, name="simulator-faults"),

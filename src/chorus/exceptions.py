@@ -86,6 +86,8 @@ class UpstreamError(ChorusError):
 
     # A non-2xx or unparsable answer's HTTP status; None when no answer came.
     status: int | None = None
+    # Whether a hedge (a second, racing request) was among the ``attempts``.
+    hedged: bool = False
 
     def __init__(
         self, upstream: str, message: str, *, elapsed_ms: float, attempts: int = 1

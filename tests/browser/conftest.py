@@ -10,6 +10,7 @@ Chromium, driven by Playwright; without it the tests skip, or fail under
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -48,6 +49,9 @@ def storefront_env(var_dir: Path, simulator: SimulatorServer) -> dict[str, str]:
         "STOREFRONT_VAR_DIR": str(var_dir),
         "STOREFRONT_SIMULATOR_URL": simulator.url,
         "LOG_LEVEL": "WARNING",
+        # The page's fan-out as it is, every call reaching the simulator; the resilience
+        # policies get a server of their own (``resilient_storefront_url``).
+        "STOREFRONT_POLICIES": "0",
         # Production settings otherwise, but served over plain http on loopback.
         "SECURE_SSL_REDIRECT": "0",
         "SECURE_HSTS_SECONDS": "0",
@@ -98,10 +102,9 @@ def api_headers(storefront_server_env: dict[str, str]) -> dict[str, str]:
     return {"Authorization": f"Bearer {key.strip()}"}
 
 
-@pytest.fixture(scope="session")
-def storefront_url(storefront_server_env: dict[str, str]) -> Iterator[str]:
-    """Base URL of a storefront served by uvicorn in a child process, for the whole session."""
-    env = storefront_server_env
+@contextlib.contextmanager
+def serving(env: dict[str, str]) -> Iterator[str]:
+    """Storefront under uvicorn in a child process with ``env``; yields its base URL."""
     sock = bind_socket("127.0.0.1", 0)
     url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     server = subprocess.Popen(
@@ -145,6 +148,20 @@ def storefront_url(storefront_server_env: dict[str, str]) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait()
+
+
+@pytest.fixture(scope="session")
+def storefront_url(storefront_server_env: dict[str, str]) -> Iterator[str]:
+    """Base URL of a storefront served by uvicorn in a child process, for the whole session."""
+    with serving(storefront_server_env) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def resilient_storefront_url(storefront_server_env: dict[str, str]) -> Iterator[str]:
+    """Another storefront on the same database, with its resilience policies as shipped."""
+    with serving({**storefront_server_env, "STOREFRONT_POLICIES": "1"}) as url:
+        yield url
 
 
 @pytest.fixture

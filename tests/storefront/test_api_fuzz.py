@@ -25,6 +25,7 @@ ROUTES = (
     "/api/dashboard/",
     "/api/dashboard/stream/",
     "/api/aggregate-status/",
+    "/api/upstreams/",
     "/api/sync/dashboard/",
     "/api/events/",
     "/api/users/active-count/",

@@ -79,7 +79,8 @@ class HedgePolicy:
     """Send one more identical request when the first is slow; take the first success.
 
     ``delay`` is seconds, or ``"p95"`` for the upstream's observed 95th
-    percentile latency (``min_delay`` until enough calls have been seen).
+    percentile latency, never less than ``min_delay`` (no hedge at all until
+    enough answers have been seen to know the p95).
     """
 
     delay: float | Literal["p95"] = "p95"

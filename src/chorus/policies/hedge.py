@@ -4,7 +4,8 @@ A slow answer is often one unlucky connection or instance; a second, identical
 request usually beats it (Dean and Barroso, "The Tail at Scale"; KrakenD's
 concurrent calls). Only idempotent calls are hedged, at most once, after
 ``delay`` seconds, or after the upstream's observed p95 (``"p95"``), so that
-about one call in twenty sends a second request. The first success wins; the
+about one call in twenty sends a second request (with ``"p95"``, nothing is
+hedged until enough answers have been seen to know it). The first success wins; the
 other request is cancelled and awaited (its connection is closed), so nothing
 outlives the call. When both fail, the first failure is raised. A hedge that
 could not start before the attempt's deadline is not planned at all.
@@ -31,18 +32,20 @@ __all__ = ["hedge_link"]
 
 
 def hedge_link(send: Send, policy: HedgePolicy, latency: LatencyTracker) -> Send:
-    def delay() -> float:
+    def delay() -> float | None:
         if policy.delay != "p95":
             return policy.delay
         p95 = latency.quantile(0.95)
-        return policy.min_delay if p95 is None else max(policy.min_delay, p95)
+        # No p95 before enough answers have been seen: no hedge either, rather than a
+        # second request for every call of a worker's first moments.
+        return None if p95 is None else max(policy.min_delay, p95)
 
     async def hedging(attempt: Attempt) -> Reply:
         if attempt.call.method not in IDEMPOTENT_METHODS:
             return await send(attempt)
         wait = delay()
         remaining = attempt.remaining()
-        if remaining is not None and remaining <= wait:
+        if wait is None or (remaining is not None and remaining <= wait):
             return await send(attempt)
         return await _Race(send, attempt).run(wait)
 
@@ -105,6 +108,7 @@ class _Race:
         if hedge.cancelled() or hedge.exception() is not None:
             second = hedge.exception() if not hedge.cancelled() else None
             error.attempts += second.attempts if isinstance(second, UpstreamError) else 1
+            error.hedged = True
             raise error
         return _hedged(hedge.result())
 

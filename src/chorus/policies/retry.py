@@ -27,7 +27,8 @@ wait between 0 and ``min(max_backoff, backoff * 2^n)``. ``chorus.testing.set_tes
 removes the waits in a user's test suite.
 
 A transport's own re-send of a request whose reused connection dropped
-(RFC 9112 §9.3.1) is counted in ``attempts`` and spent from the budget too.
+(RFC 9112 §9.3.1) is counted in ``attempts`` and spent from the budget too;
+a hedge (below this link) is counted in ``attempts`` but is not a retry.
 """
 
 from __future__ import annotations
@@ -126,7 +127,7 @@ def retry_link(
                 reply = await send(attempt)
             except UpstreamError as error:
                 sent += error.attempts
-                budget.spend(error.attempts - 1)
+                budget.spend(error.attempts - 1 - error.hedged)
                 error.attempts = sent
                 if tried == policy.attempts or not _retryable(error, policy.on):
                     raise
@@ -140,7 +141,7 @@ def retry_link(
                 if pause > 0 and not switches.testing:
                     await asyncio.sleep(pause)
                 continue
-            budget.spend(reply.attempts - 1)
+            budget.spend(reply.attempts - 1 - reply.hedged)
             sent += reply.attempts
             return reply if sent == reply.attempts else replace(reply, attempts=sent)
         raise AssertionError("unreachable: the last attempt returns or raises")

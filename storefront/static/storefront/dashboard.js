@@ -131,11 +131,19 @@
 
   function fillPanel(name, source) {
     const panel = panelFor(name);
-    const timing = `${ms(source.ms)}` + (source.http_status ? ` · HTTP ${source.http_status}` : "");
+    const timing = `${ms(source.ms)}` + (source.http_status ? ` · HTTP ${source.http_status}` : "")
+      + (source.cached && !source.stale ? " · cached" : "") + (source.hedged ? " · hedged" : "");
     const content = panel.querySelector(".content");
+    const render = renderers[name] || renderGeneric;
     if (source.status === "ok") {
       setState(panel, "ok", "ok", timing);
-      const render = renderers[name] || renderGeneric;
+      content.replaceChildren(...render(source.data || {}));
+      return;
+    }
+    if (source.stale) {
+      // The upstream failed, but its cache answered with the last good value.
+      setState(panel, "stale", `stale · ${source.status.replaceAll("_", " ")}`,
+        `last good answer shown · ${source.error || source.status}`);
       content.replaceChildren(...render(source.data || {}));
       return;
     }
@@ -330,6 +338,13 @@
     document.getElementById("fault-clear").addEventListener("click", () => changeFault("DELETE"));
     refreshFaults();
   }
+
+  // With auto-refresh on, the dashboard runs again every 2 s, so that a breaker opening
+  // (or closing once the upstream heals) shows without a click.
+  const autoRun = document.getElementById("auto-run");
+  setInterval(() => {
+    if (autoRun && autoRun.checked && !document.hidden) runDashboard();
+  }, 2000);
 
   document.getElementById("run").addEventListener("click", runDashboard);
   document.getElementById("compare-run").addEventListener("click", compare);

@@ -23,6 +23,7 @@ API_ROUTES = (
     "/api/dashboard/",
     "/api/dashboard/stream/",
     "/api/aggregate-status/",
+    "/api/upstreams/",
     "/api/sync/dashboard/",
     "/api/events/",
     "/api/users/active-count/",
