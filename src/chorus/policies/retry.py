@@ -14,8 +14,9 @@ A call is retried only when all of these hold:
   or reset, 502, 503 or 504), never a timeout of the call's own time (that
   is a cancellation: there is no time left to retry in);
 - attempts remain (``attempts`` counts the first request);
-- the backoff sleep plus the upstream's usual answer time (its recent median)
-  still ends before the attempt's deadline;
+- the backoff sleep plus what an attempt takes (the longer of the attempt
+  that just failed and the upstream's recent median) still ends before the
+  attempt's deadline;
 - the **budget** allows it: retries may be at most ``budget`` (20%) of the
   upstream's calls in the last ``budget_window`` seconds, plus
   ``budget_floor`` retries per second, as in Envoy's and Finagle's retry
@@ -121,8 +122,10 @@ def retry_link(
             return await send(attempt)
         budget.record_call()
         name = attempt.upstream.name
+        loop = asyncio.get_running_loop()
         sent = 0
         for tried in range(1, policy.attempts + 1):
+            started = loop.time()
             try:
                 reply = await send(attempt)
             except UpstreamError as error:
@@ -131,14 +134,14 @@ def retry_link(
                 error.attempts = sent
                 if tried == policy.attempts or not _retryable(error, policy.on):
                     raise
-                pause = _backoff(policy, tried)
-                if not _fits(attempt, pause, latency):
+                pause = 0.0 if switches.testing else _backoff(policy, tried)
+                if not _fits(attempt, pause, max(loop.time() - started, _usual(latency))):
                     raise
                 if not budget.try_spend():
                     metrics.retry_budget_refused(name)
                     raise
                 metrics.retried(name)
-                if pause > 0 and not switches.testing:
+                if pause > 0:
                     await asyncio.sleep(pause)
                 continue
             budget.spend(reply.attempts - 1 - reply.hedged)
@@ -154,10 +157,15 @@ def _backoff(policy: RetryPolicy, tried: int) -> float:
     return random.uniform(0, ceiling)  # noqa: S311 - jitter, not a secret
 
 
-def _fits(attempt: Attempt, pause: float, latency: LatencyTracker) -> bool:
-    """Whether another attempt, after ``pause``, can still answer before the deadline."""
+def _usual(latency: LatencyTracker) -> float:
+    return latency.quantile(0.5) or 0.0
+
+
+def _fits(attempt: Attempt, pause: float, expected: float) -> bool:
+    """Whether another attempt, after ``pause``, can answer before the deadline.
+
+    ``expected`` is what an attempt takes: the longer of the one that just
+    failed and the upstream's recent median.
+    """
     remaining = attempt.remaining()
-    if remaining is None:
-        return True
-    usual = latency.quantile(0.5) or 0.0
-    return pause + usual < remaining
+    return remaining is None or pause + expected < remaining
