@@ -111,3 +111,74 @@ def test_w003_middleware_mixin_hooks_hop(settings):
 
 def test_storefront_stack_has_no_middleware_warnings():
     assert check_middleware() == []
+
+
+@pytest.mark.parametrize(
+    "breaker",
+    [
+        "on",
+        {"FAILURE_RATE": 1.5},
+        {"MINIMUM_CALLS": 0},
+        {"COOL_DOWN": -1},
+        {"SHARED": "yes"},
+        {"MINIMUM_CALLS": 20, "WINDOW": 10},
+        {"FAILURE_RATIO": 0.5},
+    ],
+)
+def test_e008_breaker_settings(settings, breaker):
+    upstream = {**GOOD_UPSTREAM, "BREAKER": breaker}
+    assert ids_for(settings, {"UPSTREAMS": {"inventory": upstream}}) == ["chorus.E008"]
+
+
+@pytest.mark.parametrize(
+    "retry",
+    [
+        {"ATTEMPTS": 0},
+        {"ON": "error"},
+        {"ON": ["timeout"]},  # a timeout of the call's own time is never retried
+        {"ON": [200]},
+        {"BUDGET": 2},
+        {"BACKOFF": 1.0, "MAX_BACKOFF": 0.1},
+    ],
+)
+def test_e009_retry_settings(settings, retry):
+    upstream = {**GOOD_UPSTREAM, "RETRY": retry}
+    assert ids_for(settings, {"UPSTREAMS": {"inventory": upstream}}) == ["chorus.E009"]
+
+
+@pytest.mark.parametrize("hedge", [{"DELAY": "p99"}, {"DELAY": 0}, {"MIN_DELAY": None}, []])
+def test_e010_hedge_settings(settings, hedge):
+    upstream = {**GOOD_UPSTREAM, "HEDGE": hedge}
+    assert ids_for(settings, {"UPSTREAMS": {"inventory": upstream}}) == ["chorus.E010"]
+
+
+@pytest.mark.parametrize(
+    "cache", [{}, {"TTL": 0}, {"TTL": 1, "BACKEND": "disk"}, {"TTL": 1, "STALE_IF_ERROR": -1}]
+)
+def test_e011_cache_settings(settings, cache):
+    upstream = {**GOOD_UPSTREAM, "CACHE": cache}
+    assert ids_for(settings, {"UPSTREAMS": {"inventory": upstream}}) == ["chorus.E011"]
+
+
+@pytest.mark.parametrize(
+    "chorus_setting",
+    [
+        {"REDIS_URL": "http://127.0.0.1:6379", "UPSTREAMS": {}},
+        {"UPSTREAMS": {"inventory": {**GOOD_UPSTREAM, "BREAKER": {"SHARED": True}}}},
+        {"UPSTREAMS": {"inventory": {**GOOD_UPSTREAM, "CACHE": {"TTL": 1, "BACKEND": "redis"}}}},
+    ],
+)
+def test_e012_shared_state_needs_a_redis_url(settings, chorus_setting):
+    assert ids_for(settings, chorus_setting) == ["chorus.E012"]
+
+
+def test_every_policy_configured_well_reports_nothing(settings):
+    upstream = {
+        **GOOD_UPSTREAM,
+        "BREAKER": {"FAILURE_RATE": 0.5, "WINDOW_SECONDS": 10.0, "SHARED": True},
+        "RETRY": {"ATTEMPTS": 2, "ON": ["error", "connect_timeout", 503]},
+        "HEDGE": {"DELAY": "p95"},
+        "CACHE": {"TTL": 5.0, "STALE_IF_ERROR": 60.0, "BACKEND": "redis"},
+    }
+    chorus_setting = {"REDIS_URL": "redis://127.0.0.1:6379/0", "UPSTREAMS": {"inventory": upstream}}
+    assert ids_for(settings, chorus_setting) == []

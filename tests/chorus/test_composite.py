@@ -1,6 +1,8 @@
 """Composite: declared sources (calls, factories, wrapped factories) become an async view."""
 
+import orjson
 import pytest
+from django.test import RequestFactory
 
 import chorus
 from storefront.asgi import application
@@ -70,6 +72,40 @@ async def test_an_awaitable_declared_directly_is_refused():
             chorus.Composite.as_view(sources={"x": coroutine})
     finally:
         coroutine.close()
+
+
+async def test_a_coroutine_wrapped_in_source_is_refused_when_the_class_is_declared():
+    async def count():
+        return 1
+
+    with pytest.raises(TypeError, match=r"Counts.sources\['n'\] is an awaitable"):
+
+        class Counts(chorus.Composite):
+            sources = {"n": chorus.source(count(), required=False)}  # noqa: RUF012
+
+
+async def test_a_coroutine_wrapped_in_source_is_refused_by_as_view():
+    async def count():
+        return 1
+
+    with pytest.raises(TypeError, match="can run only once"):
+        chorus.Composite.as_view(sources={"n": chorus.source(count())})
+
+
+def test_a_source_that_is_neither_call_source_nor_factory_is_refused():
+    with pytest.raises(TypeError, match=r"must be a chorus\.call"):
+        chorus.Composite.as_view(sources={"n": 42})
+
+
+async def test_a_factory_source_serves_every_request(upstreams):
+    async def count(request):
+        return 7
+
+    view = chorus.Composite.as_view(sources={"n": chorus.source(count)})
+    for _ in range(3):
+        response = await view(RequestFactory().get("/"))
+        assert response.status_code == 200
+        assert orjson.loads(response.content)["data"]["n"] == 7
 
 
 def test_a_composite_without_sources_is_refused():

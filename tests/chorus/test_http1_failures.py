@@ -223,3 +223,25 @@ async def test_closing_the_transport_mid_answer_is_an_error_not_a_short_body(ser
     with pytest.raises(TransportError, match="closed by chorus"):
         await pending
     assert len(server.connections) == 1  # and nothing was sent again
+
+
+async def test_a_resend_is_counted_in_the_responses_attempts(serve, transport):
+    server = await serve(close_after_first_answer)
+    assert (await get(transport, server)).attempts == 1
+    resent = await get(transport, server, "/second")
+    assert resent.attempts == 2
+
+
+async def test_a_failed_resend_is_counted_in_the_errors_attempts(serve, transport):
+    async def always_hang_up(conn: Conn) -> None:
+        if conn.number == 0:
+            await conn.read_request()
+            await conn.send(OK)
+        await conn.read_request()
+        conn.writer.close()
+
+    server = await serve(always_hang_up)
+    await get(transport, server)
+    with pytest.raises(TransportError) as raised:
+        await get(transport, server, "/second")
+    assert raised.value.attempts == 2

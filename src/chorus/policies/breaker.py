@@ -231,6 +231,8 @@ def breaker_link(send: Send, breaker: CircuitBreaker, shared: SharedBreakerState
             raise
         except UpstreamError as error:
             breaker.record(failed(error))
+            if shared is not None and breaker.unpublished_open:
+                await shared.sync(breaker)  # tell the other workers now, not on the next call
             raise
         except BaseException:
             breaker.release()

@@ -1,0 +1,196 @@
+"""The cache against the simulator: TTL hits, one request for many identical callers,
+stale-if-error for failures, timeouts and an open breaker, and Redis shared by workers."""
+
+import asyncio
+
+import pytest
+
+import chorus
+import chorus.testing
+from chorus import Outcome
+from tests.chorus.policies.conftest import requests_to, run
+
+
+@pytest.fixture
+def cached(one_upstream, simulator):
+    def configure(**cache):
+        one_upstream(simulator.service_url("analytics"), CACHE={"TTL": 60.0, **cache}, TIMEOUT=0.5)
+
+    configure()
+    return configure
+
+
+async def test_a_good_answer_is_served_from_the_cache_within_its_ttl(cached, simulator):
+    first = await run(chorus.call("svc", "/summary"))
+    second = await run(chorus.call("svc", "/summary"))
+    assert first.ok
+    assert second.ok
+    assert (first.cached, second.cached) == (False, True)
+    assert second.attempts == 0
+    assert second.data == first.data
+    assert second.ms < 50
+    assert await requests_to(simulator, "analytics") == 1
+
+
+async def test_different_queries_are_different_entries(cached, simulator):
+    await run(chorus.call("svc", "/summary", params={"day": "mon"}))
+    await run(chorus.call("svc", "/summary", params={"day": "tue"}))
+    await run(chorus.call("svc", "/summary", params={"day": "mon"}))
+    assert await requests_to(simulator, "analytics") == 2
+
+
+async def test_a_post_is_never_cached(cached, simulator):
+    for _ in range(2):
+        await run(chorus.call("svc", "/summary", method="POST", json={}))
+    assert await requests_to(simulator, "analytics") == 2
+
+
+async def test_concurrent_identical_calls_share_one_request(cached, simulator):
+    results = await asyncio.gather(*(run(chorus.call("svc", "/summary")) for _ in range(20)))
+    assert all(result.ok for result in results)
+    assert await requests_to(simulator, "analytics") == 1
+    assert len({str(result.data) for result in results}) == 1
+
+
+async def test_an_entry_expiring_under_load_is_refreshed_by_one_request(cached, simulator):
+    cached(TTL=0.1)
+    await run(chorus.call("svc", "/summary"))
+    await asyncio.sleep(0.15)
+    results = await asyncio.gather(*(run(chorus.call("svc", "/summary")) for _ in range(20)))
+    assert all(result.ok for result in results)
+    assert await requests_to(simulator, "analytics") == 2
+
+
+async def test_a_failure_is_answered_with_the_last_good_value_marked_stale(cached, simulator):
+    cached(TTL=0.1, STALE_IF_ERROR=60.0)
+    good = await run(chorus.call("svc", "/summary"))
+    await simulator.aset_fault("analytics", status=503)
+    await asyncio.sleep(0.15)
+    result = await chorus.gather(analytics=chorus.call("svc", "/summary", required=False))
+    stale = result.sources["analytics"]
+    assert stale.outcome is Outcome.BAD_STATUS  # the failure is still said
+    assert stale.http_status == 503
+    assert (stale.cached, stale.stale) == (True, True)
+    assert stale.data == good.data
+    assert result.complete is False
+    response = result.response()
+    assert response.status_code == 200
+    assert response["Chorus-Complete"] == "false"
+    assert b'"stale":true' in response.content
+
+
+async def test_a_timeout_is_answered_stale_before_the_deadline(cached, simulator):
+    cached(TTL=0.1, STALE_IF_ERROR=60.0)
+    good = await run(chorus.call("svc", "/summary"))
+    await simulator.aset_fault("analytics", fault="hang")
+    await asyncio.sleep(0.15)
+    stale = await run(chorus.call("svc", "/summary", timeout=0.3))
+    assert stale.outcome is Outcome.TIMEOUT
+    assert stale.stale is True
+    assert stale.data == good.data
+    assert stale.ms < 300
+
+
+async def test_an_open_breaker_is_answered_stale_without_a_request(one_upstream, simulator):
+    one_upstream(
+        simulator.service_url("analytics"),
+        CACHE={"TTL": 0.05, "STALE_IF_ERROR": 60.0},
+        BREAKER={"MINIMUM_CALLS": 2, "WINDOW": 2, "COOL_DOWN": 60.0},
+    )
+    good = await run(chorus.call("svc", "/summary"))
+    await simulator.aset_fault("analytics", status=503)
+    for _ in range(2):
+        await asyncio.sleep(0.06)
+        await run(chorus.call("svc", "/summary"))
+    sent = await requests_to(simulator, "analytics")
+    await asyncio.sleep(0.06)
+    stale = await run(chorus.call("svc", "/summary"))
+    assert stale.outcome is Outcome.CIRCUIT_OPEN
+    assert stale.stale is True
+    assert stale.data == good.data
+    assert await requests_to(simulator, "analytics") == sent
+
+
+async def test_stale_answers_stop_after_their_bound(cached, simulator):
+    cached(TTL=0.05, STALE_IF_ERROR=0.2)
+    await run(chorus.call("svc", "/summary"))
+    await simulator.aset_fault("analytics", status=503)
+    await asyncio.sleep(0.1)
+    assert (await run(chorus.call("svc", "/summary"))).stale is True
+    await asyncio.sleep(0.25)
+    late = await run(chorus.call("svc", "/summary"))
+    assert late.outcome is Outcome.BAD_STATUS
+    assert late.stale is False
+    assert late.data is None
+
+
+async def test_without_stale_if_error_a_failure_is_a_failure(cached, simulator):
+    cached(TTL=0.05)
+    await run(chorus.call("svc", "/summary"))
+    await simulator.aset_fault("analytics", status=503)
+    await asyncio.sleep(0.1)
+    failed = await run(chorus.call("svc", "/summary"))
+    assert failed.outcome is Outcome.BAD_STATUS
+    assert failed.stale is False
+
+
+async def test_forwarded_headers_keep_one_users_answer_from_another(one_upstream, simulator):
+    from django.test import RequestFactory
+
+    one_upstream(
+        simulator.service_url("analytics"),
+        CACHE={"TTL": 60.0},
+        FORWARD_HEADERS=["Accept-Language"],
+    )
+    factory = RequestFactory()
+    for language in ("en", "fr", "en"):
+        request = factory.get("/", HTTP_ACCEPT_LANGUAGE=language)
+        await chorus.gather(a=chorus.call("svc", "/summary"), request=request)
+    assert await requests_to(simulator, "analytics") == 2
+
+
+async def test_an_awaitable_source_is_cached_and_shared(one_upstream, simulator):
+    one_upstream(simulator.service_url("analytics"))
+    runs = 0
+
+    async def count_orders():
+        nonlocal runs
+        runs += 1
+        await asyncio.sleep(0.05)
+        return {"orders": 3}
+
+    policy = chorus.CachePolicy(ttl=60.0)
+
+    def spec():
+        return chorus.source(count_orders(), cache=policy, cache_key="orders")
+
+    first = await asyncio.gather(*(chorus.gather(o=spec()) for _ in range(5)))
+    later = await chorus.gather(o=spec())
+    assert runs == 1  # one query for six callers; the unused coroutines were closed
+    assert all(result["o"] == {"orders": 3} for result in [*first, later])
+    assert later.sources["o"].cached is True
+
+
+async def test_cache_false_on_a_call_goes_to_the_upstream(cached, simulator):
+    await run(chorus.call("svc", "/summary"))
+    await run(chorus.call("svc", "/summary", cache=False))
+    assert await requests_to(simulator, "analytics") == 2
+
+
+async def test_redis_entries_are_shared_by_every_worker(one_upstream, simulator, redis_url):
+    one_upstream(
+        simulator.service_url("analytics"),
+        redis_url=redis_url,
+        CACHE={"TTL": 60.0, "BACKEND": "redis"},
+    )
+    await chorus.testing.areset_shared_state()
+    try:
+        first = await run(chorus.call("svc", "/summary"))
+        chorus.testing.reset_policies()  # as if another worker: nothing in this process's memory
+        second = await run(chorus.call("svc", "/summary"))
+        assert second.cached is True
+        assert second.data == first.data
+        assert await requests_to(simulator, "analytics") == 1
+    finally:
+        await chorus.testing.areset_shared_state()
+        await chorus.shared_redis.aclose_redis()
