@@ -26,10 +26,8 @@ Keys use the default cache's prefix and version (``cache.make_key``).
 
 from __future__ import annotations
 
-import asyncio
 import math
 import time
-import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,6 +35,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponseBase
 
+import chorus
 from chorus import DualModeMiddleware
 from storefront.errors import json_error
 
@@ -106,9 +105,8 @@ def _take_local(key: str, limit: Limit) -> float:
 
 # -- Redis buckets -----------------------------------------------------------------------
 
-_async_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = (
-    weakref.WeakKeyDictionary()
-)
+# One asyncio client per event loop (a client's connections belong to the loop that made them).
+_async_clients: chorus.LoopLocal[dict[str, Any]] = chorus.LoopLocal(dict)
 _sync_client: Any = None
 
 
@@ -118,14 +116,13 @@ def _redis_url() -> str | None:
 
 
 async def _take_redis(url: str, key: str, limit: Limit) -> float:
-    loop = asyncio.get_running_loop()
-    client = _async_clients.get(loop)
+    clients = _async_clients.get()
+    client = clients.get(url)
     if client is None:
         import redis.asyncio
 
-        client = redis.asyncio.Redis.from_url(url)
+        client = clients[url] = redis.asyncio.Redis.from_url(url)
         client.token_bucket = client.register_script(_BUCKET_SCRIPT)
-        _async_clients[loop] = client
     return float(await client.token_bucket(keys=[key], args=[limit.rate, limit.burst]))
 
 
@@ -141,8 +138,7 @@ def _take_redis_sync(url: str, key: str, limit: Limit) -> float:
 
 async def aclose_rate_limiter() -> None:
     """Close the running loop's Redis client, if it has one (server shutdown, tests)."""
-    client = _async_clients.pop(asyncio.get_running_loop(), None)
-    if client is not None:
+    for client in (_async_clients.pop() or {}).values():
         await client.aclose()
 
 

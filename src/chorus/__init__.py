@@ -32,6 +32,7 @@ from chorus.exceptions import (
 )
 from chorus.fanout import Fanout, Source, gather, source
 from chorus.lifespan import on_shutdown
+from chorus.loop_local import LoopLocal
 from chorus.middleware import DualModeMiddleware, NonBlockingMiddlewareMixin
 from chorus.policies.config import BreakerPolicy, CachePolicy, HedgePolicy, RetryPolicy
 from chorus.policies.registry import policy_report
@@ -67,6 +68,7 @@ __all__ = [
     "Fanout",
     "HedgePolicy",
     "Http1Transport",
+    "LoopLocal",
     "NonBlockingMiddlewareMixin",
     "Outcome",
     "RequestIDFilter",

@@ -6,6 +6,7 @@ from collections import Counter
 
 import pytest
 
+import chorus
 import chorus.testing
 from storefront.asgi import application
 from storefront.orders.models import Customer, Order
@@ -149,3 +150,33 @@ async def assert_freed_without_the_cycle_collector(headers):
         gc.enable()
     stranded = {name for name in leaked if name in ("ASGIRequest", "Dashboard", "HttpResponse")}
     assert not stranded, leaked.most_common(12)
+
+
+async def test_upstream_policies_report_each_upstreams_breaker_budget_and_cache(
+    settings, simulator, api_key
+):
+    settings.CHORUS = {
+        "UPSTREAMS": {
+            "analytics": {
+                "BASE_URL": simulator.service_url("analytics"),
+                "BREAKER": {"MINIMUM_CALLS": 2, "WINDOW": 2},
+                "RETRY": {"ATTEMPTS": 2},
+                "CACHE": {"TTL": 60.0},
+            },
+            "inventory": {"BASE_URL": simulator.service_url("inventory")},
+        },
+    }
+    await chorus.gather(a=chorus.call("analytics", "/summary"))
+    await chorus.gather(a=chorus.call("analytics", "/summary"))
+    response = await asgi_request(application, "/api/upstreams/", headers=api_key)
+    assert response.status == 200
+    report = response.json()["upstreams"]
+    assert report["analytics"]["breaker"]["state"] == "closed"
+    assert report["analytics"]["retry_budget"]["calls"] == 1
+    assert report["analytics"]["cache"] == {"hits": 1, "misses": 1, "coalesced": 0, "stale": 0}
+    assert report["inventory"] == {
+        "breaker": None,
+        "retry_budget": None,
+        "cache": None,
+        "p95_ms": None,
+    }
