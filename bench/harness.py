@@ -24,7 +24,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # the scripts run as files; they use the project's packages
-SERVICES = ("inventory", "notifications", "analytics", "users", "billing")
+
+from upstreams.catalog import SERVICES  # noqa: E402 - needs the path above
 
 
 def free_port() -> int:

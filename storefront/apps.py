@@ -8,6 +8,6 @@ class StorefrontConfig(AppConfig):
     def ready(self) -> None:
         import chorus
         from storefront import checks  # noqa: F401 - registers the deploy checks
-        from storefront.ratelimit import aclose_rate_limiter
+        from storefront.http.ratelimit import aclose_rate_limiter
 
         chorus.on_shutdown(aclose_rate_limiter)

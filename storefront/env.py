@@ -18,6 +18,8 @@ from urllib.parse import urlsplit
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from upstreams.catalog import SERVICES
+
 __all__ = [
     "UPSTREAM_NAMES",
     "EnvironmentVariableError",
@@ -32,7 +34,8 @@ __all__ = [
     "env_upstream_urls",
 ]
 
-UPSTREAM_NAMES = ("inventory", "notifications", "analytics", "users", "billing")
+# The five services storefront calls, as the simulator plays them: defined once, there.
+UPSTREAM_NAMES = SERVICES
 SIMULATOR_URL = "http://127.0.0.1:8100"
 
 _LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")

@@ -33,29 +33,35 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    "servestatic",
     "django.contrib.staticfiles",
     "chorus",
     "storefront",
+    "storefront.dashboard",
     "storefront.orders",
     "storefront.access",
+    "storefront.ops",
+    "storefront.devtools",
 ]
 
-# Django's built-ins, made async-native (storefront/middleware.py): no thread hop per hook.
+# Django's built-ins, made async-native (storefront/http/middleware.py): no thread hop per hook.
+# ServeStatic answers /static/ before anything else looks at the request.
 # ApiInputMiddleware wraps everything that can refuse an /api/ request, so every refusal is JSON;
 # ApiAccessMiddleware needs the session's user, and RateLimitMiddleware the identity it finds.
 MIDDLEWARE = [
     "chorus.RequestIDMiddleware",
-    "storefront.middleware.SecurityMiddleware",
-    "storefront.api_input.ApiInputMiddleware",
-    "storefront.middleware.SessionMiddleware",
-    "storefront.middleware.CommonMiddleware",
-    "storefront.middleware.CsrfViewMiddleware",
-    "storefront.middleware.AuthenticationMiddleware",
+    "storefront.http.middleware.SecurityMiddleware",
+    "servestatic.middleware.ServeStaticMiddleware",
+    "storefront.http.body.ApiInputMiddleware",
+    "storefront.http.middleware.SessionMiddleware",
+    "storefront.http.middleware.CommonMiddleware",
+    "storefront.http.middleware.CsrfViewMiddleware",
+    "storefront.http.middleware.AuthenticationMiddleware",
     "storefront.access.middleware.ApiAccessMiddleware",
-    "storefront.ratelimit.RateLimitMiddleware",
-    "storefront.middleware.MessageMiddleware",
-    "storefront.middleware.XFrameOptionsMiddleware",
-    "storefront.middleware.ContentSecurityPolicyMiddleware",
+    "storefront.http.ratelimit.RateLimitMiddleware",
+    "storefront.http.middleware.MessageMiddleware",
+    "storefront.http.middleware.XFrameOptionsMiddleware",
+    "storefront.http.middleware.ContentSecurityPolicyMiddleware",
 ]
 
 ROOT_URLCONF = "storefront.urls"
@@ -105,7 +111,7 @@ if env_bool("SECURE_PROXY_SSL_HEADER", False):
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
 CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
-CSRF_FAILURE_VIEW = "storefront.errors.csrf_failure"
+CSRF_FAILURE_VIEW = "storefront.http.errors.csrf_failure"
 SESSION_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
@@ -123,7 +129,7 @@ SECURE_CSP = {
     "form-action": [CSP.SELF],
     "frame-ancestors": [CSP.NONE],
 }
-DEFAULT_EXCEPTION_REPORTER_FILTER = "storefront.redaction.ExceptionReporterFilter"
+DEFAULT_EXCEPTION_REPORTER_FILTER = "storefront.http.redaction.ExceptionReporterFilter"
 # Django finds these middleware by path and storefront's are async-native subclasses:
 # storefront/checks.py checks them (and everything that depends on them) instead.
 SILENCED_SYSTEM_CHECKS = ["security.W001", "security.W002", "security.W003"]
@@ -165,6 +171,11 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+# ServeStatic finds the apps' static files where they are (no collectstatic needed to run), and
+# also serves STATIC_ROOT once collectstatic has filled it (the container image does). It never
+# re-scans the disk per request: autorefresh would look a path up on a thread for every request.
+SERVESTATIC_USE_FINDERS = True
+SERVESTATIC_AUTOREFRESH = False
 
 _UPSTREAM_URLS = env_upstream_urls()
 _UPSTREAM_TIMEOUT = env_float("STOREFRONT_UPSTREAM_TIMEOUT", 0.5)
@@ -234,7 +245,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "filters": {
         "request_id": {"()": "chorus.RequestIDFilter"},
-        "redact_secrets": {"()": "storefront.redaction.RedactSecretsFilter"},
+        "redact_secrets": {"()": "storefront.http.redaction.RedactSecretsFilter"},
     },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"}

@@ -28,8 +28,8 @@ from django.http import HttpRequest, HttpResponseBase
 from chorus import DualModeMiddleware
 from storefront.access.keys import Credential, acheck_key, check_key
 from storefront.access.tokens import check_token, looks_like_jwt
-from storefront.errors import is_api_path, json_error
-from storefront.ratelimit import limited, limited_sync
+from storefront.http.errors import is_api_path, json_error
+from storefront.http.ratelimit import limited, limited_sync
 
 __all__ = ["ApiAccessMiddleware", "presented_key"]
 
@@ -84,40 +84,75 @@ def _has_session(request: HttpRequest) -> bool:
     return settings.SESSION_COOKIE_NAME in request.COOKIES
 
 
+def _needs(request: HttpRequest) -> tuple[str, str] | None:
+    """What must be looked up to decide: ``("key", key)``, ``("session", "")``, or nothing.
+
+    ``None`` when the request is decided without a lookup (not an API path, or a
+    bearer JWT, which is checked locally): ``_decide`` then needs no ``found``.
+    """
+    if not is_api_path(request.path):
+        return None
+    key = presented_key(request)
+    if key is None:
+        return ("session", "")
+    if key and not looks_like_jwt(key):
+        return ("key", key)
+    return None
+
+
+def _decide(request: HttpRequest, found: object = None) -> HttpResponseBase | None:
+    """Let the request through (``None``) or refuse it; ``found`` is what ``_needs`` asked for."""
+    if not is_api_path(request.path):
+        return None
+    try:
+        key = presented_key(request)
+        if key is None:
+            _allow_user(request, found)
+        elif not key or looks_like_jwt(key):
+            _allow_key(request, check_token(key) if key else None)
+        else:
+            _allow_key(request, found)  # type: ignore[arg-type]
+    except _Denied as denied:
+        return denied.response
+    return None
+
+
 class ApiAccessMiddleware(DualModeMiddleware):
-    """See the module docstring. Async-native; sync-capable for the WSGI baseline."""
+    """See the module docstring. Async-native; sync-capable for the WSGI baseline.
+
+    ``_needs`` and ``_decide`` hold the rules; the two entry points only look up
+    what they ask for, each the way its mode can (the async ORM, or the sync one).
+    """
 
     def call(self, request: HttpRequest) -> HttpResponseBase:
-        if is_api_path(request.path):
-            try:
-                key = presented_key(request)
-                if key is not None:
-                    if not key or looks_like_jwt(key):
-                        _allow_key(request, check_token(key) if key else None)
-                    else:
-                        _allow_key(request, check_key(key))
-                else:
-                    user = request.user if _has_session(request) else None
-                    _allow_user(request, user)
-            except _Denied as denied:
-                return limited_sync(request) or denied.response
+        need = _needs(request)
+        found: object = None
+        if need is not None:
+            kind, key = need
+            found = check_key(key) if kind == "key" else _session_user_sync(request)
+        refused = _decide(request, found)
+        if refused is not None:
+            return limited_sync(request) or refused
         response: HttpResponseBase = self.get_response(request)
         return response
 
     async def acall(self, request: HttpRequest) -> HttpResponseBase:
-        if is_api_path(request.path):
-            try:
-                key = presented_key(request)
-                if key is not None:
-                    if not key or looks_like_jwt(key):
-                        _allow_key(request, check_token(key) if key else None)
-                    else:
-                        _allow_key(request, await acheck_key(key))
-                else:
-                    # Without a session cookie there is no user to load: no query, no hop.
-                    user = await request.auser() if _has_session(request) else None
-                    _allow_user(request, user)
-            except _Denied as denied:
-                # Failed attempts count against the client's address: no free guessing.
-                return await limited(request) or denied.response
+        need = _needs(request)
+        found: object = None
+        if need is not None:
+            kind, key = need
+            found = await acheck_key(key) if kind == "key" else await _session_user(request)
+        refused = _decide(request, found)
+        if refused is not None:
+            # Failed attempts count against the client's address: no free guessing.
+            return await limited(request) or refused
         return await self.get_response(request)
+
+
+async def _session_user(request: HttpRequest) -> object:
+    # Without a session cookie there is no user to load: no query, no hop.
+    return await request.auser() if _has_session(request) else None
+
+
+def _session_user_sync(request: HttpRequest) -> object:
+    return request.user if _has_session(request) else None

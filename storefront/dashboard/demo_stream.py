@@ -20,7 +20,7 @@ from django.http import HttpRequest, HttpResponseBase
 from django.views.decorators.http import require_GET
 
 import chorus
-from storefront.errors import json_error
+from storefront.http.errors import json_error
 
 __all__ = ["events"]
 

@@ -27,7 +27,7 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_GET, require_http_methods
 
 from storefront.env import UPSTREAM_NAMES
-from storefront.errors import json_error
+from storefront.http.errors import json_error
 from upstreams.faults import FAULTS
 
 __all__ = ["fault", "faults", "simulator_url"]

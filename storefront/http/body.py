@@ -5,7 +5,9 @@ On the way in, before anything else reads it, a body over
 the caller authenticated (``process_view``: an unknown route stays a 404, and
 an anonymous caller learns nothing), a body that is not ``application/json``
 (UTF-8) is a 415 and one that does not parse is a 400, so no view ever sees a
-body it cannot read. The API takes JSON only; a route that needs another media
+body it cannot read. The body is checked here once: its parsed document is
+left on the request for the view (``json_body(request)``), which never
+parses or measures it again. The API takes JSON only; a route that needs another media
 type (an upload) must be let through here. On the way out, any error
 response on ``/api/`` that is not JSON already (Django's empty 405 from
 ``require_GET``, a 404 or 400 from Django itself, a middleware's plain reply)
@@ -25,9 +27,9 @@ from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponseBase
 
 from chorus import DualModeMiddleware
-from storefront.errors import is_api_path, json_error
+from storefront.http.errors import is_api_path, json_error
 
-__all__ = ["ApiInputMiddleware", "error_code"]
+__all__ = ["ApiInputMiddleware", "error_code", "json_body"]
 
 _DEFAULT_MAX_BODY_BYTES = 64 * 1024
 _KEPT_HEADERS = ("Allow", "Retry-After", "WWW-Authenticate")
@@ -93,9 +95,22 @@ def _received_size(request: HttpRequest) -> int | None:
     return size
 
 
+_NO_BODY = object()
+
+
+def json_body(request: HttpRequest) -> Any:
+    """The request's JSON document, as ``ApiInputMiddleware`` parsed it; ``None`` without a body."""
+    document = getattr(request, "_json_body", _NO_BODY)
+    if document is _NO_BODY:
+        raise RuntimeError("json_body() needs ApiInputMiddleware in front of an /api/ view")
+    return document
+
+
 def _refuse_body(request: HttpRequest) -> HttpResponseBase | None:
+    """Decide on the body once: a 415 or 400 to answer, or its document kept for the view."""
     body = request.body
     if not body:
+        request._json_body = None  # type: ignore[attr-defined]
         return None
     charset = (request.content_params or {}).get("charset", "utf-8").lower()
     if request.content_type != "application/json" or charset not in ("utf-8", "utf8"):
@@ -105,7 +120,7 @@ def _refuse_body(request: HttpRequest) -> HttpResponseBase | None:
             "Send the body as application/json (UTF-8).",
         )
     try:
-        orjson.loads(body)
+        request._json_body = orjson.loads(body)  # type: ignore[attr-defined]
     except orjson.JSONDecodeError:
         return json_error(400, "malformed_json", "The body is not valid JSON.")
     return None

@@ -37,7 +37,7 @@ from django.http import HttpRequest, HttpResponseBase
 
 import chorus
 from chorus import DualModeMiddleware
-from storefront.errors import json_error
+from storefront.http.errors import json_error
 
 __all__ = [
     "Limit",

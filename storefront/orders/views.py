@@ -20,10 +20,11 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.views import View
 from django.views.decorators.http import require_GET, require_POST
 
-from storefront.errors import json_error
+from storefront.http.body import json_body
+from storefront.http.errors import json_error
 from storefront.orders import queries, services
 from storefront.orders.serializers import money, order_dict
-from storefront.orders.validation import MAX_BODY_BYTES, InvalidOrder, parse_order
+from storefront.orders.validation import InvalidOrder, parse_order
 
 __all__ = ["OrderStatsView", "active_user_count", "create_order", "order_detail", "recent_orders"]
 
@@ -105,11 +106,8 @@ async def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 async def create_order(request: HttpRequest) -> HttpResponse:
     """Create an order and its items in one transaction; 201 with the order as stored."""
-    declared_length = request.headers.get("Content-Length", "0")
-    if declared_length.isdigit() and int(declared_length) > MAX_BODY_BYTES:
-        return json_error(413, "payload_too_large", f"The body is over {MAX_BODY_BYTES} bytes.")
     try:
-        order_input = parse_order(request.content_type or "", request.body)
+        order_input = parse_order(json_body(request))
         order, items = await sync_to_async(services.create_order)(order_input)
     except InvalidOrder as exc:
         return json_error(exc.status, exc.code, exc.message)

@@ -22,6 +22,7 @@ import httpx
 import pytest
 
 from tests.fixtures.services import _unavailable
+from upstreams.catalog import SERVICES
 from upstreams.server import SimulatorServer, bind_socket
 
 CHROMIUM = "/usr/bin/chromium"
@@ -32,7 +33,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--no-first-run",
 ]
-SERVICES = ("inventory", "notifications", "analytics", "users", "billing")
 ROOT = Path(__file__).resolve().parents[2]
 _START_TIMEOUT = 30.0
 STAFF_USERNAME = "staff"

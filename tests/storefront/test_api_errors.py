@@ -12,8 +12,8 @@ from django.views.debug import get_exception_reporter_filter
 
 from chorus.asgi import ChorusASGIHandler
 from storefront.asgi import application
+from storefront.http.redaction import REDACTED, RedactSecretsFilter, redact
 from storefront.orders.models import Order
-from storefront.redaction import REDACTED, RedactSecretsFilter, redact
 from tests.fixtures.asgi import asgi_request
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -72,7 +72,7 @@ async def test_a_bad_body_is_a_json_400_and_the_simulator_is_left_alone(
 ):
     response = await send("PUT", "/api/simulator/faults/inventory", csrf, body)
     assert response.status == 400
-    # Unparsable JSON is refused for every API route before the view (storefront.api_input).
+    # Unparsable JSON is refused for every API route before the view (storefront.http.body).
     expected = "malformed_json" if body == b"not json" else "bad_fault"
     assert response.json()["error"]["code"] == expected
     listing = await simulator_in_use.astats()

@@ -13,8 +13,8 @@ async def test_the_page_links_its_own_script_and_style_under_a_same_origin_polic
     response = await asgi_request(application, "/", headers={"cookie": staff_cookie})
     page = response.body.decode()
     assert response.status == 200
-    assert "/static/storefront/dashboard.js" in page
-    assert "/static/storefront/dashboard.css" in page
+    assert "/static/dashboard/dashboard.js" in page
+    assert "/static/dashboard/dashboard.css" in page
     assert 'data-stream-url="/api/dashboard/stream/"' in page
     assert "<script>" not in page
     assert "style=" not in page
@@ -34,11 +34,11 @@ async def test_fault_controls_appear_only_when_the_simulator_is_in_use(settings,
 @pytest.mark.parametrize(
     ("path", "content_type"),
     [
-        ("/static/storefront/dashboard.js", "text/javascript"),
-        ("/static/storefront/dashboard.css", "text/css"),
+        ("/static/dashboard/dashboard.js", "text/javascript"),
+        ("/static/dashboard/dashboard.css", "text/css"),
     ],
 )
-async def test_static_files_are_served_by_the_app_with_an_etag(path, content_type):
+async def test_static_files_are_served_with_an_etag(path, content_type):
     response = await asgi_request(application, path)
     assert response.status == 200
     assert response.headers["content-type"].startswith(content_type)
@@ -52,9 +52,15 @@ async def test_static_files_are_served_by_the_app_with_an_etag(path, content_typ
 
 @pytest.mark.parametrize(
     "path",
-    ["/static/storefront/missing.js", "/static/../settings.py", "/static/storefront//dashboard.js"],
+    ["/static/dashboard/missing.js", "/static/../settings.py", "/static/dashboard//dashboard.js"],
 )
 async def test_anything_else_under_static_is_a_json_404(path):
     response = await asgi_request(application, path)
     assert response.status == 404
     assert response.json()["error"]["code"] == "not_found"
+
+
+async def test_the_login_page_style_is_served_from_the_access_app():
+    response = await asgi_request(application, "/static/access/login.css")
+    assert response.status == 200
+    assert response.headers["content-type"].startswith("text/css")

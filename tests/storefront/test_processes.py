@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from storefront.processes import Children
+from storefront.devtools.processes import Children
 
 # Ignores SIGTERM, says so through a file, then waits to be killed.
 STUBBORN = """

@@ -7,8 +7,8 @@ import uuid
 
 import pytest
 
-from storefront import ratelimit
 from storefront.asgi import application
+from storefront.http import ratelimit
 from tests.fixtures.asgi import asgi_request
 
 URL = "/api/events/"

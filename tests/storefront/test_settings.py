@@ -45,7 +45,7 @@ def test_a_lazy_user_first_used_after_its_request_is_gone_says_so(rf):
 
     from django.contrib.sessions.backends.db import SessionStore
 
-    from storefront.middleware import AuthenticationMiddleware
+    from storefront.http.middleware import AuthenticationMiddleware
 
     request = rf.get("/")
     request.session = SessionStore()

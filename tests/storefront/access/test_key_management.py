@@ -87,7 +87,7 @@ def test_the_admin_revokes_selected_keys(admin_client):
 
 @pytest.mark.django_db(transaction=True)
 async def test_the_admins_message_survives_its_redirect_under_asgi(async_client, admin_user):
-    # Messages storage is made on first use (storefront.middleware.MessageMiddleware):
+    # Messages storage is made on first use (storefront.http.middleware.MessageMiddleware):
     # the async path must still store what the admin adds and show it after the redirect.
     await async_client.aforce_login(admin_user)
     response = await async_client.post(

@@ -7,12 +7,13 @@ from decimal import Decimal
 import orjson
 import pytest
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.db import IntegrityError
 from django.test import AsyncClient
 
 from storefront.orders import services
 from storefront.orders.models import Customer, Order, OrderItem
-from storefront.orders.validation import MAX_BODY_BYTES, ItemInput, OrderInput
+from storefront.orders.validation import ItemInput, OrderInput
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -105,7 +106,7 @@ async def test_a_form_post_is_415(async_client: AsyncClient) -> None:
 
 
 async def test_an_oversized_body_is_413(async_client: AsyncClient) -> None:
-    body = b"{}" + b" " * MAX_BODY_BYTES
+    body = b"{}" + b" " * settings.STOREFRONT_API_MAX_BODY_BYTES
     response = await async_client.post(URL, body, content_type="application/json")
     assert response.status_code == 413
     assert orjson.loads(response.content)["error"]["code"] == "payload_too_large"

@@ -1,0 +1,2 @@
+"""The operations dashboard: the fan-out endpoints, the page, the sync baseline,
+the simulator's fault controls and the seeds' demo event stream."""

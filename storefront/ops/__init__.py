@@ -1,0 +1,1 @@
+"""What an operator's tools ask of a running storefront: liveness and readiness."""
