@@ -1,13 +1,13 @@
 """Making API keys and checking them, fast: a digest lookup behind a short in-process cache.
 
 A request's key is hashed (SHA-256, a microsecond) and looked up in a small
-per-process dictionary; only a miss goes to the database, through the async
-ORM. Answers, found or not, are kept for ``STOREFRONT_API_KEY_CACHE_TTL``
-seconds (default 30), so a revoked key keeps working in *other* processes for
-at most that long; the process that saves or deletes a key forgets its entry
-at once. The cache holds digests, never keys, and is bounded: when full it is
-emptied, which costs a few database queries and nothing else. Unknown keys are
-remembered in a separate map, so that guessing never evicts the real ones.
+per-process cache (``cachetools.TTLCache``); only a miss goes to the
+database, through the async ORM. Answers, found or not, are kept for
+``STOREFRONT_API_KEY_CACHE_TTL`` seconds (default 30), so a revoked key keeps
+working in *other* processes for at most that long; the process that saves or
+deletes a key forgets its entries at once. The cache holds digests, never
+keys, and is bounded (least recently used out first). Unknown keys are
+remembered in a cache of their own, so that guessing never evicts the real ones.
 
     plaintext, api_key = create_key(name="ci", scope=Scope.READ)
     credential = await check_key(plaintext)  # None when unknown or revoked
@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import time
 from dataclasses import dataclass
 from typing import Any
 
+from cachetools import TTLCache
 from django.conf import settings
+from django.core.signals import setting_changed
 from django.db.models.signals import post_delete, post_save
 
 from storefront.access.models import ApiKey, Scope
@@ -41,10 +42,6 @@ __all__ = [
 MIN_KEY_LENGTH = 24
 _KEY_PREFIX = "sf_"
 _MAX_CACHED = 10_000
-_cache: dict[str, tuple[float, Credential | None]] = {}
-# Unknown keys are remembered apart, so that a flood of made-up keys, which
-# fills this one, never pushes the real keys out of the cache above.
-_misses: dict[str, float] = {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,24 +81,36 @@ def _ttl() -> float:
     return float(getattr(settings, "STOREFRONT_API_KEY_CACHE_TTL", 30.0))
 
 
+class _Remembered:
+    """Known keys' credentials and unknown keys' digests, each kept for the TTL.
+
+    Unknown keys are remembered apart, so that a flood of made-up keys, which
+    fills that cache, never pushes the real keys out of this one.
+    """
+
+    def __init__(self, ttl: float) -> None:
+        self.ttl = ttl
+        size = _MAX_CACHED if ttl > 0 else 0
+        self.known: TTLCache[str, Credential] = TTLCache(maxsize=size, ttl=max(ttl, 1e-9))
+        self.unknown: TTLCache[str, bool] = TTLCache(maxsize=size, ttl=max(ttl, 1e-9))
+
+
+_remembered = _Remembered(_ttl())
+
+
 def _cached(key_digest: str) -> tuple[bool, Credential | None]:
-    now = time.monotonic()
-    entry = _cache.get(key_digest)
-    if entry is not None and entry[0] > now:
-        return True, entry[1]
-    return _misses.get(key_digest, 0.0) > now, None
+    credential = _remembered.known.get(key_digest)
+    if credential is not None:
+        return True, credential
+    return key_digest in _remembered.unknown, None
 
 
 def _remember(key_digest: str, credential: Credential | None) -> Credential | None:
-    ttl = _ttl()
-    if ttl > 0:
-        remembered: dict[str, Any] = _misses if credential is None else _cache
-        if len(remembered) >= _MAX_CACHED:
-            remembered.clear()
+    if _remembered.ttl > 0:
         if credential is None:
-            _misses[key_digest] = time.monotonic() + ttl
+            _remembered.unknown[key_digest] = True
         else:
-            _cache[key_digest] = (time.monotonic() + ttl, credential)
+            _remembered.known[key_digest] = credential
     return credential
 
 
@@ -133,10 +142,16 @@ def check_key(key: str) -> Credential | None:
 
 def forget_keys(**kwargs: Any) -> None:
     """Empty this process's cache: the next request for each key asks the database."""
-    _cache.clear()
-    _misses.clear()
+    global _remembered
+    _remembered = _Remembered(_ttl())
+
+
+def _on_setting_changed(*, setting: str, **kwargs: Any) -> None:
+    if setting == "STOREFRONT_API_KEY_CACHE_TTL":
+        forget_keys()
 
 
 def connect_signals() -> None:
     post_save.connect(forget_keys, sender=ApiKey, dispatch_uid="storefront.access.forget")
     post_delete.connect(forget_keys, sender=ApiKey, dispatch_uid="storefront.access.forget")
+    setting_changed.connect(_on_setting_changed, dispatch_uid="storefront.access.ttl")
