@@ -29,9 +29,10 @@ matter:
   ``SpooledTemporaryFile``.
 
 It also answers the ASGI lifespan protocol, which Django refuses: at shutdown
-it runs the ``chorus.on_shutdown`` callbacks and closes the loop's pooled
-upstream session (otherwise left to the garbage collector, with aiohttp's
-"Unclosed client session" warning).
+it runs the ``chorus.on_shutdown`` callbacks, then closes the loop's
+transport (its pooled keep-alive connections to the upstreams) and the Redis
+clients of shared breakers and caches, instead of leaving open sockets to the
+garbage collector.
 
     # asgi.py
     from chorus.asgi import get_asgi_application

@@ -1,6 +1,6 @@
 """Work to do when the server shuts a worker down: ``on_shutdown``.
 
-Per-loop resources (a pooled HTTP session, a Redis client) must be closed on
+Per-loop resources (the transport's connection pool, a Redis client) must be closed on
 the loop that made them, before it stops. ``ChorusASGIHandler`` answers the
 ASGI lifespan protocol and, at shutdown, awaits every registered callback and
 then closes chorus's own transport and the Redis clients of shared breakers

@@ -28,6 +28,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from storefront.env import UPSTREAM_NAMES
 from storefront.http.errors import json_error
+from storefront.http.responses import json_response
 from upstreams.faults import FAULTS
 
 __all__ = ["fault", "faults", "simulator_url"]
@@ -101,7 +102,7 @@ async def _forward(method: str, path: str, body: dict[str, Any] | None = None) -
         settings_now = answer.json()
     except ValueError:
         return json_error(502, "simulator_bad_answer", "The simulator's answer was not JSON")
-    return HttpResponse(orjson.dumps(settings_now), content_type="application/json")
+    return json_response(settings_now)
 
 
 @require_GET

@@ -15,11 +15,11 @@ import time
 from typing import Any
 
 import httpx
-import orjson
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_GET
 
 import chorus
+from storefront.http.responses import json_response
 
 __all__ = ["sync_dashboard"]
 
@@ -66,4 +66,4 @@ def sync_dashboard(request: HttpRequest) -> HttpResponse:
         "complete": all(s["status"] == "ok" for s in sources.values()),
         "elapsed_ms": round((time.perf_counter() - started) * 1000, 1),
     }
-    return HttpResponse(orjson.dumps(body), content_type="application/json")
+    return json_response(body)

@@ -19,11 +19,11 @@ from __future__ import annotations
 import os
 from typing import ClassVar
 
-import orjson
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_safe
 
 import chorus
+from storefront.http.responses import json_response
 from storefront.orders.queries import todays_order_counts
 
 ORDERS_SNAPSHOT = chorus.CachePolicy(ttl=1.0)
@@ -66,4 +66,4 @@ async def upstream_policies(request: HttpRequest) -> HttpResponse:
     workers; the counters are the worker's own.
     """
     body = {"process": os.getpid(), "upstreams": chorus.policy_report()}
-    return HttpResponse(orjson.dumps(body), content_type="application/json")
+    return json_response(body)

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
 from django.http import HttpRequest, HttpResponse
 from django.views import defaults
 from django.views.csrf import csrf_failure as html_csrf_failure
+
+from storefront.http.responses import json_response
 
 __all__ = [
     "API_PREFIX",
@@ -32,11 +33,7 @@ def is_api_path(path: str) -> bool:
 
 
 def json_error(status: int, code: str, message: str, **headers: str) -> HttpResponse:
-    body = orjson.dumps({"error": {"code": code, "message": message}})
-    response = HttpResponse(body, status=status, content_type="application/json")
-    for name, value in headers.items():
-        response[name.replace("_", "-")] = value
-    return response
+    return json_response({"error": {"code": code, "message": message}}, status, **headers)
 
 
 def not_found(request: HttpRequest, exception: Any = None) -> HttpResponse:

@@ -2,24 +2,21 @@
 
 from __future__ import annotations
 
-import orjson
 from asgiref.sync import sync_to_async
 from django.core.cache import cache
 from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_GET
 
+from storefront.http.responses import json_response
+
 __all__ = ["healthz", "readyz"]
-
-
-def _json(payload: object, status: int = 200) -> HttpResponse:
-    return HttpResponse(orjson.dumps(payload), status=status, content_type="application/json")
 
 
 @require_GET
 async def healthz(request: HttpRequest) -> HttpResponse:
     """The process is up and its event loop answers."""
-    return _json({"status": "ok"})
+    return json_response({"status": "ok"})
 
 
 def _database_answers() -> None:
@@ -43,6 +40,6 @@ async def readyz(request: HttpRequest) -> HttpResponse:
     except Exception as exc:
         checks["cache"] = f"unavailable: {type(exc).__name__}"
     ready = all(value == "ok" for value in checks.values())
-    return _json(
+    return json_response(
         {"status": "ok" if ready else "unavailable", "checks": checks}, 200 if ready else 503
     )

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 
-import orjson
 from asgiref.sync import sync_to_async
 from django.core.paginator import EmptyPage, PageNotAnInteger
 from django.http import Http404, HttpRequest, HttpResponse
@@ -22,6 +21,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from storefront.http.body import json_body
 from storefront.http.errors import json_error
+from storefront.http.responses import json_response
 from storefront.orders import queries, services
 from storefront.orders.serializers import money, order_dict
 from storefront.orders.validation import InvalidOrder, parse_order
@@ -29,14 +29,10 @@ from storefront.orders.validation import InvalidOrder, parse_order
 __all__ = ["OrderStatsView", "active_user_count", "create_order", "order_detail", "recent_orders"]
 
 
-def _json(payload: object, status: int = 200) -> HttpResponse:
-    return HttpResponse(orjson.dumps(payload), status=status, content_type="application/json")
-
-
 @require_GET
 async def active_user_count(request: HttpRequest) -> HttpResponse:
     """The shop's users are its customers: how many are active."""
-    return _json({"active_users": await queries.active_customer_count()})
+    return json_response({"active_users": await queries.active_customer_count()})
 
 
 class OrderStatsView(View):
@@ -55,7 +51,7 @@ class OrderStatsView(View):
             queries.active_customer_count(),
             queries.revenue(),
         )
-        return _json(
+        return json_response(
             {
                 "orders": {"total": sum(by_status.values()), "by_status": by_status},
                 "today": {"total": sum(today.values()), "by_status": today},
@@ -80,7 +76,7 @@ async def recent_orders(request: HttpRequest) -> HttpResponse:
         return request.build_absolute_uri(f"{request.path}?page={number}")
 
     has_next = await page.ahas_next()
-    return _json(
+    return json_response(
         {
             "count": await paginator.acount(),
             "page": page.number,
@@ -99,7 +95,7 @@ async def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
         order = await queries.order_with_items(pk)
     except Http404:
         return json_error(404, "order_not_found", f"No order {pk}.")
-    return _json(order_dict(order, order.items.all()))
+    return json_response(order_dict(order, order.items.all()))
 
 
 # Not csrf_exempt: key-authenticated calls skip CSRF (storefront.access), staff sessions must not.
@@ -111,6 +107,6 @@ async def create_order(request: HttpRequest) -> HttpResponse:
         order, items = await sync_to_async(services.create_order)(order_input)
     except InvalidOrder as exc:
         return json_error(exc.status, exc.code, exc.message)
-    response = _json(order_dict(order, items), status=201)
+    response = json_response(order_dict(order, items), status=201)
     response["Location"] = f"/api/orders/{order.pk}/"
     return response

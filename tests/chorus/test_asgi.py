@@ -1,6 +1,5 @@
 """ChorusASGIHandler: Django's semantics, without thread hops that cannot matter."""
 
-import logging
 import threading
 
 import pytest
@@ -8,11 +7,11 @@ from django.core.handlers.asgi import ASGIHandler
 from django.core.signals import request_finished, request_started
 
 from chorus.asgi import ChorusASGIHandler
-from tests.chorus import asgi_urls
+from tests.chorus.support import asgi_urls
 from tests.fixtures.asgi import asgi_request
 from tests.fixtures.hops import count_hops
 
-pytestmark = pytest.mark.urls("tests.chorus.asgi_urls")
+pytestmark = pytest.mark.urls("tests.chorus.support.asgi_urls")
 
 
 @pytest.fixture
@@ -30,17 +29,6 @@ async def test_request_without_database_makes_no_thread_hop(handler):
 async def test_djangos_own_handler_does_hop_so_the_instrument_can_tell():
     _, hops = await count_hops(asgi_request(ASGIHandler(), "/plain/"))
     assert hops.any
-
-
-@pytest.mark.django_db(transaction=True)
-async def test_fan_out_endpoint_makes_no_thread_hop(upstreams, settings, api_key):
-    settings.ROOT_URLCONF = "storefront.urls"
-    handler = ChorusASGIHandler()
-    # Takes the orders snapshot (the ORM hops); the key was checked already (api_key is warm).
-    await asgi_request(handler, "/api/dashboard/", headers=api_key)
-    response, hops = await count_hops(asgi_request(handler, "/api/dashboard/", headers=api_key))
-    assert response.status == 200
-    assert not hops.any
 
 
 @pytest.mark.django_db(transaction=True)
@@ -147,10 +135,3 @@ async def test_multipart_upload_is_read_and_its_files_closed(handler):
     assert response.status == 200, response.body
     assert response.body == b"5"
     assert asgi_urls.seen["upload"].file.closed
-
-
-def test_storefront_middleware_needs_no_adaptation(settings, caplog):
-    settings.DEBUG = True
-    with caplog.at_level(logging.DEBUG, logger="django.request"):
-        ChorusASGIHandler()
-    assert not [r for r in caplog.records if "adapted" in r.getMessage()]

@@ -5,14 +5,13 @@ import pytest
 from django.test import RequestFactory
 
 import chorus
-from storefront.asgi import application
 from tests.fixtures.asgi import asgi_request
 
-pytestmark = pytest.mark.urls("tests.chorus.composite_urls")
+pytestmark = pytest.mark.urls("tests.chorus.support.composite_urls")
 
 
-async def test_factories_get_the_request_and_url_kwargs(upstreams):
-    response = await asgi_request(application, "/items/SKU-1001/")
+async def test_factories_get_the_request_and_url_kwargs(upstreams, chorus_app):
+    response = await asgi_request(chorus_app, "/items/SKU-1001/")
     body = response.json()
     assert response.status == 200
     assert body["data"]["item"]["sku"] == "SKU-1001"
@@ -21,8 +20,8 @@ async def test_factories_get_the_request_and_url_kwargs(upstreams):
     assert body["sources"]["shout"]["required"] is False
 
 
-async def test_a_404_from_the_upstream_is_a_bad_status(upstreams):
-    response = await asgi_request(application, "/items/NOPE/")
+async def test_a_404_from_the_upstream_is_a_bad_status(upstreams, chorus_app):
+    response = await asgi_request(chorus_app, "/items/NOPE/")
     assert response.status == 502
     assert response.json()["sources"]["item"] == {
         **response.json()["sources"]["item"],
@@ -32,33 +31,33 @@ async def test_a_404_from_the_upstream_is_a_bad_status(upstreams):
 
 
 @pytest.mark.parametrize("sku", ["..", "%2E%2E", "."])
-async def test_a_url_value_that_would_leave_the_base_path_is_a_400(upstreams, sku):
-    response = await asgi_request(application, f"/items/{sku}/")
+async def test_a_url_value_that_would_leave_the_base_path_is_a_400(upstreams, sku, chorus_app):
+    response = await asgi_request(chorus_app, f"/items/{sku}/")
     assert response.status == 400
     assert response.json()["error"]["code"] == "unsafe_request"
     stats = (await upstreams.astats())["services"]
     assert all(service["requests"] == 0 for service in stats.values())
 
 
-async def test_the_stream_reports_an_unsafe_value_as_an_error_event(upstreams):
-    response = await asgi_request(application, "/items/../stream/")
+async def test_the_stream_reports_an_unsafe_value_as_an_error_event(upstreams, chorus_app):
+    response = await asgi_request(chorus_app, "/items/../stream/")
     assert response.status == 200
     assert b"event: error" in response.body
     assert b"unsafe_request" in response.body
 
 
-async def test_render_can_be_overridden(upstreams):
-    response = await asgi_request(application, "/reshaped/")
+async def test_render_can_be_overridden(upstreams, chorus_app):
+    response = await asgi_request(chorus_app, "/reshaped/")
     assert response.headers["x-sources"] == "users"
 
 
-async def test_as_view_takes_sources_inline(upstreams):
-    response = await asgi_request(application, "/quick/")
+async def test_as_view_takes_sources_inline(upstreams, chorus_app):
+    response = await asgi_request(chorus_app, "/quick/")
     assert response.json()["data"]["u"]["active_users"] > 0
 
 
-async def test_head_answers_without_a_body(upstreams):
-    response = await asgi_request(application, "/quick/", method="HEAD")
+async def test_head_answers_without_a_body(upstreams, chorus_app):
+    response = await asgi_request(chorus_app, "/quick/", method="HEAD")
     assert response.status == 200
 
 
@@ -113,18 +112,18 @@ def test_a_composite_without_sources_is_refused():
         chorus.Composite.as_view()
 
 
-async def test_a_stream_sends_the_request_id_to_its_upstreams(settings, recorder):
+async def test_a_stream_sends_the_request_id_to_its_upstreams(settings, recorder, chorus_app):
     settings.CHORUS = {"UPSTREAMS": {"svc": {"BASE_URL": recorder.url + "/svc"}}}
     response = await asgi_request(
-        application, "/probe/stream/", headers={"X-Request-ID": "stream-1"}
+        chorus_app, "/probe/stream/", headers={"X-Request-ID": "stream-1"}
     )
     assert b"event: summary" in response.body
     assert recorder.requests[0].headers["X-Request-ID"] == "stream-1"
 
 
-async def test_head_answers_as_get_does(upstreams):
-    got = await asgi_request(application, "/items/SKU-1001/")
-    head = await asgi_request(application, "/items/SKU-1001/", method="HEAD")
+async def test_head_answers_as_get_does(upstreams, chorus_app):
+    got = await asgi_request(chorus_app, "/items/SKU-1001/")
+    head = await asgi_request(chorus_app, "/items/SKU-1001/", method="HEAD")
     assert head.status == got.status == 200
     assert head.headers["content-type"] == got.headers["content-type"]
     assert set(head.headers) == set(got.headers)

@@ -7,10 +7,10 @@ from django.test import Client
 
 import chorus
 from chorus.asgi import ChorusASGIHandler
-from tests.chorus.sse_wire import parse
+from tests.chorus.support.sse_wire import parse
 from tests.fixtures.asgi import asgi_request
 
-pytestmark = pytest.mark.urls("tests.chorus.streams_urls")
+pytestmark = pytest.mark.urls("tests.chorus.support.streams_urls")
 
 BOARD = ("inventory", "notifications", "analytics")
 

@@ -7,42 +7,43 @@ from django.test import RequestFactory
 
 import chorus
 from chorus.request_id import new_request_id
-from storefront.asgi import application
 from tests.fixtures.asgi import asgi_request
 
+pytestmark = pytest.mark.urls("tests.chorus.support.plain_urls")
 
-async def test_a_request_id_is_made_when_none_is_sent():
-    response = await asgi_request(application, "/healthz")
+
+async def test_a_request_id_is_made_when_none_is_sent(chorus_app):
+    response = await asgi_request(chorus_app, "/ping/")
     assert len(response.headers["x-request-id"]) == 32
 
 
-async def test_a_sane_incoming_id_is_kept():
-    response = await asgi_request(application, "/healthz", headers={"X-Request-ID": "abc-123"})
+async def test_a_sane_incoming_id_is_kept(chorus_app):
+    response = await asgi_request(chorus_app, "/ping/", headers={"X-Request-ID": "abc-123"})
     assert response.headers["x-request-id"] == "abc-123"
 
 
 @pytest.mark.parametrize("bad", ["has space", "x" * 200, "semi;colon", "é"])
-async def test_an_insane_incoming_id_is_replaced(bad):
+async def test_an_insane_incoming_id_is_replaced(bad, chorus_app):
     response = await asgi_request(
-        application, "/healthz", headers={"X-Request-ID": bad.encode().decode("latin-1")}
+        chorus_app, "/ping/", headers={"X-Request-ID": bad.encode().decode("latin-1")}
     )
     assert response.headers["x-request-id"] != bad
     assert len(response.headers["x-request-id"]) == 32
 
 
-async def test_one_access_line_per_request_with_the_id(caplog):
+async def test_one_access_line_per_request_with_the_id(caplog, chorus_app):
     with caplog.at_level(logging.INFO, logger="chorus.request"):
-        await asgi_request(application, "/healthz", headers={"X-Request-ID": "req-7"})
+        await asgi_request(chorus_app, "/ping/", headers={"X-Request-ID": "req-7"})
     lines = [r.getMessage() for r in caplog.records if r.name == "chorus.request"]
     assert len(lines) == 1
-    assert lines[0].startswith("method=GET path=/healthz status=200 duration_ms=")
+    assert lines[0].startswith("method=GET path=/ping/ status=200 duration_ms=")
     assert lines[0].endswith("request_id=req-7")
 
 
-async def test_the_id_is_on_log_records_made_during_the_request(caplog):
+async def test_the_id_is_on_log_records_made_during_the_request(caplog, chorus_app):
     caplog.handler.addFilter(chorus.RequestIDFilter())
     with caplog.at_level(logging.INFO, logger="chorus.request"):
-        await asgi_request(application, "/healthz", headers={"X-Request-ID": "req-8"})
+        await asgi_request(chorus_app, "/ping/", headers={"X-Request-ID": "req-8"})
     record = next(r for r in caplog.records if r.name == "chorus.request")
     assert record.request_id == "req-8"
     assert chorus.current_request_id() is None  # and gone once the request is over

@@ -9,11 +9,11 @@ from django.test import AsyncRequestFactory, Client, RequestFactory
 
 import chorus
 from chorus.asgi import ChorusASGIHandler
-from tests.chorus import streams_urls
-from tests.chorus.sse_wire import parse
+from tests.chorus.support import streams_urls
+from tests.chorus.support.sse_wire import parse
 from tests.fixtures.asgi import asgi_request
 
-pytestmark = pytest.mark.urls("tests.chorus.streams_urls")
+pytestmark = pytest.mark.urls("tests.chorus.support.streams_urls")
 
 
 @pytest.fixture

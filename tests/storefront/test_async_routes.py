@@ -1,27 +1,19 @@
 """Every /api/ route is served by an async view: Django never adapts one through a thread.
 
-With the middleware (tests/chorus/test_asgi.py: no adaptation when the handler is
+With the middleware (below: no adaptation when the handler is
 built), this covers the whole API path: a sync view would be wrapped in
 ``sync_to_async`` on every request, silently.
 """
 
-from contextlib import suppress
+import logging
 
 import pytest
 from asgiref.sync import iscoroutinefunction
-from django.urls import Resolver404, URLPattern, URLResolver, get_resolver, resolve
 
-from tests.storefront.access.test_api_access import API_ROUTES
-from tests.storefront.test_api_fuzz import ROUTES as FUZZED_ROUTES
-
-
-def api_routes(patterns=None, prefix=""):
-    for entry in patterns if patterns is not None else get_resolver().url_patterns:
-        route = prefix + str(entry.pattern)
-        if isinstance(entry, URLResolver):
-            yield from api_routes(entry.url_patterns, route)
-        elif isinstance(entry, URLPattern) and route.startswith("api/"):
-            yield route, entry.callback
+from chorus.asgi import ChorusASGIHandler
+from tests.fixtures.asgi import asgi_request
+from tests.fixtures.hops import count_hops
+from tests.storefront.support.routes import api_routes
 
 
 def test_there_are_api_routes_to_check():
@@ -38,15 +30,19 @@ def test_every_api_view_is_a_coroutine_function():
     assert sync == []
 
 
-def reached(paths):
-    routes = set()
-    for path in paths:
-        with suppress(Resolver404):  # the lists probe unknown paths on purpose
-            routes.add(resolve(path).route)
-    return routes
+@pytest.mark.django_db(transaction=True)
+async def test_fan_out_endpoint_makes_no_thread_hop(upstreams, settings, api_key):
+    settings.ROOT_URLCONF = "storefront.urls"
+    handler = ChorusASGIHandler()
+    # Takes the orders snapshot (the ORM hops); the key was checked already (api_key is warm).
+    await asgi_request(handler, "/api/dashboard/", headers=api_key)
+    response, hops = await count_hops(asgi_request(handler, "/api/dashboard/", headers=api_key))
+    assert response.status == 200
+    assert not hops.any
 
 
-@pytest.mark.parametrize("paths", [API_ROUTES, FUZZED_ROUTES], ids=["access-tests", "fuzz-test"])
-def test_route_lists_of_other_tests_reach_every_api_route(paths):
-    missing = {route for route, _ in api_routes()} - reached(paths)
-    assert missing == set()
+def test_storefront_middleware_needs_no_adaptation(settings, caplog):
+    settings.DEBUG = True
+    with caplog.at_level(logging.DEBUG, logger="django.request"):
+        ChorusASGIHandler()
+    assert not [r for r in caplog.records if "adapted" in r.getMessage()]

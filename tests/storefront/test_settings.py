@@ -55,3 +55,9 @@ def test_a_lazy_user_first_used_after_its_request_is_gone_says_so(rf):
     gc.collect()
     with pytest.raises(ReferenceError, match="after its request was gone"):
         bool(user.is_authenticated)
+
+
+def test_storefront_stack_has_no_middleware_warnings():
+    from chorus.checks import check_middleware
+
+    assert check_middleware() == []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.upstreams._polling import service_stats_when
+from tests.upstreams.support.polling import service_stats_when
 from upstreams.server import SimulatorServer
 
 

@@ -6,7 +6,7 @@ import asyncio
 
 import httpx
 
-from tests.upstreams._polling import service_stats_when
+from tests.upstreams.support.polling import service_stats_when
 from upstreams.server import SimulatorServer
 
 

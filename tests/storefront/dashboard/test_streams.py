@@ -3,7 +3,7 @@
 import pytest
 
 from storefront.asgi import application
-from tests.chorus.sse_wire import parse
+from tests.chorus.support.sse_wire import parse
 from tests.fixtures.asgi import asgi_request
 
 

@@ -16,7 +16,7 @@ import orjson
 import psutil
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 READY_LINE = "Press Ctrl-C to stop."
 START_TIMEOUT = 90.0
 STOP_TIMEOUT = 30.0

@@ -121,7 +121,7 @@ def console():
 
 
 async def test_a_crash_is_a_bare_json_500_and_its_log_holds_no_secret(settings, api_key, console):
-    settings.ROOT_URLCONF = "tests.storefront.error_urls"
+    settings.ROOT_URLCONF = "tests.storefront.support.error_urls"
     key = api_key["authorization"].removeprefix("Bearer ")
     response = await asgi_request(
         ChorusASGIHandler(),
@@ -139,7 +139,7 @@ async def test_a_crash_is_a_bare_json_500_and_its_log_holds_no_secret(settings, 
 
 
 async def test_a_crash_outside_the_api_is_djangos_html_500(settings, console):
-    settings.ROOT_URLCONF = "tests.storefront.error_urls"
+    settings.ROOT_URLCONF = "tests.storefront.support.error_urls"
     response = await asgi_request(ChorusASGIHandler(), "/explode/")
     assert response.status == 500
     assert response.headers["content-type"].startswith("text/html")

@@ -15,7 +15,7 @@ from chorus.asgi import ChorusASGIHandler
 from storefront.asgi import application
 from tests.fixtures.asgi import asgi_request
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def manage(tmp_path: Path, *args: str, **environ: str) -> subprocess.CompletedProcess[str]:

@@ -1,0 +1,29 @@
+"""chorus's suite: an ASGI handler with chorus's middleware alone, and a check that
+the library's tests never import the reference project."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+from django.conf import settings as django_settings
+
+from chorus.asgi import ChorusASGIHandler
+
+CHORUS_SETTINGS = "tests.chorus.settings"
+
+
+@pytest.fixture
+def chorus_app(settings):
+    """``ChorusASGIHandler`` with only chorus's request-id middleware, whatever the settings."""
+    settings.MIDDLEWARE = ["chorus.RequestIDMiddleware"]
+    return ChorusASGIHandler()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    # Run on its own settings (CI does), the library's suite must not need storefront.
+    if django_settings.configured and django_settings.SETTINGS_MODULE == CHORUS_SETTINGS:
+        leaked = sorted(name for name in sys.modules if name.split(".")[0] == "storefront")
+        if leaked:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+            print(f"\nchorus's tests imported storefront: {', '.join(leaked[:5])}", file=sys.stderr)
