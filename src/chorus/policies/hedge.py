@@ -83,6 +83,10 @@ class _Race:
                 self.first_done = True
                 return await self._after_first_failed(error)
             self.first_done = True
+            if self.hedge_won:
+                # The hedge won and cancelled us, but the first request finished anyway
+                # (its cancel came too late to land): withdraw that cancel, keep this answer.
+                self.task.uncancel()
             return reply if self.hedge is None else _hedged(reply)
         finally:
             timer.cancel()
