@@ -33,7 +33,12 @@ __all__ = ["IDEMPOTENT_METHODS", "Attempt", "Reply", "Send"]
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 
 
-@dataclass(frozen=True, slots=True)
+# Attempts and replies are made for every call: plain slotted classes, since a frozen
+# dataclass's __init__ sets each field through object.__setattr__ (a measurable share of
+# a call's CPU). Treat them as immutable all the same: links make new ones (replace()).
+
+
+@dataclass(slots=True)
 class Attempt:
     call: Call
     upstream: UpstreamConfig
@@ -48,7 +53,7 @@ class Attempt:
         return self.deadline - asyncio.get_running_loop().time()
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class Reply:
     status: int | None
     data: Any

@@ -2,7 +2,7 @@
 
 A call passes through its upstream's policies on its way to the transport::
 
-    cache → breaker → retry → hedge → (latency) → bulkhead + transport
+    cache → breaker → retry → hedge → bulkhead + transport
 
 Each link is a ``Send`` wrapping the next (``chorus.attempt``). A link exists
 only when its policy is configured, so an upstream with none has a chain of
@@ -22,7 +22,7 @@ from django.dispatch import receiver
 from django.http import HttpRequest
 
 from chorus import client
-from chorus.attempt import Attempt, Reply, Send
+from chorus.attempt import Attempt, Send
 from chorus.conf import UpstreamConfig, get_settings
 from chorus.exceptions import UpstreamTimeoutError
 from chorus.loop_local import LoopLocal
@@ -30,7 +30,6 @@ from chorus.policies import registry
 from chorus.policies.breaker import breaker_link
 from chorus.policies.cache import cache_link
 from chorus.policies.hedge import hedge_link
-from chorus.policies.latency import LatencyTracker
 from chorus.policies.retry import retry_link
 from chorus.upstream import Call
 
@@ -59,8 +58,6 @@ def _build(upstream: UpstreamConfig, call: Call) -> Send:
         return client.send
     state = registry.policies_for(upstream)
     send: Send = client.send
-    if retry_policy is not None or hedge_policy is not None:
-        send = _timed(send, state.latency)
     if hedge_policy is not None:
         send = hedge_link(send, hedge_policy, state.latency)
     if retry_policy is not None:
@@ -79,19 +76,6 @@ def _choose[P](override: P | bool | None, configured: P | None) -> P | None:
     if override is None or override is True:
         return configured
     return override
-
-
-def _timed(send: Send, latency: LatencyTracker) -> Send:
-    """Record each good answer's time, for the hedge's p95 and the retry's guess."""
-
-    async def timed(attempt: Attempt) -> Reply:
-        loop = asyncio.get_running_loop()
-        started = loop.time()
-        reply = await send(attempt)
-        latency.record(loop.time() - started)
-        return reply
-
-    return timed
 
 
 async def fetch(call: Call, *, request: HttpRequest | None = None) -> Any:

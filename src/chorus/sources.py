@@ -63,7 +63,7 @@ def source(
     )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Plan:
     """One source as the fan-out runs it, worked out once when the fan-out is made."""
 

@@ -45,9 +45,16 @@ def hedge_link(send: Send, policy: HedgePolicy, latency: LatencyTracker) -> Send
             return await send(attempt)
         wait = delay()
         remaining = attempt.remaining()
+        loop = asyncio.get_running_loop()
+        started = loop.time()
         if wait is None or (remaining is not None and remaining <= wait):
-            return await send(attempt)
-        return await _Race(send, attempt).run(wait)
+            reply = await send(attempt)
+        else:
+            reply = await _Race(send, attempt).run(wait)
+        # The time since the first request went out, hedged or not: recording only the
+        # winner's own time would pull the p95 down, hedge more, and pull it down again.
+        latency.record(loop.time() - started)
+        return reply
 
     return hedging
 

@@ -15,8 +15,8 @@ A call is retried only when all of these hold:
   is a cancellation: there is no time left to retry in);
 - attempts remain (``attempts`` counts the first request);
 - the backoff sleep plus what an attempt takes (the longer of the attempt
-  that just failed and the upstream's recent median) still ends before the
-  attempt's deadline;
+  that just failed and the upstream's recent median, known when it is hedged)
+  still ends before the attempt's deadline;
 - the **budget** allows it: retries may be at most ``budget`` (20%) of the
   upstream's calls in the last ``budget_window`` seconds, plus
   ``budget_floor`` retries per second, as in Envoy's and Finagle's retry
