@@ -32,5 +32,6 @@ urlpatterns = [
     path("api/simulator/faults/", fault_control.faults, name="simulator-faults"),
     path("api/simulator/faults/<str:service>", fault_control.fault, name="simulator-fault"),
     path("api/", include("storefront.orders.urls")),
+    path("api/", include("storefront.live.urls")),
     path("admin/", admin.site.urls),
 ]

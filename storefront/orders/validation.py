@@ -24,6 +24,7 @@ __all__ = [
     "ItemInput",
     "OrderInput",
     "parse_order",
+    "parse_status_change",
 ]
 
 MAX_BODY_BYTES = 64 * 1024
@@ -136,3 +137,25 @@ def _parse_price(where: str, raw: Any) -> Decimal:
     if not price.is_finite() or not 0 <= price <= MAX_UNIT_PRICE or price != price.quantize(CENT):
         raise InvalidOrder("invalid_price", message)
     return price.quantize(CENT)
+
+
+def parse_status_change(content_type: str, body: bytes) -> str:
+    """The new status in a ``PATCH /api/orders/<id>/`` body (``{"status": "paid"}``)."""
+    if content_type != "application/json":
+        raise InvalidOrder(
+            "unsupported_media_type",
+            f"Send the change as application/json, not {content_type or 'no content type'}.",
+            status=415,
+        )
+    try:
+        payload = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidOrder("malformed_json", f"The body is not valid JSON: {exc}.") from None
+    from storefront.orders.models import OrderStatus
+
+    status = payload.get("status") if isinstance(payload, dict) else None
+    if not isinstance(status, str) or status not in OrderStatus.values:
+        raise InvalidOrder(
+            "invalid_status", f'"status" must be one of {", ".join(OrderStatus.values)}.'
+        )
+    return status

@@ -6,6 +6,7 @@
 | GET  /api/orders/stats/        | ``OrderStatsView``   |
 | GET  /api/orders/recent/       | ``recent_orders``    |
 | GET  /api/orders/<id>/         | ``order_detail``     |
+| PATCH /api/orders/<id>/        | ``order_detail`` (status) |
 | POST /api/orders/              | ``create_order``     |
 """
 
@@ -18,12 +19,17 @@ from asgiref.sync import sync_to_async
 from django.core.paginator import EmptyPage, PageNotAnInteger
 from django.http import Http404, HttpRequest, HttpResponse
 from django.views import View
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from storefront.errors import json_error
 from storefront.orders import queries, services
 from storefront.orders.serializers import money, order_dict
-from storefront.orders.validation import MAX_BODY_BYTES, InvalidOrder, parse_order
+from storefront.orders.validation import (
+    MAX_BODY_BYTES,
+    InvalidOrder,
+    parse_order,
+    parse_status_change,
+)
 
 __all__ = ["OrderStatsView", "active_user_count", "create_order", "order_detail", "recent_orders"]
 
@@ -92,8 +98,16 @@ async def recent_orders(request: HttpRequest) -> HttpResponse:
     )
 
 
-@require_GET
+@require_http_methods(["GET", "HEAD", "PATCH"])
 async def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """One order; ``PATCH {"status": ...}`` moves it along ``services.ALLOWED_TRANSITIONS``."""
+    if request.method == "PATCH":
+        try:
+            status = parse_status_change(request.content_type or "", request.body)
+            order, items = await sync_to_async(services.change_status)(pk, status)
+        except InvalidOrder as exc:
+            return json_error(exc.status, exc.code, exc.message)
+        return _json(order_dict(order, items))
     try:
         order = await queries.order_with_items(pk)
     except Http404:
