@@ -13,6 +13,7 @@ Bulk updates (``QuerySet.update``) bypass signals: change status through
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django.db.models.signals import post_init, post_save
@@ -28,7 +29,8 @@ def order_event_data(order: Order) -> dict[str, Any]:
     data: dict[str, Any] = {
         "id": order.pk,
         "status": order.status,
-        "total": money(order.total),
+        # Decimal(): a shell or admin save may still hold the string it was given.
+        "total": money(Decimal(order.total)),
         "created_at": order.created_at,
         "customer": {"id": order.customer_id},
     }
