@@ -87,7 +87,7 @@ class DatabaseReader:
         position = self._backend.sort_key(after)[0]
         oldest, newest = await self._run(_bounds)
         if newest is None:
-            return position == 0
+            return position == (await self._run(_last_issued_id_of_events) or 0)
         # Ids are consecutive unless a publish rolled back: a gap then reads as a (harmless) reset.
         return oldest - 1 <= position <= newest
 
@@ -101,7 +101,33 @@ class DatabaseReader:
 def _latest() -> int | None:
     from storefront.live.models import StoredEvent
 
-    return StoredEvent.objects.aggregate(newest=Max("pk"))["newest"]
+    newest: int | None = StoredEvent.objects.aggregate(newest=Max("pk"))["newest"]
+    if newest is None:
+        # An empty table may still have handed out ids (all trimmed, or flushed): start
+        # after the last one, so that a viewer resuming from here is not told to reset.
+        newest = _last_issued_id(StoredEvent._meta.db_table)
+    return newest
+
+
+def _last_issued_id(table: str) -> int | None:
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute("SELECT seq FROM sqlite_sequence WHERE name = %s", [table])
+        elif connection.vendor == "postgresql":
+            # last_value is NULL until the sequence first hands out an id.
+            cursor.execute(
+                "SELECT last_value FROM pg_sequences WHERE sequencename = %s", [f"{table}_id_seq"]
+            )
+        else:
+            return None
+        row = cursor.fetchone()
+    return None if row is None or row[0] is None else int(row[0])
+
+
+def _last_issued_id_of_events() -> int | None:
+    from storefront.live.models import StoredEvent
+
+    return _last_issued_id(StoredEvent._meta.db_table)
 
 
 def _bounds() -> tuple[int, int | None]:

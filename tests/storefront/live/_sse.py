@@ -42,12 +42,10 @@ async def frames(response: httpx.Response) -> AsyncIterator[Frame]:
                 frame.data_lines.append(value)
 
 
-async def take_events(
-    stream: AsyncIterator[Frame], count: int, timeout: float = 5.0
-) -> list[Frame]:
+async def take_events(stream: AsyncIterator[Frame], count: int, within: float = 5.0) -> list[Frame]:
     """The next ``count`` frames that are events (comments skipped)."""
     taken: list[Frame] = []
-    async with asyncio.timeout(timeout):
+    async with asyncio.timeout(within):
         while len(taken) < count:
             frame = await anext(stream)
             if frame.comment is None:

@@ -80,3 +80,20 @@ async def test_an_id_from_the_future_cannot_resume(live_backend: Backend) -> Non
 def test_an_id_of_another_shape_is_refused(live_backend: Backend) -> None:
     with pytest.raises(ValueError, match="not an event id"):
         live_backend.sort_key("12; DROP TABLE")
+
+
+async def test_an_emptied_event_table_still_starts_after_the_last_issued_id(
+    live_backend: Backend, live_backend_name: str
+) -> None:
+    if live_backend_name != "database":
+        pytest.skip("the event table is the database backend's")
+    from storefront.live.models import StoredEvent
+
+    last = await _publish(live_backend, "test.step", {})
+    await StoredEvent.objects.all().adelete()
+    reader = live_backend.reader()
+    try:
+        assert await reader.latest_id() == last
+        assert await reader.can_resume(last)
+    finally:
+        await reader.aclose()
