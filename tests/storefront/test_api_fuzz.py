@@ -27,6 +27,7 @@ ROUTES = (
     "/api/aggregate-status/",
     "/api/sync/dashboard/",
     "/api/events/",
+    "/api/live/",
     "/api/users/active-count/",
     "/api/orders/",
     "/api/orders/stats/",

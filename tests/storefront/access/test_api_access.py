@@ -25,6 +25,7 @@ API_ROUTES = (
     "/api/aggregate-status/",
     "/api/sync/dashboard/",
     "/api/events/",
+    "/api/live/",
     "/api/users/active-count/",
     "/api/orders/",
     "/api/orders/stats/",
