@@ -23,7 +23,6 @@ import argparse
 import asyncio
 import os
 import re
-import subprocess
 import sys
 import tempfile
 import time
@@ -59,6 +58,8 @@ class Viewers:
     latencies: list[float] = field(default_factory=list)
     ready: int = 0
     failures: int = 0
+    refused: int = 0
+    ended: int = 0
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     writers: list[asyncio.StreamWriter] = field(default_factory=list)
 
@@ -85,6 +86,10 @@ class Viewers:
                 now = time.time()
                 if not seen_ready:
                     buffer += chunk
+                    if not buffer.startswith(b"HTTP/1.1 200"):
+                        self.refused += 1
+                        print(buffer[:300], file=sys.stderr)
+                        return
                     if b"event: ready" not in buffer:
                         continue
                     seen_ready, chunk = True, buffer
@@ -94,6 +99,8 @@ class Viewers:
                 self.latencies.extend(now - float(t) for t in _PUBLISHED_AT.findall(chunk))
         except (OSError, asyncio.IncompleteReadError):
             self.failures += 1
+        else:
+            self.ended += 1
 
     async def close(self) -> None:
         for writer in self.writers:
@@ -136,10 +143,16 @@ async def run(args: argparse.Namespace, env: dict[str, str], authorization: str,
         try:
             await asyncio.wait_for(all_ready.wait(), timeout=120)
         except TimeoutError:
-            print(f"only {viewers.ready} of {args.viewers} viewers ready", file=sys.stderr)
+            print(
+                f"only {viewers.ready} of {args.viewers} viewers ready: {viewers.failures} failed,"
+                f" {viewers.refused} refused, {viewers.ended} ended",
+                file=sys.stderr,
+            )
         connect_s = time.monotonic() - started
         await asyncio.sleep(1)
         rss_after = worker.memory_info().rss
+        me = psutil.Process()
+        client_before = me.cpu_times()
         cpu_before, wall_before = worker.cpu_times(), time.monotonic()
         publisher = await asyncio.create_subprocess_exec(
             sys.executable, "-c", PUBLISHER, str(args.rate), str(args.seconds), cwd=ROOT, env=env
@@ -147,6 +160,11 @@ async def run(args: argparse.Namespace, env: dict[str, str], authorization: str,
         await publisher.wait()
         await asyncio.sleep(2)  # let the last events land
         cpu_after, wall_after = worker.cpu_times(), time.monotonic()
+        client_after = me.cpu_times()
+        client_cpu = (
+            client_after.user + client_after.system - client_before.user - client_before.system
+        ) / (wall_after - wall_before)
+        print(f"client CPU {client_cpu * 100:.0f} %", file=sys.stderr)
         await viewers.close()
     expected = int(args.rate * args.seconds) * viewers.ready
     cpu = (cpu_after.user + cpu_after.system - cpu_before.user - cpu_before.system) / (

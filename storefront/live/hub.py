@@ -23,6 +23,7 @@ import logging
 import weakref
 from collections import deque
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 from dataclasses import dataclass
 
 from storefront.live.backends import Backend, LiveEvent, Reader, get_backend
@@ -107,6 +108,21 @@ class Hub:
 
         ``after`` must be an id of this backend (check with ``backend.sort_key``).
         """
+        async with aclosing(self.subscribe_batches(after, limit=limit)) as items:
+            async for item in items:
+                if isinstance(item, list):
+                    for event in item:
+                        yield event
+                else:
+                    yield item
+
+    async def subscribe_batches(
+        self, after: str | None = None, *, limit: int | None = None
+    ) -> AsyncIterator[list[LiveEvent] | Ready | Reset | Overflow]:
+        """As ``subscribe``, but the events that arrived together come as one list.
+
+        A stream writes each list at once: one wake-up and one write per batch, not per event.
+        """
         viewer = _Viewer(limit or live_settings().viewer_queue)
         self._viewers.add(viewer)
         try:
@@ -122,9 +138,8 @@ class Hub:
             # Replay what the backlog holds after the viewer's id, page by page.
             while after is not None:
                 page = await reader.read_after(position, limit=_READ_BATCH, wait=0)
-                for event in page:
-                    yield event
                 if page:
+                    yield page
                     position, key = page[-1].id, page[-1].key
                 if len(page) < _READ_BATCH:
                     break
@@ -133,12 +148,12 @@ class Hub:
                 if viewer.overflowed:
                     yield Overflow(viewer.limit)
                     return
-                while viewer.queue:
-                    event = viewer.queue.popleft()
-                    # The replay may have run ahead of the reader: skip what it gave already.
-                    if event.key > key:
-                        key = event.key
-                        yield event
+                # The replay may have run ahead of the reader: skip what it gave already.
+                batch = [event for event in viewer.queue if event.key > key]
+                viewer.queue.clear()
+                if batch:
+                    key = batch[-1].key
+                    yield batch
         finally:
             self._viewers.discard(viewer)
             if not self._viewers:

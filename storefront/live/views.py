@@ -80,11 +80,14 @@ async def live_events(request: HttpRequest) -> HttpResponseBase:
                 400, "bad_parameter", "heartbeat must be a number between 0.05 and 60"
             )
 
-    async def events() -> AsyncIterator[chorus.Event]:
+    async def events() -> AsyncIterator[chorus.Event | bytes]:
         first = True
         # aclosing: when the client goes, the subscription ends now (not at garbage collection).
-        async with aclosing(hub.subscribe(after)) as items:
+        async with aclosing(hub.subscribe_batches(after)) as items:
             async for item in items:
+                if isinstance(item, list):  # events arrived together: one write
+                    yield b"".join(event.sse for event in item)
+                    continue
                 event_id, name, data = to_frame(item)
                 retry = RETRY_MS if first else None
                 yield chorus.Event(id=event_id, event=name, data=data, retry=retry)

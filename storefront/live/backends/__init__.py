@@ -15,12 +15,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Protocol
+
+import chorus
 
 __all__ = ["Backend", "LiveEvent", "Reader", "get_backend"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)  # not slots: ``sse`` is cached on the instance
 class LiveEvent:
     """One published event: its backlog id, its kind (``order.created``...) and its JSON data.
 
@@ -31,6 +34,11 @@ class LiveEvent:
     kind: str
     data: Mapping[str, Any]
     key: tuple[int, int]
+
+    @cached_property
+    def sse(self) -> bytes:
+        """The event as one SSE frame, encoded once per worker however many viewers get it."""
+        return chorus.Event(id=self.id, event=self.kind, data=self.data).encode()
 
 
 class Reader(Protocol):

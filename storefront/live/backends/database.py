@@ -87,7 +87,9 @@ class DatabaseReader:
         position = self._backend.sort_key(after)[0]
         oldest, newest = await self._run(_bounds)
         if newest is None:
-            return position == (await self._run(_last_issued_id_of_events) or 0)
+            # Empty: trimming always keeps the newest rows, so nothing after a viewer was
+            # trimmed; ids issued but not yet committed are still to come.
+            return position <= (await self._run(_last_issued_id_of_events) or 0)
         # Ids are consecutive unless a publish rolled back: a gap then reads as a (harmless) reset.
         return oldest - 1 <= position <= newest
 

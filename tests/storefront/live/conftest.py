@@ -31,9 +31,10 @@ def live_backend_name(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def live_overrides() -> dict[str, Any]:
-    """Extra STOREFRONT_LIVE values a test module wants (override this fixture)."""
-    return {}
+def live_overrides(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """Extra STOREFRONT_LIVE values for one test: ``@pytest.mark.live_settings(BACKLOG=3)``."""
+    marker = request.node.get_closest_marker("live_settings")
+    return dict(marker.kwargs) if marker else {}
 
 
 @pytest.fixture

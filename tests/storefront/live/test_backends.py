@@ -50,11 +50,7 @@ async def test_a_viewer_within_the_backlog_can_resume(live_backend: Backend) -> 
         await reader.aclose()
 
 
-@pytest.fixture
-def live_overrides() -> dict[str, Any]:
-    return {"BACKLOG": 3}
-
-
+@pytest.mark.live_settings(BACKLOG=3)
 async def test_a_viewer_older_than_the_backlog_cannot_resume(live_backend: Backend) -> None:
     reader = live_backend.reader()
     try:

@@ -98,11 +98,7 @@ async def test_replay_and_live_delivery_overlapping_give_no_duplicates(
     assert [event.id for event in received] == ids
 
 
-@pytest.fixture
-def live_overrides() -> dict[str, Any]:
-    return {"BACKLOG": 3}
-
-
+@pytest.mark.live_settings(BACKLOG=3)
 async def test_a_viewer_older_than_the_backlog_is_told_to_reset(live_backend: Backend) -> None:
     hub = Hub(live_backend)
     [first] = await _publish(live_backend, 1)

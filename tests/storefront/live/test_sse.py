@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from typing import Any
 
 import httpx
 import pytest
@@ -60,11 +59,7 @@ async def test_last_event_id_replays_what_was_missed(
     assert [frame.id for frame in replayed] == ids[2:]
 
 
-@pytest.fixture
-def live_overrides() -> dict[str, Any]:
-    return {"BACKLOG": 3}
-
-
+@pytest.mark.live_settings(BACKLOG=3)
 async def test_an_id_older_than_the_backlog_gets_a_reset_event(
     http: httpx.AsyncClient, live_backend: Backend
 ) -> None:
