@@ -62,7 +62,11 @@ class RedisStreamBackend:
 class RedisStreamReader:
     def __init__(self, backend: RedisStreamBackend) -> None:
         self._backend = backend
-        self._client = redis.asyncio.Redis.from_url(backend.url, decode_responses=True)
+        # The blocking XREAD waits up to 5 s: reads time out only well past that, so a
+        # busy event loop is not mistaken for a dead server.
+        self._client = redis.asyncio.Redis.from_url(
+            backend.url, decode_responses=True, socket_timeout=30, socket_connect_timeout=5
+        )
 
     async def _info(self) -> dict[str, Any] | None:
         try:
