@@ -1,9 +1,13 @@
 """The dashboard's live orders feed in a real Chromium, fed by /api/live/ (database bus, SQLite)."""
 
+import subprocess
+import sys
+import time
+
 import httpx
 import pytest
 
-from tests.browser.conftest import _manage
+from tests.browser.conftest import ROOT, _manage, log_in
 
 WAIT_MS = 10_000
 DELIVERY_MS = 2_000
@@ -83,3 +87,66 @@ def test_money_is_shown_one_way_across_the_page(page, storefront):
         text = panel.inner_text()
         assert "€" in text
         assert "EUR" not in text
+
+
+RESTART_PORT = 18431  # a fixed port (this branch's range): the page reconnects to the same address
+
+
+def _serve(env: dict[str, str]) -> subprocess.Popen:
+    server = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "storefront.asgi:application",
+         "--host", "127.0.0.1", "--port", str(RESTART_PORT), "--loop", "uvloop",
+         "--http", "httptools", "--log-level", "warning", "--timeout-graceful-shutdown", "1"],
+        cwd=ROOT, env=env,
+    )  # fmt: skip
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            httpx.get(f"http://127.0.0.1:{RESTART_PORT}/healthz", timeout=1, trust_env=False)
+            return server
+        except httpx.TransportError:
+            assert server.poll() is None, "storefront exited at start"
+            assert time.monotonic() < deadline, "storefront did not start"
+            time.sleep(0.05)
+
+
+def _stop(server: subprocess.Popen) -> None:
+    server.terminate()
+    try:
+        server.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
+
+
+def test_the_feed_reconnects_by_itself_after_the_server_restarts(
+    chromium_browser, storefront_server_env, writer_headers
+):
+    env = {**storefront_server_env, "ALLOWED_HOSTS": "127.0.0.1"}
+    base = f"http://127.0.0.1:{RESTART_PORT}"
+    customer = _customer(env)
+    server = _serve(env)
+    context = chromium_browser.new_context()
+    try:
+        page = context.new_page()
+        log_in(page, base)
+        page.wait_for_selector('#live-feed[data-state="live"]', timeout=WAIT_MS)
+        _stop(server)
+        page.wait_for_selector('#live-feed[data-state="reconnecting"]', timeout=WAIT_MS)
+        server = _serve(env)
+        page.wait_for_selector('#live-feed[data-state="live"]', timeout=WAIT_MS)
+        order = httpx.post(
+            f"{base}/api/orders/",
+            json={
+                "customer": customer,
+                "items": [{"sku": "AGAIN", "qty": 1, "unit_price": "2.00"}],
+            },
+            headers=writer_headers,
+            trust_env=False,
+        ).json()
+        page.wait_for_selector(
+            f'#live-orders li[data-order-id="{order["id"]}"]', timeout=DELIVERY_MS
+        )
+    finally:
+        context.close()
+        _stop(server)
