@@ -226,7 +226,7 @@ def _open_sockets(pid: int) -> int:
     return len(psutil.Process(pid).net_connections(kind="inet"))
 
 
-async def test_viewers_that_leave_leave_no_socket_behind(
+async def test_viewers_share_one_reader_and_leave_no_socket_behind(
     deployment: Deployment, workers: list[tuple[str, int]]
 ) -> None:
     url, pid = workers[0]
@@ -247,4 +247,6 @@ async def test_viewers_that_leave_leave_no_socket_behind(
                 break
             await asyncio.sleep(0.1)
     assert during >= baseline + 20  # the viewers' own connections were counted
+    # ...and next to them at most the hub's one reader connection (and one spare), not one each.
+    assert during <= baseline + 20 + 2
     assert _open_sockets(pid) <= baseline
