@@ -115,3 +115,26 @@ async def test_a_viewer_that_disconnects_leaves_no_reader_behind(
         await asyncio.sleep(0.01)
     assert not hub.running
     assert hub.viewer_count == 0
+
+
+@pytest.mark.live_settings(VIEWER_QUEUE=5)
+async def test_a_viewer_that_stops_reading_is_cut_off_with_a_final_overflow_event(
+    http: httpx.AsyncClient, live_backend: Backend
+) -> None:
+    big = "x" * 256_000  # enough events of this size fill the socket buffers between us
+    async with http.stream("GET", "/api/live/") as response:
+        stream = frames(response)
+        await take_events(stream, 1)
+        for n in range(60):  # while this client reads nothing
+            await sync_to_async(live_backend.publish)("test.big", {"n": n, "pad": big})
+        hub = get_hub()
+        for _ in range(500):  # up to 5 s for the hub to see the queue overflow
+            if hub.viewer_count == 0:
+                break
+            await asyncio.sleep(0.01)
+        async with asyncio.timeout(20):
+            received = [frame async for frame in stream if frame.comment is None]
+    assert hub.viewer_count == 0
+    assert received[-1].event == "overflow"
+    assert received[-1].json()["limit"] == 5
+    assert len(received) < 61  # not every event: it was cut off
