@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "storefront.dashboard",
     "storefront.orders",
     "storefront.access",
+    "storefront.live",
     "storefront.ops",
     "storefront.devtools",
 ]
@@ -150,6 +151,16 @@ STOREFRONT_JWT = {
     "ALGORITHMS": env_list("STOREFRONT_JWT_ALGORITHMS", ["RS256"]),
     "LEEWAY": env_float("STOREFRONT_JWT_LEEWAY", 30.0, allow_zero=True),
     "WRITE_SCOPE": "storefront:write",
+}
+# Live events (storefront/live/conf.py): a Redis stream when REDIS_URL is set, else a table.
+STOREFRONT_LIVE = {
+    "BACKEND": os.environ.get("STOREFRONT_LIVE_BACKEND", "redis" if REDIS_URL else "database"),
+    "REDIS_URL": REDIS_URL,
+    "STREAM": os.environ.get("STOREFRONT_LIVE_STREAM", "storefront:live"),
+    "BACKLOG": env_int("STOREFRONT_LIVE_BACKLOG", 10_000),
+    "VIEWER_QUEUE": env_int("STOREFRONT_LIVE_VIEWER_QUEUE", 1_000),
+    "POLL_INTERVAL": env_float("STOREFRONT_LIVE_POLL_INTERVAL", 0.1),
+    "HEARTBEAT": env_float("STOREFRONT_LIVE_HEARTBEAT", 15.0),
 }
 STOREFRONT_API_MAX_BODY_BYTES = env_int("STOREFRONT_API_MAX_BODY_BYTES", 64 * 1024)
 # Token buckets (storefront/ratelimit.py): RATE per second, BURST at once; a RATE of 0 turns it off.

@@ -13,5 +13,6 @@ urlpatterns = [
     path("", include("storefront.access.urls")),
     path("", include("storefront.ops.urls")),
     path("api/", include("storefront.orders.urls")),
+    path("api/", include("storefront.live.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from storefront.orders.models import Customer, Order, OrderItem
+from storefront.orders.models import Customer, Order, OrderItem, OrderStatus
 from storefront.orders.validation import InvalidOrder, OrderInput
 
-__all__ = ["create_order"]
+__all__ = ["ALLOWED_TRANSITIONS", "change_status", "create_order"]
 
 
 def create_order(order_input: OrderInput) -> tuple[Order, list[OrderItem]]:
@@ -36,4 +36,37 @@ def create_order(order_input: OrderInput) -> tuple[Order, list[OrderItem]]:
             OrderItem(order=order, sku=item.sku, qty=item.qty, unit_price=item.unit_price)
             for item in order_input.items
         )
+    return order, items
+
+
+# Where an order may go from each status; completed and cancelled are final.
+ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
+    OrderStatus.PENDING: frozenset({OrderStatus.PAID, OrderStatus.CANCELLED}),
+    OrderStatus.PAID: frozenset({OrderStatus.SHIPPED, OrderStatus.CANCELLED}),
+    OrderStatus.SHIPPED: frozenset({OrderStatus.COMPLETED}),
+    OrderStatus.COMPLETED: frozenset(),
+    OrderStatus.CANCELLED: frozenset(),
+}
+
+
+def change_status(pk: int, status: str) -> tuple[Order, list[OrderItem]]:
+    """Move an order to ``status`` if its current status allows it, under a row lock.
+
+    Raises ``InvalidOrder`` (404 ``order_not_found``, 409 ``forbidden_transition``).
+    Saving through the model is what publishes the live event (storefront/live/).
+    """
+    with transaction.atomic():
+        order = Order.objects.select_for_update().select_related("customer").filter(pk=pk).first()
+        if order is None:
+            raise InvalidOrder("order_not_found", f"No order {pk}.", status=404)
+        if status != order.status:
+            if status not in ALLOWED_TRANSITIONS[order.status]:
+                raise InvalidOrder(
+                    "forbidden_transition",
+                    f"Order {pk} cannot go from {order.status} to {status}.",
+                    status=409,
+                )
+            order.status = status
+            order.save(update_fields=["status"])
+        items = list(order.items.all())
     return order, items

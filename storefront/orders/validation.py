@@ -22,6 +22,7 @@ __all__ = [
     "ItemInput",
     "OrderInput",
     "parse_order",
+    "parse_status_change",
 ]
 
 MAX_ITEMS = 100
@@ -119,3 +120,15 @@ def _parse_price(where: str, raw: Any) -> Decimal:
     if not price.is_finite() or not 0 <= price <= MAX_UNIT_PRICE or price != price.quantize(CENT):
         raise InvalidOrder("invalid_price", message)
     return price.quantize(CENT)
+
+
+def parse_status_change(payload: Any) -> str:
+    """The new status in a ``PATCH /api/orders/<id>/`` document (``{"status": "paid"}``)."""
+    from storefront.orders.models import OrderStatus
+
+    status = payload.get("status") if isinstance(payload, dict) else None
+    if not isinstance(status, str) or status not in OrderStatus.values:
+        raise InvalidOrder(
+            "invalid_status", f'"status" must be one of {", ".join(OrderStatus.values)}.'
+        )
+    return status

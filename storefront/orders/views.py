@@ -6,6 +6,7 @@
 | GET  /api/orders/stats/        | ``OrderStatsView``   |
 | GET  /api/orders/recent/       | ``recent_orders``    |
 | GET  /api/orders/<id>/         | ``order_detail``     |
+| PATCH /api/orders/<id>/        | ``order_detail`` (status) |
 | POST /api/orders/              | ``create_order``     |
 """
 
@@ -17,14 +18,14 @@ from asgiref.sync import sync_to_async
 from django.core.paginator import EmptyPage, PageNotAnInteger
 from django.http import Http404, HttpRequest, HttpResponse
 from django.views import View
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from storefront.http.body import json_body
 from storefront.http.errors import json_error
 from storefront.http.responses import json_response
 from storefront.orders import queries, services
 from storefront.orders.serializers import money, order_dict
-from storefront.orders.validation import InvalidOrder, parse_order
+from storefront.orders.validation import InvalidOrder, parse_order, parse_status_change
 
 __all__ = ["OrderStatsView", "active_user_count", "create_order", "order_detail", "recent_orders"]
 
@@ -89,8 +90,16 @@ async def recent_orders(request: HttpRequest) -> HttpResponse:
     )
 
 
-@require_GET
+@require_http_methods(["GET", "HEAD", "PATCH"])
 async def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """One order; ``PATCH {"status": ...}`` moves it along ``services.ALLOWED_TRANSITIONS``."""
+    if request.method == "PATCH":
+        try:
+            status = parse_status_change(json_body(request))
+            order, items = await sync_to_async(services.change_status)(pk, status)
+        except InvalidOrder as exc:
+            return json_error(exc.status, exc.code, exc.message)
+        return json_response(order_dict(order, items))
     try:
         order = await queries.order_with_items(pk)
     except Http404:

@@ -78,6 +78,15 @@ async def test_a_stream_is_served_as_event_stream_with_no_caching_and_no_proxy_b
     assert frames[3].json() == {"step": 3}
 
 
+async def test_frames_a_producer_already_encoded_are_sent_as_they_are(app):
+    response = await asgi_request(app, "/encoded/")
+    assert [(f.id, f.data) for f in parse(response.body)] == [
+        ("1", "one"),
+        ("2", "two"),
+        ("3", "three"),
+    ]
+
+
 async def test_a_client_sending_last_event_id_resumes_after_it(app):
     response = await asgi_request(app, "/steps/", headers={"Last-Event-ID": "6"})
     assert [f.id for f in parse(response.body)] == ["7", "8", "9"]

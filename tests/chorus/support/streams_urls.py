@@ -88,6 +88,16 @@ async def not_events(request: HttpRequest) -> chorus.EventStreamResponse:
     return chorus.EventStreamResponse(request, produce(), heartbeat=None)
 
 
+async def encoded(request: HttpRequest) -> chorus.EventStreamResponse:
+    frames = chorus.Event(id="1", data="one").encode() + chorus.Event(id="2", data="two").encode()
+
+    async def produce() -> AsyncIterator[chorus.Event | bytes]:
+        yield frames  # two frames encoded once, as a broadcaster would
+        yield chorus.Event(id="3", data="three")
+
+    return chorus.EventStreamResponse(request, produce(), heartbeat=None)
+
+
 class Board(chorus.Composite):
     deadline = 2.0
     sources: ClassVar = {
@@ -103,6 +113,7 @@ urlpatterns = [
     path("endless/", endless),
     path("chatty/", chatty),
     path("not-events/", not_events),
+    path("encoded/", encoded),
     path("board/", Board.as_view()),
     path("board/stream/", Board.as_stream_view()),
 ]

@@ -11,8 +11,7 @@ import pytest
 from asgiref.sync import sync_to_async
 
 from storefront.orders.models import Customer, Order, OrderItem
-
-from ._server import serving_storefront
+from tests.storefront.support.server import serving_storefront
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

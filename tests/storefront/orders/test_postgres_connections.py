@@ -17,8 +17,8 @@ import pytest
 from django.db import connection
 
 from storefront.orders.models import Customer
+from tests.storefront.support.server import serving_storefront
 
-from ._server import serving_storefront
 from .conftest import MakeOrder
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]

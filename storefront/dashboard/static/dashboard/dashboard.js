@@ -17,6 +17,11 @@
   const runStatus = document.getElementById("run-status");
   let stream = null;
   let run = 0;
+  // Money is shown one way across the page ("€18,726.59"): live/feed.js uses this too.
+  const euro = new Intl.NumberFormat("en-IE", { style: "currency", currency: "EUR" });
+  const money = (amount, currency) => (currency && currency !== "EUR"
+    ? new Intl.NumberFormat("en-IE", { style: "currency", currency }) : euro).format(Number(amount));
+  window.storefrontMoney = money;
 
   // --- small DOM helpers -------------------------------------------------------
 
@@ -98,7 +103,7 @@
       return [el("div", { class: "stats" },
         stat("visitors today", fmt(data.visitors_today)),
         stat("conversion", `${(data.conversion_rate * 100).toFixed(1)} %`),
-        stat("revenue today", `€${data.revenue_today}`)), list];
+        stat("revenue today", money(data.revenue_today))), list];
     },
     users(data) {
       return [el("div", { class: "stats" },
@@ -108,7 +113,7 @@
     },
     billing(data) {
       return [el("div", { class: "stats" },
-        stat("MRR", `${data.mrr} ${data.currency}`),
+        stat("MRR", money(data.mrr, data.currency)),
         stat("invoices due", fmt(data.invoices_due)),
         stat("failed payments", fmt(data.failed_payments), data.failed_payments ? "warn" : ""))];
     },

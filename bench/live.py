@@ -1,0 +1,216 @@
+"""Live events to N concurrent ``/api/live/`` viewers on one worker: delivery latency, memory, CPU.
+
+    uv run --group bench python bench/live.py --viewers 1000 [--rate 100] [--seconds 10]
+                                              [--backend redis|database]
+
+Starts storefront under uvicorn (one worker, uvloop, httptools, ``DEBUG=0``) on
+a free loopback port, opens ``--viewers`` SSE streams from this process
+(asyncio on uvloop, one raw socket each, so the client costs as little as it
+can), waits until every stream has said ``ready``, then runs a publisher
+*process* that calls ``storefront.live.publish`` ``--rate`` times a second for
+``--seconds``, each event carrying its publish time. Every viewer records
+receive time minus publish time for every event (same host, same clock).
+
+Reports: events delivered (and expected), latency p50/p99/max, the worker's
+RSS before and after the viewers connected (memory per viewer), and its CPU
+share during publishing. Redis backend: ``REDIS_URL`` (default db 4 here) with
+a stream of its own, deleted at the end. Everything on 127.0.0.1, bounded in time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+
+import psutil
+import redis
+import uvloop
+from harness import ROOT, bench_api_key, bench_env, free_port, running
+
+BATCH = 250
+PUBLISHER = """
+import os, sys, time, django
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "storefront.settings")
+django.setup()
+from storefront import live
+rate, seconds = float(sys.argv[1]), float(sys.argv[2])
+start = time.monotonic()
+for n in range(int(rate * seconds)):
+    delay = start + n / rate - time.monotonic()
+    if delay > 0:
+        time.sleep(delay)
+    live.publish("bench.tick", {"n": n, "t": time.time()})
+"""
+_PUBLISHED_AT = re.compile(rb'"t":([0-9.]+)')
+
+
+@dataclass
+class Viewers:
+    port: int
+    authorization: str
+    latencies: list[float] = field(default_factory=list)
+    ready: int = 0
+    failures: int = 0
+    refused: int = 0
+    ended: int = 0
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    writers: list[asyncio.StreamWriter] = field(default_factory=list)
+
+    async def open_one(self, all_ready: asyncio.Event, target: int) -> None:
+        try:
+            reader, writer = await asyncio.open_connection("127.0.0.1", self.port)
+        except OSError:
+            self.failures += 1
+            return
+        self.writers.append(writer)
+        writer.write(
+            f"GET /api/live/?heartbeat=30 HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            f"Accept: text/event-stream\r\n{self.authorization}\r\n\r\n".encode()
+        )
+        self.tasks.append(asyncio.create_task(self._read(reader, all_ready, target)))
+
+    async def _read(
+        self, reader: asyncio.StreamReader, all_ready: asyncio.Event, target: int
+    ) -> None:
+        seen_ready = False
+        buffer = b""
+        try:
+            while chunk := await reader.read(65536):
+                now = time.time()
+                if not seen_ready:
+                    buffer += chunk
+                    if not buffer.startswith(b"HTTP/1.1 200"):
+                        self.refused += 1
+                        print(buffer[:300], file=sys.stderr)
+                        return
+                    if b"event: ready" not in buffer:
+                        continue
+                    seen_ready, chunk = True, buffer
+                    self.ready += 1
+                    if self.ready == target:
+                        all_ready.set()
+                self.latencies.extend(now - float(t) for t in _PUBLISHED_AT.findall(chunk))
+        except (OSError, asyncio.IncompleteReadError):
+            self.failures += 1
+        else:
+            self.ended += 1
+
+    async def close(self) -> None:
+        for writer in self.writers:
+            writer.close()
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else float("nan")
+
+
+async def run(args: argparse.Namespace, env: dict[str, str], authorization: str, port: int) -> None:
+    with running(
+        [sys.executable, "-m", "uvicorn", "storefront.asgi:application", "--port", str(port),
+         "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--backlog", "4096"],
+        env=env, ready_url=f"http://127.0.0.1:{port}/healthz",
+    ) as server:  # fmt: skip
+        worker = psutil.Process(server.pid)
+        # Warm: one request loads the views, the access check and the live app's modules.
+        warm = Viewers(port, authorization)
+        warm_ready = asyncio.Event()
+        await warm.open_one(warm_ready, 1)
+        await asyncio.wait_for(warm_ready.wait(), timeout=30)
+        await warm.close()
+        await asyncio.sleep(0.5)
+        rss_before = worker.memory_info().rss
+        viewers = Viewers(port, authorization)
+        all_ready = asyncio.Event()
+        started = time.monotonic()
+        for first in range(0, args.viewers, BATCH):
+            await asyncio.gather(
+                *(
+                    viewers.open_one(all_ready, args.viewers)
+                    for _ in range(min(BATCH, args.viewers - first))
+                )
+            )
+        try:
+            await asyncio.wait_for(all_ready.wait(), timeout=120)
+        except TimeoutError:
+            print(
+                f"only {viewers.ready} of {args.viewers} viewers ready: {viewers.failures} failed,"
+                f" {viewers.refused} refused, {viewers.ended} ended",
+                file=sys.stderr,
+            )
+        connect_s = time.monotonic() - started
+        await asyncio.sleep(1)
+        rss_after = worker.memory_info().rss
+        me = psutil.Process()
+        client_before = me.cpu_times()
+        cpu_before, wall_before = worker.cpu_times(), time.monotonic()
+        publisher = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", PUBLISHER, str(args.rate), str(args.seconds), cwd=ROOT, env=env
+        )
+        await publisher.wait()
+        await asyncio.sleep(2)  # let the last events land
+        cpu_after, wall_after = worker.cpu_times(), time.monotonic()
+        client_after = me.cpu_times()
+        client_cpu = (
+            client_after.user + client_after.system - client_before.user - client_before.system
+        ) / (wall_after - wall_before)
+        print(f"client CPU {client_cpu * 100:.0f} %", file=sys.stderr)
+        await viewers.close()
+    expected = int(args.rate * args.seconds) * viewers.ready
+    cpu = (cpu_after.user + cpu_after.system - cpu_before.user - cpu_before.system) / (
+        wall_after - wall_before
+    )
+    ms = [value * 1000 for value in viewers.latencies]
+    print(
+        f"| {args.backend} | {args.viewers:,} | {viewers.ready:,} | {args.rate:g}/s x {args.seconds:g} s "
+        f"| {len(ms):,} / {expected:,} | {percentile(ms, 0.5):.1f} | {percentile(ms, 0.99):.1f} "
+        f"| {max(ms, default=float('nan')):.0f} | {(rss_after - rss_before) / max(1, viewers.ready) / 1024:.1f} KiB "
+        f"| {rss_after / 2**20:.0f} MiB | {cpu * 100:.0f} % | {connect_s:.1f} s |"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--viewers", type=int, default=1000)
+    parser.add_argument("--rate", type=float, default=100.0)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--backend", choices=("redis", "database"), default="redis")
+    args = parser.parse_args()
+    port = free_port()
+    with tempfile.TemporaryDirectory() as var_dir:
+        extra = {"STOREFRONT_VAR_DIR": var_dir, "STOREFRONT_LIVE_BACKEND": args.backend}
+        stream = f"bench:live:{uuid.uuid4().hex}"
+        redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/4")
+        if args.backend == "redis":
+            extra |= {"REDIS_URL": redis_url, "STOREFRONT_LIVE_STREAM": stream}
+        env = bench_env(free_port(), **extra)
+        env.pop("DATABASE_URL", None)
+        if args.backend == "database":
+            env.pop("REDIS_URL", None)
+        [authorization] = bench_api_key(env)
+        try:
+            uvloop.run(run(args, env, authorization, port))
+        finally:
+            if args.backend == "redis":
+                client = redis.Redis.from_url(redis_url)
+                client.delete(stream)
+                client.close()
+    print(
+        "| backend | viewers | ready | events | delivered / expected | p50 ms | p99 ms | max ms "
+        "| memory per viewer | worker RSS | worker CPU | connect time |",
+        file=sys.stderr,
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,108 @@
+"""``/ws/live/``: the same live events over a WebSocket (Django Channels), the same access rules.
+
+Each message is one JSON text frame ``{"id", "event", "data"}``, exactly what
+``/api/live/`` sends as ``id:``/``event:``/``data:``; the first is ``ready``.
+Resume with ``?last_event_id=<id>`` (a WebSocket has no ``Last-Event-ID``).
+
+Access, as on ``/api/`` (storefront/access/): an API key (``X-API-Key`` or
+``Authorization: Bearer``, a key or a JWT) or an active staff user's session
+cookie. A cookie-authenticated socket must come from the page's own origin:
+browsers send cookies with cross-site WebSockets, so this is the CSRF check.
+Refusals close the handshake (403). Keep-alive pings are the server's
+(uvicorn ``--ws-ping-interval``, daphne ``--ping-interval``).
+
+The hub (one reader per worker) does the fan-out, so no channel layer is
+needed: a layer would add a second hop through Redis for every event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from contextlib import aclosing
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import orjson
+from channels.generic.websocket import AsyncWebsocketConsumer
+
+from storefront.access.keys import Credential, acheck_key
+from storefront.access.tokens import check_token, looks_like_jwt
+from storefront.live.hub import Overflow, get_hub
+from storefront.live.views import to_frame
+
+__all__ = ["LiveConsumer"]
+
+# 4000-4999 are the application's own close codes.
+CLOSE_OVERFLOW = 4008
+
+
+def _headers(scope: dict[str, Any]) -> dict[str, str]:
+    return {
+        name.decode("latin1").lower(): value.decode("latin1") for name, value in scope["headers"]
+    }
+
+
+def _presented_key(headers: dict[str, str]) -> str | None:
+    authorization = headers.get("authorization")
+    if authorization is not None:
+        scheme, _, token = authorization.strip().partition(" ")
+        return token.strip() if scheme.lower() == "bearer" else ""
+    key = headers.get("x-api-key")
+    return None if key is None else key.strip()
+
+
+async def _key_credential(key: str) -> Credential | None:
+    if not key:
+        return None
+    return check_token(key) if looks_like_jwt(key) else await acheck_key(key)
+
+
+def _same_origin(headers: dict[str, str]) -> bool:
+    origin = headers.get("origin")
+    return origin is not None and urlsplit(origin).netloc == headers.get("host")
+
+
+class LiveConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
+    _pump: asyncio.Task[None] | None = None
+
+    async def connect(self) -> None:
+        if not await self._allowed():
+            await self.close()  # before accept: the handshake is refused with a 403
+            return
+        after = (
+            parse_qs(self.scope.get("query_string", b"").decode()).get("last_event_id") or [None]
+        )[0]
+        hub = get_hub()
+        if after is not None:
+            try:
+                hub.backend.sort_key(after)
+            except ValueError:
+                await self.close()
+                return
+        await self.accept()
+        self._pump = asyncio.create_task(self._forward(after))
+
+    async def _allowed(self) -> bool:
+        headers = _headers(self.scope)
+        key = _presented_key(headers)
+        if key is not None:
+            return await _key_credential(key) is not None
+        user = self.scope.get("user")
+        staff = bool(user and user.is_authenticated and user.is_active and user.is_staff)
+        return staff and _same_origin(headers)
+
+    async def _forward(self, after: str | None) -> None:
+        async with aclosing(get_hub().subscribe(after)) as items:
+            async for item in items:
+                event_id, name, data = to_frame(item)
+                message = {"id": event_id, "event": name, "data": data}
+                await self.send(text_data=orjson.dumps(message).decode())
+                if isinstance(item, Overflow):
+                    await self.close(code=CLOSE_OVERFLOW)
+                    return
+
+    async def disconnect(self, code: int) -> None:
+        pump, self._pump = self._pump, None
+        if pump is not None:
+            pump.cancel()
+            await asyncio.wait({pump})
