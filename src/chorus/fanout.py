@@ -2,8 +2,9 @@
 
 A source is a ``Call`` to a named upstream (sent through that upstream's
 policy chain, ``chorus.chain``) or any awaitable (an async ORM query, say),
-optionally wrapped by ``source()`` to set ``required``, a timeout or a cache. Each runs in its own task bounded by the sooner of its timeout and
-the fan-out's deadline, so nothing outlives the deadline. A source's failure
+optionally wrapped by ``source()`` to set ``required``, a timeout or a cache
+(``chorus.sources``). Each runs in its own task bounded by the sooner of its
+timeout and the fan-out's deadline, so nothing outlives the deadline. A source's failure
 is captured as its ``SourceResult``; only cancellation of the caller escapes,
 and then every task still running is cancelled and awaited before it does.
 When a required source fails, the others are cancelled at once (the answer

@@ -1,0 +1,45 @@
+"""Gunicorn for storefront in production: uvicorn workers (ASGI), one per core by default.
+
+    uv run gunicorn -c deploy/gunicorn.conf.py storefront.asgi:application
+
+``deploy/entrypoint.sh`` (the container's entrypoint, and what the tests run)
+migrates, then execs exactly that. Settings come from the environment:
+
+- ``STOREFRONT_BIND``: the address to listen on (``0.0.0.0:8000``);
+- ``STOREFRONT_WORKERS``: worker processes (the machine's CPU count). Each
+  worker is one event loop serving many requests at once, so more workers than
+  cores only adds memory and context switches;
+- ``STOREFRONT_WORKER_TIMEOUT``: seconds a worker may stay silent before the
+  arbiter replaces it (30). An async worker that is silent that long has a
+  blocked event loop, which no request should ever cause;
+- ``STOREFRONT_GRACEFUL_TIMEOUT``: seconds a stopping worker gets to finish
+  its requests after SIGTERM (20);
+- ``FORWARDED_ALLOW_IPS``: the proxies whose ``X-Forwarded-*`` headers are
+  trusted (``127.0.0.1``).
+
+Access logging is chorus's ``RequestIDMiddleware`` line (method, path, status,
+duration and the request id, on the ``chorus.request`` logger), so gunicorn's
+own access log is off: one line per request, not two.
+"""
+
+import multiprocessing
+import os
+
+bind = os.environ.get("STOREFRONT_BIND", "0.0.0.0:8000")
+workers = int(os.environ.get("STOREFRONT_WORKERS", multiprocessing.cpu_count()))
+# uvicorn's worker picks uvloop and httptools when they are installed (they are).
+worker_class = "uvicorn_worker.UvicornWorker"
+timeout = int(os.environ.get("STOREFRONT_WORKER_TIMEOUT", "30"))
+graceful_timeout = int(os.environ.get("STOREFRONT_GRACEFUL_TIMEOUT", "20"))
+keepalive = 5
+# Recycle workers now and then, at staggered moments, so that slow leaks in any
+# library cannot grow without bound and the workers never restart all at once.
+max_requests = int(os.environ.get("STOREFRONT_MAX_REQUESTS", "20000"))
+max_requests_jitter = max_requests // 10
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+accesslog = None
+errorlog = "-"
+loglevel = os.environ.get("LOG_LEVEL", "info").lower()
+# Heartbeat files on a RAM disk where there is one: a container's overlay disk can stall them.
+if os.path.isdir("/dev/shm"):
+    worker_tmp_dir = "/dev/shm"
