@@ -34,7 +34,6 @@ from typing import Any
 import orjson
 from cachetools import LRUCache
 
-from chorus import metrics
 from chorus.attempt import Attempt, Reply, Send
 from chorus.exceptions import UpstreamError, UpstreamTimeoutError
 from chorus.loop_local import LoopLocal
@@ -83,7 +82,7 @@ class ResponseCache:
         entry = await self._get(key)
         now = time.time()
         if entry is not None and now < entry.fresh_until:
-            self._count("hit")
+            self.hits += 1
             return Reply(
                 status=entry.status, data=entry.data, raw=entry.raw, attempts=0, cached=True
             )
@@ -95,7 +94,7 @@ class ResponseCache:
             except _LeaderGoneError:
                 pass
             else:
-                self._count("coalesced")
+                self.coalesced += 1
                 return Reply(
                     status=shared.status,
                     data=shared.data,
@@ -105,7 +104,7 @@ class ResponseCache:
                     stale=shared.stale,
                     error=shared.error,
                 )
-        self._count("miss")
+        self.misses += 1
         flight = flights[key] = asyncio.get_running_loop().create_future()
         try:
             reply = await self._refresh(key, produce, deadline, entry)
@@ -144,7 +143,7 @@ class ResponseCache:
         except Exception as error:
             if fallback is None:
                 raise
-            self._count("stale")
+            self.stale += 1
             if isinstance(error, TimeoutError) and not isinstance(error, UpstreamError):
                 error = UpstreamTimeoutError(self.name, "no answer in time", elapsed_ms=0.0)
             return Reply(
@@ -204,17 +203,6 @@ class ResponseCache:
 
     def clear(self) -> None:
         self._memory.clear()
-
-    def _count(self, kind: str) -> None:
-        if kind == "hit":
-            self.hits += 1
-        elif kind == "miss":
-            self.misses += 1
-        elif kind == "stale":
-            self.stale += 1
-        else:
-            self.coalesced += 1
-        metrics.cache_event(self.name, kind)
 
 
 def call_key(attempt: Attempt) -> Hashable:

@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 from dataclasses import replace
 
-from chorus import metrics
 from chorus.attempt import IDEMPOTENT_METHODS, Attempt, Reply, Send
 from chorus.exceptions import UpstreamError
 from chorus.policies.config import HedgePolicy
@@ -100,7 +99,6 @@ class _Race:
             await self._stop_hedge()
 
     def _start_hedge(self) -> None:
-        metrics.hedged(self.attempt.upstream.name)
         self.hedge = asyncio.get_running_loop().create_task(self.send(self.attempt))
         self.hedge.add_done_callback(self._hedge_done)
 

@@ -41,7 +41,6 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import replace
 
-from chorus import metrics
 from chorus.attempt import IDEMPOTENT_METHODS, Attempt, Reply, Send
 from chorus.exceptions import UpstreamError, UpstreamTimeoutError
 from chorus.policies import switches
@@ -121,7 +120,6 @@ def retry_link(
         if attempt.call.method not in IDEMPOTENT_METHODS:
             return await send(attempt)
         budget.record_call()
-        name = attempt.upstream.name
         loop = asyncio.get_running_loop()
         sent = 0
         for tried in range(1, policy.attempts + 1):
@@ -138,9 +136,7 @@ def retry_link(
                 if not _fits(attempt, pause, max(loop.time() - started, _usual(latency))):
                     raise
                 if not budget.try_spend():
-                    metrics.retry_budget_refused(name)
                     raise
-                metrics.retried(name)
                 if pause > 0:
                     await asyncio.sleep(pause)
                 continue
