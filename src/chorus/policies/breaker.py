@@ -72,6 +72,9 @@ class CircuitBreaker:
         self._probe_successes = 0
         # Set when this process opened the breaker, until the shared state has been told.
         self.unpublished_open = False
+        # Bumped on every change of state: a call's verdict counts only in the state
+        # it was let through in (a call sent before the breaker opened is no probe).
+        self.generation = 0
 
     # -- asking ---------------------------------------------------------------
 
@@ -91,15 +94,19 @@ class CircuitBreaker:
             return None
         return 0.0  # every probe is out: refused until they answer
 
-    def release(self) -> None:
+    def release(self, generation: int | None = None) -> None:
         """An acquired call ended with no verdict (its caller went away)."""
+        if generation is not None and generation != self.generation:
+            return
         if self.state is BreakerState.HALF_OPEN and self._probes > 0:
             self._probes -= 1
 
     # -- telling --------------------------------------------------------------
 
-    def record(self, failed: bool) -> None:
-        """The outcome of a call that ``acquire`` let through."""
+    def record(self, failed: bool, generation: int | None = None) -> None:
+        """The outcome of a call that ``acquire`` let through (in ``generation``, if given)."""
+        if generation is not None and generation != self.generation:
+            return  # let through in an earlier state: says nothing about this one
         if self.state is BreakerState.HALF_OPEN:
             if failed:
                 self._open("a probe failed")
@@ -123,6 +130,7 @@ class CircuitBreaker:
         if self.state is BreakerState.OPEN:
             return
         self.state = BreakerState.OPEN
+        self.generation += 1
         self.opened_at = self._clock()
         self.open_for = remaining
         logger.warning("circuit for %r opened: opened by another worker", self.name)
@@ -155,6 +163,7 @@ class CircuitBreaker:
 
     def _move(self, state: BreakerState, why: str) -> None:
         self.state = state
+        self.generation += 1
         log = logger.warning if state is BreakerState.OPEN else logger.info
         log("circuit for %r %s: %s", self.name, _VERBS[state], why)
 
@@ -218,6 +227,7 @@ def breaker_link(send: Send, breaker: CircuitBreaker, shared: SharedBreakerState
         retry_in = breaker.acquire()
         if retry_in is not None:
             raise CircuitOpenError(breaker.name, retry_in=retry_in)
+        generation = breaker.generation
         try:
             reply = await send(attempt)
         except asyncio.CancelledError:
@@ -225,19 +235,19 @@ def breaker_link(send: Send, breaker: CircuitBreaker, shared: SharedBreakerState
             # Cancelled sooner, the caller went away: no verdict on the upstream.
             deadline = attempt.deadline
             if deadline is not None and asyncio.get_running_loop().time() >= deadline - _EARLY:
-                breaker.record(True)
+                breaker.record(True, generation)
             else:
-                breaker.release()
+                breaker.release(generation)
             raise
         except UpstreamError as error:
-            breaker.record(failed(error))
+            breaker.record(failed(error), generation)
             if shared is not None and breaker.unpublished_open:
                 await shared.sync(breaker)  # tell the other workers now, not on the next call
             raise
         except BaseException:
-            breaker.release()
+            breaker.release(generation)
             raise
-        breaker.record(False)
+        breaker.record(False, generation)
         return reply
 
     return guarded

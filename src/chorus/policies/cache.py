@@ -89,8 +89,9 @@ class ResponseCache:
         flights = self._flights.get()
         flight = flights.get(key)
         if flight is not None:
+            fallback = entry if entry is not None and now < entry.stale_until else None
             try:
-                shared = await asyncio.shield(flight)
+                shared = await self._follow(flight, fallback, deadline)
             except _LeaderGoneError:
                 pass
             else:
@@ -123,6 +124,27 @@ class ResponseCache:
             if flight.done() and not flight.cancelled():
                 flight.exception()  # nobody may be waiting: not "never retrieved"
 
+    async def _follow(
+        self, flight: asyncio.Future[Reply], fallback: _Entry | None, deadline: float | None
+    ) -> Reply:
+        """The leader's reply; or, for a waiter with a stale entry, that entry once the
+        waiter's own deadline is near (the leader's may come later)."""
+        if fallback is None or deadline is None:
+            return await asyncio.shield(flight)
+        limit = asyncio.timeout_at(deadline - STALE_MARGIN)
+        try:
+            async with limit:
+                return await asyncio.shield(flight)
+        except TimeoutError:
+            if not limit.expired():
+                raise  # the leader's own failure
+            return self._stale_reply(fallback, TimeoutError())
+        except asyncio.CancelledError:
+            # As in _refresh: at the deadline, the deadline's own cancel in a busy turn.
+            if asyncio.get_running_loop().time() < deadline - STALE_MARGIN:
+                raise
+            return self._stale_reply(fallback, TimeoutError())
+
     async def _refresh(
         self,
         key: Hashable,
@@ -140,24 +162,37 @@ class ResponseCache:
                     reply = await produce(sooner)
             else:
                 reply = await produce(deadline)
+        except asyncio.CancelledError:
+            # At the deadline this is the deadline's own cancel: a loop too busy to run
+            # the margin's timer first ran both in one turn. Still a timeout that the
+            # stale entry answers. Any sooner cancel is the caller's, and goes on.
+            if fallback is None or deadline is None:
+                raise
+            if asyncio.get_running_loop().time() < deadline - STALE_MARGIN:
+                raise
+            return self._stale_reply(fallback, TimeoutError())
         except Exception as error:
             if fallback is None:
                 raise
-            self.stale += 1
-            if isinstance(error, TimeoutError) and not isinstance(error, UpstreamError):
-                error = UpstreamTimeoutError(self.name, "no answer in time", elapsed_ms=0.0)
-            return Reply(
-                status=fallback.status,
-                data=fallback.data,
-                raw=fallback.raw,
-                attempts=error.attempts if isinstance(error, UpstreamError) else 1,
-                cached=True,
-                stale=True,
-                error=error,
-            )
+            return self._stale_reply(fallback, error)
         if reply.error is None:
             await self._set(key, reply)
         return reply
+
+    def _stale_reply(self, fallback: _Entry, error: Exception) -> Reply:
+        """``fallback``'s data standing in for the failure ``error``."""
+        self.stale += 1
+        if isinstance(error, TimeoutError) and not isinstance(error, UpstreamError):
+            error = UpstreamTimeoutError(self.name, "no answer in time", elapsed_ms=0.0)
+        return Reply(
+            status=fallback.status,
+            data=fallback.data,
+            raw=fallback.raw,
+            attempts=error.attempts if isinstance(error, UpstreamError) else 1,
+            cached=True,
+            stale=True,
+            error=error,
+        )
 
     # -- the store ------------------------------------------------------------
 

@@ -2,6 +2,7 @@
 stale-if-error for failures, timeouts and an open breaker, and Redis shared by workers."""
 
 import asyncio
+import time
 
 import pytest
 
@@ -194,3 +195,51 @@ async def test_redis_entries_are_shared_by_every_worker(one_upstream, simulator,
     finally:
         await chorus.testing.areset_shared_state()
         await chorus.shared_redis.aclose_redis()
+
+
+async def test_a_timeout_is_answered_stale_even_when_the_loop_stalls_across_the_deadline(
+    cached, simulator
+):
+    cached(TTL=0.05, STALE_IF_ERROR=60.0)
+    good = await run(chorus.call("svc", "/summary"))
+    await simulator.aset_fault("analytics", fault="hang")
+    await asyncio.sleep(0.1)
+    loop = asyncio.get_running_loop()
+    # A busy machine: the loop stalls across the deadline, so the cache's own timer (a few
+    # ms before it) and the fan-out's deadline fire in the same turn.
+    loop.call_at(loop.time() + 0.25, time.sleep, 0.1)
+    stale = await run(chorus.call("svc", "/summary", timeout=2.0), deadline=0.3)
+    assert stale.outcome is Outcome.TIMEOUT
+    assert (stale.cached, stale.stale) == (True, True)
+    assert stale.data == good.data
+
+
+async def test_a_callers_cancel_before_the_deadline_is_not_answered_stale(cached, simulator):
+    cached(TTL=0.05, STALE_IF_ERROR=60.0)
+    await run(chorus.call("svc", "/summary"))
+    await simulator.aset_fault("analytics", fault="hang")
+    await asyncio.sleep(0.1)
+    caller = asyncio.create_task(run(chorus.call("svc", "/summary", timeout=2.0)))
+    await asyncio.sleep(0.1)
+    caller.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await caller
+
+
+async def test_a_waiter_with_an_earlier_deadline_is_answered_stale_at_its_own(cached, simulator):
+    cached(TTL=0.05, STALE_IF_ERROR=60.0)
+    good = await run(chorus.call("svc", "/summary"))
+    await simulator.aset_fault("analytics", fault="hang")
+    await asyncio.sleep(0.1)
+    leader = asyncio.create_task(run(chorus.call("svc", "/summary", timeout=2.0)))
+    try:
+        await asyncio.sleep(0.05)
+        # Shares the leader's hanging request, but must answer much sooner.
+        waiter = await run(chorus.call("svc", "/summary", timeout=0.3))
+    finally:
+        leader.cancel()
+        await asyncio.gather(leader, return_exceptions=True)
+    assert waiter.outcome is Outcome.TIMEOUT
+    assert (waiter.cached, waiter.stale) == (True, True)
+    assert waiter.data == good.data
+    assert await requests_to(simulator, "analytics") == 2  # the good answer, the hung one

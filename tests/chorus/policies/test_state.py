@@ -106,3 +106,32 @@ def test_latency_keeps_only_recent_samples():
     for _ in range(32):
         tracker.record(0.001)
     assert tracker.quantile(0.99) == pytest.approx(0.001)
+
+
+def test_a_call_sent_before_the_breaker_opened_is_not_taken_for_a_probe():
+    clock = Clock()
+    breaker = CircuitBreaker(
+        "svc", BreakerPolicy(minimum_calls=2, window=2, cool_down=5.0), clock=clock
+    )
+    breaker.acquire()
+    slow_call = breaker.generation  # still in flight while the breaker opens
+    breaker.record(True)
+    breaker.record(True)
+    clock.now += 5
+    assert breaker.acquire() is None  # the probe
+    breaker.record(False, slow_call)  # the old call succeeds late: no verdict on the probe
+    assert breaker.state is BreakerState.HALF_OPEN
+    breaker.record(True, slow_call)
+    assert breaker.state is BreakerState.HALF_OPEN
+
+
+def test_the_probes_own_verdict_counts():
+    clock = Clock()
+    breaker = CircuitBreaker(
+        "svc", BreakerPolicy(minimum_calls=1, window=1, cool_down=5.0), clock=clock
+    )
+    breaker.record(True)
+    clock.now += 5
+    breaker.acquire()
+    breaker.record(False, breaker.generation)
+    assert breaker.state is BreakerState.CLOSED
