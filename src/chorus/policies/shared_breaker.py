@@ -10,7 +10,10 @@ calls in one shared window would cost a Redis round trip per call; sharing the
 verdict costs one per interval.
 
 Calls wait for the read (a few hundred microseconds, one call per interval);
-Redis failures are logged and leave the per-process breaker in charge.
+Redis failures are logged and leave the per-process breaker in charge. An
+opening is written at once when a failed answer opens the breaker; when a
+timeout opens it (the call was cancelled at its deadline, and a cancelled call
+cannot wait on Redis), the next call through this worker writes it.
 """
 
 from __future__ import annotations
