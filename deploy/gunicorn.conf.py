@@ -40,6 +40,8 @@ forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 accesslog = None
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
-# Heartbeat files on a RAM disk where there is one: a container's overlay disk can stall them.
-if os.path.isdir("/dev/shm"):
-    worker_tmp_dir = "/dev/shm"
+# Heartbeat files on a RAM disk where there is one, as gunicorn's docs advise: a container's
+# overlay disk can stall them. They hold no data, only their modification time.
+_SHM = "/dev/shm"  # noqa: S108 - gunicorn's worker heartbeat files, not data
+if os.path.isdir(_SHM):
+    worker_tmp_dir = _SHM
