@@ -98,7 +98,15 @@ def storefront_server_env(
 @pytest.fixture(scope="session")
 def api_headers(storefront_server_env: dict[str, str]) -> dict[str, str]:
     """Headers with a read-write API key stored in the server's database."""
-    key = _manage(storefront_server_env, "api_key", "create", "--name", "browser tests")
+    key = _manage(
+        storefront_server_env,
+        "api_key",
+        "create",
+        "--name",
+        "browser tests",
+        "--scope",
+        "read-write",
+    )
     return {"Authorization": f"Bearer {key.strip()}"}
 
 
