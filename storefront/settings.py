@@ -163,7 +163,7 @@ STOREFRONT_LIVE = {
     "HEARTBEAT": env_float("STOREFRONT_LIVE_HEARTBEAT", 15.0),
 }
 STOREFRONT_API_MAX_BODY_BYTES = env_int("STOREFRONT_API_MAX_BODY_BYTES", 64 * 1024)
-# Token buckets (storefront/ratelimit.py): RATE per second, BURST at once; a RATE of 0 turns it off.
+# Token buckets (storefront/http/ratelimit.py): RATE per second, BURST at once; a RATE of 0 turns it off.
 STOREFRONT_RATE_LIMITS = {
     "API": {
         "RATE": env_float("STOREFRONT_RATE_LIMIT_API_RATE", 1000.0, allow_zero=True),
@@ -239,7 +239,7 @@ CHORUS = {
     "REDIS_URL": REDIS_URL or None,
 }
 
-# The simulator's fault API, behind the dashboard's fault controls (storefront/fault_control.py):
+# The simulator's fault API, behind the dashboard's fault controls (storefront/dashboard/fault_control.py):
 # STOREFRONT_SIMULATOR_URL, or the local simulator when every upstream is it; "" turns them off.
 _simulator_url = os.environ.get("STOREFRONT_SIMULATOR_URL")
 if _simulator_url is None:

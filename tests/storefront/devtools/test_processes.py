@@ -1,4 +1,4 @@
-"""Supervised child processes (storefront/processes.py), on real processes."""
+"""Supervised child processes (storefront/devtools/processes.py), on real processes."""
 
 from __future__ import annotations
 
