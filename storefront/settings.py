@@ -52,7 +52,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "chorus.RequestIDMiddleware",
     "storefront.http.middleware.SecurityMiddleware",
-    "servestatic.middleware.ServeStaticMiddleware",
+    "storefront.http.middleware.StaticFilesMiddleware",
     "storefront.http.body.ApiInputMiddleware",
     "storefront.http.middleware.SessionMiddleware",
     "storefront.http.middleware.CommonMiddleware",
@@ -187,6 +187,8 @@ STATIC_ROOT = VAR_DIR / "static"
 # re-scans the disk per request: autorefresh would look a path up on a thread for every request.
 SERVESTATIC_USE_FINDERS = True
 SERVESTATIC_AUTOREFRESH = False
+# Same-origin assets: no Access-Control-Allow-Origin: * on them.
+SERVESTATIC_ALLOW_ALL_ORIGINS = False
 
 _UPSTREAM_URLS = env_upstream_urls()
 _UPSTREAM_TIMEOUT = env_float("STOREFRONT_UPSTREAM_TIMEOUT", 0.5)

@@ -27,6 +27,7 @@ from django.contrib.sessions import middleware as sessions
 from django.http import HttpRequest, HttpResponseBase
 from django.middleware import clickjacking, common, csp, csrf, security
 from django.utils.functional import SimpleLazyObject, empty
+from servestatic.middleware import ServeStaticMiddleware
 
 from chorus import NonBlockingMiddlewareMixin
 
@@ -170,3 +171,21 @@ class CsrfViewMiddleware(NonBlockingMiddlewareMixin, csrf.CsrfViewMiddleware):
             assert self.sync_process_view is not None
             return await sync_to_async(self.sync_process_view)(request, view, args, kwargs)
         return await super().aprocess_view(request, view, args, kwargs)
+
+
+class StaticFilesMiddleware(ServeStaticMiddleware):
+    """ServeStatic, minus its DEBUG-mode error page for a missing file.
+
+    With ``DEBUG`` on (the demo's default), ServeStatic raises for an unknown
+    path under ``/static/``, which Django turns into a 500 page. A missing file
+    is the client's 404: it falls through to the URL resolver and the JSON 404
+    handler, in every mode. (Autorefresh is off in settings, so the file table
+    is complete at start-up and the lookup is one dictionary get.)
+    """
+
+    async def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        static_file = self.files.get(request.path_info)
+        if static_file is not None:
+            return await self.aserve(static_file, request)
+        response: HttpResponseBase = await self.get_response(request)
+        return response

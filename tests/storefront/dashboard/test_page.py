@@ -64,3 +64,15 @@ async def test_the_login_page_style_is_served_from_the_access_app():
     response = await asgi_request(application, "/static/access/login.css")
     assert response.status == 200
     assert response.headers["content-type"].startswith("text/css")
+
+
+async def test_a_missing_static_file_is_a_404_not_a_500_with_debug_on(settings):
+    settings.DEBUG = True  # the demo's default, where ServeStatic itself would raise
+    response = await asgi_request(application, "/static/dashboard/missing.js")
+    assert response.status == 404  # Django's debug 404 page; JSON with DEBUG off (above)
+
+
+async def test_static_files_are_not_offered_to_other_origins():
+    response = await asgi_request(application, "/static/dashboard/dashboard.js")
+    assert response.status == 200
+    assert "access-control-allow-origin" not in response.headers
