@@ -239,6 +239,13 @@ CHORUS = {
     },
     "DEFAULT_DEADLINE": env_float("STOREFRONT_DEADLINE", 2.0),
     "REDIS_URL": REDIS_URL or None,
+    # Refused on the headers, before a byte of the body is read (chorus/limits.py): the API
+    # takes small JSON documents; the admin's forms and the login page little more.
+    "REQUEST_LIMITS": {
+        "MAX_BODY_BYTES": {"/": 1024 * 1024, "/api/": STOREFRONT_API_MAX_BODY_BYTES},
+        "MAX_HEADERS": env_int("STOREFRONT_MAX_HEADERS", 100),
+        "MAX_HEADER_BYTES": env_int("STOREFRONT_MAX_HEADER_BYTES", 32 * 1024),
+    },
 }
 
 # The simulator's fault API, behind the dashboard's fault controls (storefront/dashboard/fault_control.py):

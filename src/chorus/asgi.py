@@ -27,6 +27,13 @@ matter:
   with no uploaded files) run inline; any other closer runs in a thread.
 - A body that arrives in one message is wrapped in memory instead of a
   ``SpooledTemporaryFile``.
+- A ``SuspiciousOperation`` (a bad ``Host``, …) is a 400 on the loop with one
+  throttled WARNING line, not a thread hop and a traceback (``chorus.suspicious``).
+
+Before any of that, it applies ``CHORUS["REQUEST_LIMITS"]`` (``chorus.limits``)
+to the scope: too many or too large headers are a 431, and a body over its
+route's limit a 413, refused on its ``Content-Length`` before a byte of it is
+read, or cut off as soon as a chunked body passes the limit.
 
 It also answers the ASGI lifespan protocol, which Django refuses: at shutdown
 it runs the ``chorus.on_shutdown`` callbacks, then closes the loop's
@@ -43,24 +50,32 @@ from __future__ import annotations
 
 import asyncio
 import io
+import tempfile
 from collections.abc import Awaitable, Callable, Mapping
 from contextlib import closing, suppress
 from typing import IO, Any
 
 import django
+import orjson
 from asgiref.sync import SyncToAsync, ThreadSensitiveContext, sync_to_async
+from django.conf import settings
 from django.core import signals
 from django.core.cache import caches, close_caches
 from django.core.cache.backends.base import BaseCache
 from django.core.exceptions import RequestAborted
+from django.core.handlers import base
 from django.core.handlers.asgi import ASGIHandler, ASGIRequest, get_script_prefix
 from django.core.handlers.base import reset_urlconf
 from django.db import close_old_connections, reset_queries
 from django.dispatch import Signal
 from django.http import HttpRequest, HttpResponseBase
-from django.urls import set_script_prefix
+from django.urls import set_script_prefix, set_urlconf
+from django.utils.log import log_response
 
+from chorus import suspicious
+from chorus.conf import get_settings
 from chorus.lifespan import run_shutdown
+from chorus.limits import Refusal, too_large
 
 __all__ = ["ChorusASGIHandler", "get_asgi_application"]
 
@@ -72,13 +87,57 @@ _CONNECTION_HOUSEKEEPING = (reset_queries, close_old_connections)
 _HANDLED_HERE = frozenset({reset_queries, close_old_connections, close_caches, reset_urlconf})
 
 
+_WRAPPER = "convert_exception_to_response"
+
+
+class _BodyTooLarge(Exception):
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+
+
 class ChorusASGIHandler(ASGIHandler):
+    def load_middleware(self, is_async: bool = False) -> None:
+        # Django wraps each layer with the name it imported into base; chorus's wrapper
+        # answers SuspiciousOperation on the loop. Swapped only while the chain is built.
+        django_wrapper = getattr(base, _WRAPPER)
+        setattr(base, _WRAPPER, suspicious.convert_exception_to_response)
+        try:
+            super().load_middleware(is_async)
+        finally:
+            setattr(base, _WRAPPER, django_wrapper)
+
+    async def get_response_async(self, request: HttpRequest) -> HttpResponseBase:
+        """Django's, logging a 4xx inline: only a 5xx's ERROR line can reach a blocking handler.
+
+        Django logs every 4xx and 5xx through ``sync_to_async``, a thread hop per 404
+        or 401, because ``mail_admins`` may send an email. That handler takes ERROR
+        and above, which is what a 5xx logs; a 4xx logs a WARNING.
+        """
+        set_urlconf(settings.ROOT_URLCONF)
+        chain = self._middleware_chain  # type: ignore[attr-defined]
+        response: Any = await chain(request)
+        response._resource_closers.append(request.close)
+        status = response.status_code
+        if status >= 500:
+            await sync_to_async(log_response, thread_sensitive=False)(
+                "%s: %s", response.reason_phrase, request.path, response=response, request=request
+            )
+        elif status >= 400:
+            log_response(
+                "%s: %s", response.reason_phrase, request.path, response=response, request=request
+            )
+        return response  # type: ignore[no-any-return]
+
     async def __call__(self, scope: Mapping[str, Any], receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
             await self._lifespan(receive, send)
             return
         if scope["type"] != "http":
             raise ValueError(f"Django can only handle ASGI/HTTP connections, not {scope['type']}.")
+        refusal = _refuse_scope(scope)
+        if refusal is not None:
+            await _send_refusal(send, refusal)
+            return
         async with ThreadSensitiveContext():
             try:
                 await self.handle(scope, receive, send)
@@ -87,9 +146,13 @@ class ChorusASGIHandler(ASGIHandler):
 
     async def handle(self, scope: Mapping[str, Any], receive: Receive, send: Send) -> None:
         """Django's ``ASGIHandler.handle`` with the signal and close hops removed."""
+        limit = get_settings().request_limits.body_limit(scope["path"])
         try:
-            body_file = await self.read_body(receive)
+            body_file = await self.read_limited_body(receive, limit)
         except RequestAborted:
+            return
+        except _BodyTooLarge as refused:
+            await _send_refusal(send, too_large(refused.limit))
             return
         with closing(body_file):
             set_script_prefix(get_script_prefix(scope))
@@ -122,20 +185,40 @@ class ChorusASGIHandler(ASGIHandler):
                 await self._close_response(response)
 
     async def read_body(self, receive: Receive) -> IO[bytes]:
+        return await self.read_limited_body(receive, None)
+
+    async def read_limited_body(self, receive: Receive, limit: int | None) -> IO[bytes]:
+        """Django's ``read_body``, in memory when it comes in one message, and cut at ``limit``."""
         first = await receive()
         if first["type"] == "http.request" and not first.get("more_body", False):
-            return io.BytesIO(first.get("body", b""))
-        replayed = False
-
-        async def replay() -> Mapping[str, Any]:
-            nonlocal replayed
-            if replayed:
-                return await receive()
-            replayed = True
-            return first
-
-        body: IO[bytes] = await super().read_body(replay)
-        return body
+            body = first.get("body", b"")
+            if limit is not None and len(body) > limit:
+                raise _BodyTooLarge(limit)
+            return io.BytesIO(body)
+        body_file = tempfile.SpooledTemporaryFile(  # noqa: SIM115 (closed below or by the request)
+            max_size=settings.FILE_UPLOAD_MAX_MEMORY_SIZE, mode="w+b"
+        )
+        try:
+            message, received = first, 0
+            while True:
+                if message["type"] == "http.disconnect":
+                    raise RequestAborted()
+                chunk = message.get("body", b"")
+                received += len(chunk)
+                if limit is not None and received > limit:
+                    raise _BodyTooLarge(limit)
+                if getattr(body_file, "_rolled", False):
+                    await sync_to_async(body_file.write, thread_sensitive=False)(chunk)
+                else:
+                    body_file.write(chunk)
+                if not message.get("more_body", False):
+                    break
+                message = await receive()
+        except BaseException:
+            body_file.close()
+            raise
+        body_file.seek(0)
+        return body_file
 
     async def _close_response(self, response: HttpResponseBase) -> None:
         """``response.close()``, with its closers inline when they are known no-ops."""
@@ -162,6 +245,31 @@ class ChorusASGIHandler(ASGIHandler):
                     raise
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+
+def _refuse_scope(scope: Mapping[str, Any]) -> Refusal | None:
+    """The request refused on its headers alone (see ``chorus.limits``), or ``None``."""
+    limits = get_settings().request_limits
+    headers = scope["headers"]
+    refusal = limits.refuse_headers(headers)
+    if refusal is not None:
+        return refusal
+    for name, value in headers:
+        if name == b"content-length":
+            return limits.refuse_declared_body(scope["path"], value)
+    return None
+
+
+async def _send_refusal(send: Send, refusal: Refusal) -> None:
+    body = orjson.dumps({"error": {"code": refusal.code, "message": refusal.message}})
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        # The unread rest of the body is not worth keeping the connection for.
+        (b"connection", b"close"),
+    ]
+    await send({"type": "http.response.start", "status": refusal.status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 def _is_trivial_closer(closer: Callable[[], object]) -> bool:

@@ -35,6 +35,7 @@ from django.core.signals import setting_changed
 from django.dispatch import receiver
 
 from chorus.exceptions import ConfigurationError, UnknownUpstreamError
+from chorus.limits import RequestLimits, limits_problems, read_limits
 from chorus.policies.config import (
     BreakerPolicy,
     CachePolicy,
@@ -59,7 +60,7 @@ _POLICY_KEYS: tuple[tuple[str, type[Any], str], ...] = (
     ("CACHE", CachePolicy, "chorus.E011"),
 )
 
-_TOP_LEVEL_KEYS = frozenset({"UPSTREAMS", "DEFAULT_DEADLINE", "REDIS_URL"})
+_TOP_LEVEL_KEYS = frozenset({"UPSTREAMS", "DEFAULT_DEADLINE", "REDIS_URL", "REQUEST_LIMITS"})
 _UPSTREAM_KEYS = frozenset(
     {
         "BASE_URL",
@@ -106,6 +107,7 @@ class ChorusSettings:
     upstreams: Mapping[str, UpstreamConfig] = field(default_factory=lambda: MappingProxyType({}))
     default_deadline: float | None = DEFAULT_DEADLINE
     redis_url: str | None = None
+    request_limits: RequestLimits = field(default_factory=RequestLimits)
 
     def upstream(self, name: str) -> UpstreamConfig:
         try:
@@ -246,6 +248,8 @@ def problems(raw: object) -> list[Problem]:
     deadline = raw.get("DEFAULT_DEADLINE", DEFAULT_DEADLINE)
     if (problem := _duration_problem("CHORUS", "DEFAULT_DEADLINE", deadline)) is not None:
         found.append(problem)
+    for message in limits_problems(raw.get("REQUEST_LIMITS", {})):
+        found.append(Problem("error", "chorus.E013", f"CHORUS['REQUEST_LIMITS']: {message}"))
     upstreams = raw.get("UPSTREAMS", {})
     if not isinstance(upstreams, Mapping):
         found.append(Problem("error", "chorus.E001", "CHORUS['UPSTREAMS'] must be a dict"))
@@ -303,6 +307,7 @@ def _build(raw: Mapping[str, Any]) -> ChorusSettings:
         upstreams=MappingProxyType(upstreams),
         default_deadline=raw.get("DEFAULT_DEADLINE", DEFAULT_DEADLINE),
         redis_url=raw.get("REDIS_URL"),
+        request_limits=read_limits(raw.get("REQUEST_LIMITS")),
     )
 
 

@@ -1,5 +1,6 @@
 """ChorusASGIHandler: Django's semantics, without thread hops that cannot matter."""
 
+import logging
 import threading
 
 import pytest
@@ -135,3 +136,23 @@ async def test_multipart_upload_is_read_and_its_files_closed(handler):
     assert response.status == 200, response.body
     assert response.body == b"5"
     assert asgi_urls.seen["upload"].file.closed
+
+
+async def test_a_4xx_is_logged_without_a_thread_hop(handler, caplog):
+    caplog.set_level(logging.WARNING, logger="django.request")
+    response, hops = await count_hops(asgi_request(handler, "/missing/"))
+    assert response.status == 404
+    assert not hops.any
+    [record] = [r for r in caplog.records if r.name == "django.request"]
+    assert record.getMessage() == "Not Found: /missing/"
+    assert record.thread == threading.get_ident()
+
+
+async def test_a_5xx_is_logged_in_a_thread_where_mail_admins_may_block(handler, caplog):
+    caplog.set_level(logging.ERROR, logger="django.request")
+    response, hops = await count_hops(asgi_request(handler, "/boom/"))
+    assert response.status == 500
+    assert hops.default_executor >= 1
+    records = [r for r in caplog.records if r.name == "django.request"]
+    assert records
+    assert all(r.thread != threading.get_ident() for r in records)

@@ -6,7 +6,7 @@ import threading
 from asgiref.sync import sync_to_async
 from django.contrib.auth.models import User
 from django.db import connection
-from django.http import FileResponse, HttpResponse, StreamingHttpResponse
+from django.http import FileResponse, HttpResponse, HttpResponseNotFound, StreamingHttpResponse
 from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 
@@ -54,7 +54,29 @@ async def upload(request):
     return HttpResponse(str(upload.size).encode())
 
 
+async def host(request):
+    return HttpResponse(request.get_host().encode())
+
+
+@csrf_exempt
+async def echo(request):
+    return HttpResponse(str(len(request.body)).encode())
+
+
+async def missing(request):
+    return HttpResponseNotFound(b"no such thing")
+
+
+async def boom(request):
+    raise RuntimeError("a bug in a view")
+
+
 urlpatterns = [
+    path("boom/", boom),
+    path("missing/", missing),
+    path("host/", host),
+    path("echo/", echo),
+    path("api/echo/", echo),
     path("plain/", plain),
     path("orm/", orm),
     path("stream/", stream),
