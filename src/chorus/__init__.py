@@ -13,6 +13,7 @@ async def dashboard(request):
 """
 
 from chorus.chain import fetch
+from chorus.coalesce import CoalescingCache
 from chorus.composite import Composite
 from chorus.conf import ChorusSettings, UpstreamConfig, get_settings
 from chorus.exceptions import (
@@ -58,6 +59,7 @@ __all__ = [
     "ChorusError",
     "ChorusSettings",
     "CircuitOpenError",
+    "CoalescingCache",
     "Composite",
     "ConfigurationError",
     "Default",

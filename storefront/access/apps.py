@@ -8,6 +8,8 @@ class AccessConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        import chorus
         from storefront.access import keys
 
         keys.connect_signals()
+        chorus.on_shutdown(keys.aclose)

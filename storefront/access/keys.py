@@ -1,8 +1,8 @@
 """Making API keys and checking them, fast: a digest lookup behind a short in-process cache.
 
 A request's key is hashed (SHA-256, a microsecond) and looked up in a small
-per-process cache (``cachetools.TTLCache``); only a miss goes to the
-database, through the async ORM. Answers, found or not, are kept for
+per-process cache (``chorus.CoalescingCache``); only a miss goes to the
+database, once however many requests missed together. Answers, found or not, are kept for
 ``STOREFRONT_API_KEY_CACHE_TTL`` seconds (default 30), so a revoked key keeps
 working in *other* processes for at most that long; the process that saves or
 deletes a key forgets its entries at once. The cache holds digests, never
@@ -18,19 +18,24 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
+from asgiref.sync import sync_to_async
 from cachetools import TTLCache
 from django.conf import settings
 from django.core.signals import setting_changed
+from django.db import close_old_connections
 from django.db.models.signals import post_delete, post_save
 
+from chorus import CoalescingCache
 from storefront.access.models import ApiKey, Scope
 
 __all__ = [
     "MIN_KEY_LENGTH",
     "Credential",
     "acheck_key",
+    "aclose",
     "check_key",
     "connect_signals",
     "create_key",
@@ -81,37 +86,32 @@ def _ttl() -> float:
     return float(getattr(settings, "STOREFRONT_API_KEY_CACHE_TTL", 30.0))
 
 
+class _UnknownKeyError(Exception):
+    """A lookup found no usable key: remembered apart, never as a known key's entry."""
+
+
 class _Remembered:
     """Known keys' credentials and unknown keys' digests, each kept for the TTL.
 
-    Unknown keys are remembered apart, so that a flood of made-up keys, which
-    fills that cache, never pushes the real keys out of this one.
+    Known keys sit in a ``chorus.CoalescingCache``: a burst of requests for a key
+    that is not cached makes one query, and a key in use is looked up again
+    ahead of its expiry, so it never goes cold under steady traffic. Unknown
+    keys are remembered apart, so that a flood of made-up keys, which fills
+    that cache, never pushes the real keys out of this one.
     """
 
     def __init__(self, ttl: float) -> None:
         self.ttl = ttl
+        self.known: CoalescingCache[str, Credential] = CoalescingCache(ttl=ttl, maxsize=_MAX_CACHED)
         size = _MAX_CACHED if ttl > 0 else 0
-        self.known: TTLCache[str, Credential] = TTLCache(maxsize=size, ttl=max(ttl, 1e-9))
         self.unknown: TTLCache[str, bool] = TTLCache(maxsize=size, ttl=max(ttl, 1e-9))
+
+    def remember_unknown(self, key_digest: str) -> None:
+        if self.ttl > 0:
+            self.unknown[key_digest] = True
 
 
 _remembered = _Remembered(_ttl())
-
-
-def _cached(key_digest: str) -> tuple[bool, Credential | None]:
-    credential = _remembered.known.get(key_digest)
-    if credential is not None:
-        return True, credential
-    return key_digest in _remembered.unknown, None
-
-
-def _remember(key_digest: str, credential: Credential | None) -> Credential | None:
-    if _remembered.ttl > 0:
-        if credential is None:
-            _remembered.unknown[key_digest] = True
-        else:
-            _remembered.known[key_digest] = credential
-    return credential
 
 
 def _credential(api_key: ApiKey | None) -> Credential | None:
@@ -120,24 +120,63 @@ def _credential(api_key: ApiKey | None) -> Credential | None:
     return Credential(identity=f"key:{api_key.pk}", name=api_key.name, scope=api_key.scope)
 
 
+def _lookup(key_digest: str) -> Credential:
+    """One query, in whichever thread runs it; its connection is tidied as a request's is."""
+    try:
+        credential = _credential(ApiKey.objects.filter(digest=key_digest).first())
+    finally:
+        close_old_connections()
+    if credential is None:
+        raise _UnknownKeyError
+    return credential
+
+
 async def acheck_key(key: str) -> Credential | None:
-    """The key's credential, or ``None``; the database is asked only on a cache miss."""
+    """The key's credential, or ``None``; the database is asked only on a cache miss.
+
+    Concurrent misses for one key share a single query (see ``_Remembered``); it runs
+    on ``sync_to_async``'s one shared thread, not on a thread of each request's own.
+    """
     key_digest = digest(key)
-    found, credential = _cached(key_digest)
-    if found:
-        return credential
-    api_key = await ApiKey.objects.filter(digest=key_digest).afirst()
-    return _remember(key_digest, _credential(api_key))
+    remembered = _remembered
+    if key_digest in remembered.unknown:
+        return None
+    try:
+        return await remembered.known.get(key_digest, partial(_alookup, remembered, key_digest))
+    except _UnknownKeyError:
+        return None
+
+
+async def _alookup(remembered: _Remembered, key_digest: str) -> Credential:
+    try:
+        return await sync_to_async(_lookup)(key_digest)
+    except _UnknownKeyError:
+        # Also when a refresh ahead of expiry finds the key revoked: refused from now on.
+        remembered.remember_unknown(key_digest)
+        raise
 
 
 def check_key(key: str) -> Credential | None:
     """``acheck_key`` for sync code (the WSGI baseline)."""
     key_digest = digest(key)
-    found, credential = _cached(key_digest)
-    if found:
+    remembered = _remembered
+    if key_digest in remembered.unknown:
+        return None
+    credential = remembered.known.peek(key_digest)
+    if isinstance(credential, Credential):
         return credential
     api_key = ApiKey.objects.filter(digest=key_digest).first()
-    return _remember(key_digest, _credential(api_key))
+    found = _credential(api_key)
+    if found is None:
+        remembered.remember_unknown(key_digest)
+    else:
+        remembered.known.put(key_digest, found)
+    return found
+
+
+async def aclose() -> None:
+    """Cancel this loop's key lookups in flight (``chorus.on_shutdown``)."""
+    await _remembered.known.aclose()
 
 
 def forget_keys(**kwargs: Any) -> None:

@@ -4,11 +4,11 @@ import asyncio
 import contextlib
 
 import pytest
-import uvicorn
 
 from chorus.asgi import ChorusASGIHandler
 from chorus.conf import problems
 from tests.fixtures.asgi import asgi_request
+from tests.fixtures.uvicorn_server import serving
 
 pytestmark = pytest.mark.urls("tests.chorus.support.asgi_urls")
 
@@ -102,20 +102,6 @@ def test_bad_limits_are_reported():
     assert any("MAX_HEADERS" in m for m in messages)
     assert any("'api'" in m and "path" in m for m in messages)
     assert any("MAX_BODY_BYTES['api']" in m for m in messages)
-
-
-@contextlib.asynccontextmanager
-async def serving(app):
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, lifespan="off", log_level="warning")
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    try:
-        while not server.started:
-            await asyncio.sleep(0.01)
-        yield server.servers[0].sockets[0].getsockname()[1]
-    finally:
-        server.should_exit = True
-        await task
 
 
 async def _exchange(port: int, head: bytes) -> bytes:

@@ -7,14 +7,11 @@ thread-sensitive context and database connection, as in production.
 
 from __future__ import annotations
 
-import asyncio
-import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import uvicorn
-
 from storefront.asgi import application
+from tests.fixtures.uvicorn_server import serving
 
 __all__ = ["serving_storefront"]
 
@@ -22,18 +19,5 @@ __all__ = ["serving_storefront"]
 @asynccontextmanager
 async def serving_storefront() -> AsyncIterator[str]:
     """Serve storefront until the block ends; yields its base URL."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    port = listener.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(application, log_config=None, log_level="warning"))
-    serving = asyncio.create_task(server.serve(sockets=[listener]))
-    try:
-        while not server.started:
-            if serving.done():
-                serving.result()  # start-up failed: raise its error here
-            await asyncio.sleep(0.01)
+    async with serving(application) as port:
         yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await serving
-        listener.close()
