@@ -136,7 +136,7 @@ def main() -> None:
     parser.add_argument("--checkout", type=Path, default=ROOT)
     parser.add_argument("--postgres", default="", help="a PostgreSQL URL instead of SQLite")
     args = parser.parse_args()
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     upstream_port, port = free_port(), free_port()
     with tempfile.TemporaryDirectory(prefix="bench-burst-") as var_dir:
