@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 
-from asgiref.sync import sync_to_async
 from django.core.paginator import EmptyPage, PageNotAnInteger
 from django.http import Http404, HttpRequest, HttpResponse
 from django.views import View
@@ -26,6 +25,7 @@ from storefront.http.responses import json_response
 from storefront.orders import queries, services
 from storefront.orders.serializers import money, order_dict
 from storefront.orders.validation import InvalidOrder, parse_order, parse_status_change
+from storefront.orders.writes import write
 
 __all__ = ["OrderStatsView", "active_user_count", "create_order", "order_detail", "recent_orders"]
 
@@ -96,7 +96,7 @@ async def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "PATCH":
         try:
             status = parse_status_change(json_body(request))
-            order, items = await sync_to_async(services.change_status)(pk, status)
+            order, items = await write(services.change_status, pk, status)
         except InvalidOrder as exc:
             return json_error(exc.status, exc.code, exc.message)
         return json_response(order_dict(order, items))
@@ -113,7 +113,7 @@ async def create_order(request: HttpRequest) -> HttpResponse:
     """Create an order and its items in one transaction; 201 with the order as stored."""
     try:
         order_input = parse_order(json_body(request))
-        order, items = await sync_to_async(services.create_order)(order_input)
+        order, items = await write(services.create_order, order_input)
     except InvalidOrder as exc:
         return json_error(exc.status, exc.code, exc.message)
     response = json_response(order_dict(order, items), status=201)

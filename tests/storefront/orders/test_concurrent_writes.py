@@ -15,7 +15,7 @@ from tests.storefront.support.server import serving_storefront
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-REQUESTS = 48
+REQUESTS = 200
 ITEMS_PER_ORDER = 3
 
 
