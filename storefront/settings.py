@@ -241,6 +241,8 @@ CHORUS = {
     "REDIS_URL": REDIS_URL or None,
     # Refused on the headers, before a byte of the body is read (chorus/limits.py): the API
     # takes small JSON documents; the admin's forms and the login page little more.
+    # /api/ access decided on the headers, before a body is read (storefront/access/gate.py).
+    "BEFORE_BODY": "storefront.access.gate.before_body",
     "REQUEST_LIMITS": {
         "MAX_BODY_BYTES": {"/": 1024 * 1024, "/api/": STOREFRONT_API_MAX_BODY_BYTES},
         "MAX_HEADERS": env_int("STOREFRONT_MAX_HEADERS", 100),

@@ -33,7 +33,10 @@ matter:
 Before any of that, it applies ``CHORUS["REQUEST_LIMITS"]`` (``chorus.limits``)
 to the scope: too many or too large headers are a 431, and a body over its
 route's limit a 413, refused on its ``Content-Length`` before a byte of it is
-read, or cut off as soon as a chunked body passes the limit.
+read, or cut off as soon as a chunked body passes the limit. And when a request
+declares a body, ``CHORUS["BEFORE_BODY"]`` (the dotted path of an async
+function) is shown the request without it: a response it returns is sent
+instead, the body never read, so a stranger's upload costs only its headers.
 
 It also answers the ASGI lifespan protocol, which Django refuses: at shutdown
 it runs the ``chorus.on_shutdown`` callbacks, then closes the loop's
@@ -73,7 +76,7 @@ from django.urls import set_script_prefix, set_urlconf
 from django.utils.log import log_response
 
 from chorus import suspicious
-from chorus.conf import get_settings
+from chorus.conf import BeforeBody, get_settings
 from chorus.lifespan import run_shutdown
 from chorus.limits import Refusal, too_large
 
@@ -146,7 +149,16 @@ class ChorusASGIHandler(ASGIHandler):
 
     async def handle(self, scope: Mapping[str, Any], receive: Receive, send: Send) -> None:
         """Django's ``ASGIHandler.handle`` with the signal and close hops removed."""
-        limit = get_settings().request_limits.body_limit(scope["path"])
+        chorus_settings = get_settings()
+        if chorus_settings.before_body is not None and _declares_body(scope):
+            set_script_prefix(get_script_prefix(scope))
+            refused = await self._decide_before_body(scope, chorus_settings.before_body)
+            if refused is not None:
+                refused["Connection"] = "close"  # the body stays unread: end the connection
+                await self.send_response(refused, send)
+                await self._close_response(refused)
+                return
+        limit = chorus_settings.request_limits.body_limit(scope["path"])
         try:
             body_file = await self.read_limited_body(receive, limit)
         except RequestAborted:
@@ -183,6 +195,18 @@ class ChorusASGIHandler(ASGIHandler):
                 await _send_signal(signals.request_finished, self.__class__)
             else:
                 await self._close_response(response)
+
+    async def _decide_before_body(
+        self, scope: Mapping[str, Any], before_body: BeforeBody
+    ) -> HttpResponseBase | None:
+        """``CHORUS["BEFORE_BODY"]``'s verdict on the request, shown without its body."""
+        request, error_response = self.create_request(scope, io.BytesIO())
+        if request is None:
+            return error_response
+        try:
+            return await before_body(request)
+        finally:
+            request.close()
 
     async def read_body(self, receive: Receive) -> IO[bytes]:
         return await self.read_limited_body(receive, None)
@@ -245,6 +269,16 @@ class ChorusASGIHandler(ASGIHandler):
                     raise
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+
+def _declares_body(scope: Mapping[str, Any]) -> bool:
+    """A ``Content-Length`` over 0, or a chunked body: something would be read."""
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            return value not in (b"0", b"")
+        if name == b"transfer-encoding":
+            return True
+    return False
 
 
 def _refuse_scope(scope: Mapping[str, Any]) -> Refusal | None:

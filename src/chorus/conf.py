@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Literal
@@ -33,6 +33,8 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.signals import setting_changed
 from django.dispatch import receiver
+from django.http import HttpRequest, HttpResponseBase
+from django.utils.module_loading import import_string
 
 from chorus.exceptions import ConfigurationError, UnknownUpstreamError
 from chorus.limits import RequestLimits, limits_problems, read_limits
@@ -44,7 +46,10 @@ from chorus.policies.config import (
     read_policy,
 )
 
-__all__ = ["ChorusSettings", "Problem", "UpstreamConfig", "get_settings", "problems"]
+# An async function given the request before its body is read: a response refuses it.
+BeforeBody = Callable[[HttpRequest], Awaitable[HttpResponseBase | None]]
+
+__all__ = ["BeforeBody", "ChorusSettings", "Problem", "UpstreamConfig", "get_settings", "problems"]
 
 DEFAULT_TIMEOUT = 5.0
 DEFAULT_CONNECT_TIMEOUT = 1.0
@@ -60,7 +65,9 @@ _POLICY_KEYS: tuple[tuple[str, type[Any], str], ...] = (
     ("CACHE", CachePolicy, "chorus.E011"),
 )
 
-_TOP_LEVEL_KEYS = frozenset({"UPSTREAMS", "DEFAULT_DEADLINE", "REDIS_URL", "REQUEST_LIMITS"})
+_TOP_LEVEL_KEYS = frozenset(
+    {"UPSTREAMS", "DEFAULT_DEADLINE", "REDIS_URL", "REQUEST_LIMITS", "BEFORE_BODY"}
+)
 _UPSTREAM_KEYS = frozenset(
     {
         "BASE_URL",
@@ -108,6 +115,8 @@ class ChorusSettings:
     default_deadline: float | None = DEFAULT_DEADLINE
     redis_url: str | None = None
     request_limits: RequestLimits = field(default_factory=RequestLimits)
+    # Decides on a request's headers before its body is read (chorus/asgi.py).
+    before_body: BeforeBody | None = None
 
     def upstream(self, name: str) -> UpstreamConfig:
         try:
@@ -248,6 +257,20 @@ def problems(raw: object) -> list[Problem]:
     deadline = raw.get("DEFAULT_DEADLINE", DEFAULT_DEADLINE)
     if (problem := _duration_problem("CHORUS", "DEFAULT_DEADLINE", deadline)) is not None:
         found.append(problem)
+    before_body = raw.get("BEFORE_BODY")
+    if before_body is not None:
+        try:
+            if not callable(import_string(before_body)):
+                raise TypeError
+        except (ImportError, TypeError):
+            found.append(
+                Problem(
+                    "error",
+                    "chorus.E014",
+                    f"CHORUS['BEFORE_BODY'] must be the dotted path of an async function; "
+                    f"got {before_body!r}",
+                )
+            )
     for message in limits_problems(raw.get("REQUEST_LIMITS", {})):
         found.append(Problem("error", "chorus.E013", f"CHORUS['REQUEST_LIMITS']: {message}"))
     upstreams = raw.get("UPSTREAMS", {})
@@ -308,6 +331,7 @@ def _build(raw: Mapping[str, Any]) -> ChorusSettings:
         default_deadline=raw.get("DEFAULT_DEADLINE", DEFAULT_DEADLINE),
         redis_url=raw.get("REDIS_URL"),
         request_limits=read_limits(raw.get("REQUEST_LIMITS")),
+        before_body=import_string(raw["BEFORE_BODY"]) if raw.get("BEFORE_BODY") else None,
     )
 
 

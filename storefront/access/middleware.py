@@ -31,7 +31,7 @@ from storefront.access.tokens import check_token, looks_like_jwt
 from storefront.http.errors import is_api_path, json_error
 from storefront.http.ratelimit import limited, limited_sync
 
-__all__ = ["ApiAccessMiddleware", "presented_key"]
+__all__ = ["ApiAccessMiddleware", "decide", "needs", "presented_key"]
 
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _CHALLENGE = 'Bearer realm="storefront"'
@@ -84,11 +84,11 @@ def _has_session(request: HttpRequest) -> bool:
     return settings.SESSION_COOKIE_NAME in request.COOKIES
 
 
-def _needs(request: HttpRequest) -> tuple[str, str] | None:
+def needs(request: HttpRequest) -> tuple[str, str] | None:
     """What must be looked up to decide: ``("key", key)``, ``("session", "")``, or nothing.
 
     ``None`` when the request is decided without a lookup (not an API path, or a
-    bearer JWT, which is checked locally): ``_decide`` then needs no ``found``.
+    bearer JWT, which is checked locally): ``decide`` then needs no ``found``.
     """
     if not is_api_path(request.path):
         return None
@@ -100,8 +100,8 @@ def _needs(request: HttpRequest) -> tuple[str, str] | None:
     return None
 
 
-def _decide(request: HttpRequest, found: object = None) -> HttpResponseBase | None:
-    """Let the request through (``None``) or refuse it; ``found`` is what ``_needs`` asked for."""
+def decide(request: HttpRequest, found: object = None) -> HttpResponseBase | None:
+    """Let the request through (``None``) or refuse it; ``found`` is what ``needs`` asked for."""
     if not is_api_path(request.path):
         return None
     try:
@@ -120,29 +120,29 @@ def _decide(request: HttpRequest, found: object = None) -> HttpResponseBase | No
 class ApiAccessMiddleware(DualModeMiddleware):
     """See the module docstring. Async-native; sync-capable for the WSGI baseline.
 
-    ``_needs`` and ``_decide`` hold the rules; the two entry points only look up
+    ``needs`` and ``decide`` hold the rules; the two entry points only look up
     what they ask for, each the way its mode can (the async ORM, or the sync one).
     """
 
     def call(self, request: HttpRequest) -> HttpResponseBase:
-        need = _needs(request)
+        need = needs(request)
         found: object = None
         if need is not None:
             kind, key = need
             found = check_key(key) if kind == "key" else _session_user_sync(request)
-        refused = _decide(request, found)
+        refused = decide(request, found)
         if refused is not None:
             return limited_sync(request) or refused
         response: HttpResponseBase = self.get_response(request)
         return response
 
     async def acall(self, request: HttpRequest) -> HttpResponseBase:
-        need = _needs(request)
+        need = needs(request)
         found: object = None
         if need is not None:
             kind, key = need
             found = await acheck_key(key) if kind == "key" else await _session_user(request)
-        refused = _decide(request, found)
+        refused = decide(request, found)
         if refused is not None:
             # Failed attempts count against the client's address: no free guessing.
             return await limited(request) or refused
