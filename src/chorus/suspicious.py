@@ -9,7 +9,9 @@ can cause that on every request: one thread hop and a traceback per request is
 a cheap way to fill a disk and a thread pool.
 
 ``ChorusASGIHandler`` builds its middleware chain with ``convert_exception_to_response``
-below instead. A ``SuspiciousOperation`` becomes a 400 at once, on the loop,
+below instead. A ``SuspiciousOperation`` becomes a 400 at once, on the loop
+(the URLconf's ``handler400``, which must not block: Django's own renders a
+template that its cached loader holds after the first time),
 and is logged as one WARNING line without a traceback on the same
 ``django.security.*`` logger (so logging configured for Django's security
 loggers still sees it), at most once per ``LOG_INTERVAL`` seconds per kind; the
@@ -28,8 +30,9 @@ from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.core.exceptions import SuspiciousOperation
-from django.core.handlers.exception import response_for_exception
-from django.http import HttpRequest, HttpResponseBadRequest, HttpResponseBase
+from django.core.handlers.exception import get_exception_response, response_for_exception
+from django.http import HttpRequest, HttpResponseBase
+from django.urls import get_resolver, get_urlconf
 
 __all__ = ["LOG_INTERVAL", "convert_exception_to_response", "suspicious_response"]
 
@@ -59,12 +62,12 @@ _throttle = _Throttle()
 
 
 def suspicious_response(request: HttpRequest, exc: SuspiciousOperation) -> HttpResponseBase:
-    """A plain 400 for ``exc``, with one throttled WARNING line (no traceback)."""
+    """``handler400``'s answer to ``exc``, with one throttled WARNING line (no traceback)."""
     # Django's own logger names: django.security.DisallowedHost, ….SuspiciousSession, ….
     name = f"django.security.{type(exc).__name__}"
     # str(exc) quotes what the client sent (Django uses %r), so it cannot forge log lines.
     _throttle.log(name, f"{exc} ({request.method} {request.path!r})")
-    response = HttpResponseBadRequest(b"Bad Request (400)", content_type="text/plain")
+    response = get_exception_response(request, get_resolver(get_urlconf()), 400, exc)
     # The line above is the one line: no "Bad Request: /path" per request from django.request.
     response._has_been_logged = True  # type: ignore[attr-defined]
     return response
