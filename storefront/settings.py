@@ -41,6 +41,8 @@ INSTALLED_APPS = [
     "storefront.orders",
     "storefront.access",
     "storefront.live",
+    "storefront.apidocs",
+    "drf_spectacular_sidecar",  # Swagger UI's files, served as static files (no CDN)
     "storefront.ops",
     "storefront.devtools",
 ]

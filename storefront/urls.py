@@ -14,5 +14,6 @@ urlpatterns = [
     path("", include("storefront.ops.urls")),
     path("api/", include("storefront.orders.urls")),
     path("api/", include("storefront.live.urls")),
+    path("api/", include("storefront.apidocs.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -87,9 +87,14 @@ class RequestIDMiddleware(DualModeMiddleware):
             access_log.info(
                 "method=%s path=%s status=%d duration_ms=%.1f request_id=%s",
                 request.method,
-                request.path,
+                _loggable(request.path),
                 response.status_code,
                 (time.perf_counter() - started) * 1000,
                 request.request_id,  # type: ignore[attr-defined]
             )
         return response
+
+
+def _loggable(path: str) -> str:
+    """``path`` as one line: a client's %0A or %00 must not forge or cut log lines."""
+    return path if path.isprintable() else path.encode("unicode_escape").decode("ascii")

@@ -20,6 +20,7 @@ from django.http import HttpRequest, HttpResponseBase
 from django.views.decorators.http import require_GET
 
 import chorus
+from storefront.http.contract import EVENT_STREAM, Param, operation
 from storefront.http.errors import json_error
 
 __all__ = ["events"]
@@ -57,6 +58,25 @@ def _resume_from(request: HttpRequest) -> int:
     return int(last) + 1 if last is not None and last.isascii() and last.isdigit() else 0
 
 
+@operation(
+    "get",
+    "The seeds' demo stream: numbered `step` events, resumable with Last-Event-ID",
+    tag="dashboard",
+    answers={200: EVENT_STREAM},
+    params=[
+        Param(
+            name,
+            f"from {low} to {high}",
+            {
+                "type": "integer" if isinstance(low, int) else "number",
+                "minimum": low,
+                "maximum": high,
+            },
+        )
+        for name, (low, high, _) in _BOUNDS.items()
+    ]
+    + [Param("Last-Event-ID", "resume after this step", {"type": "string"}, where="header")],
+)
 @require_GET
 async def events(request: HttpRequest) -> HttpResponseBase:
     try:

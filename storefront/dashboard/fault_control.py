@@ -26,7 +26,9 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_GET, require_http_methods
 
+from storefront.dashboard.schemas import FaultSettings
 from storefront.env import UPSTREAM_NAMES
+from storefront.http.contract import operation
 from storefront.http.errors import json_error
 from storefront.http.responses import json_response
 from upstreams.faults import FAULTS
@@ -105,11 +107,35 @@ async def _forward(method: str, path: str, body: dict[str, Any] | None = None) -
     return json_response(settings_now)
 
 
+@operation(
+    "get",
+    "The simulator's fault settings, per service",
+    tag="simulator",
+    answers={200: dict[str, Any]},
+    errors=(404, 502),
+)
 @require_GET
 async def faults(request: HttpRequest) -> HttpResponse:
     return await _forward("GET", "/_faults")
 
 
+@operation(
+    "put",
+    "Set a fault on one simulated service",
+    tag="simulator",
+    body=FaultSettings,
+    answers={200: dict[str, Any]},
+    errors=(404, 502),
+    write=True,
+)
+@operation(
+    "delete",
+    "Clear one simulated service's fault",
+    tag="simulator",
+    answers={200: dict[str, Any]},
+    errors=(404, 502),
+    write=True,
+)
 @require_http_methods(["PUT", "DELETE"])
 async def fault(request: HttpRequest, service: str) -> HttpResponse:
     if service not in UPSTREAM_NAMES:

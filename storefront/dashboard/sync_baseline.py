@@ -19,6 +19,8 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_GET
 
 import chorus
+from storefront.dashboard.schemas import Envelope
+from storefront.http.contract import operation
 from storefront.http.responses import json_response
 
 __all__ = ["sync_dashboard"]
@@ -53,6 +55,12 @@ def _fetch(name: str, path: str) -> tuple[Any, dict[str, Any]]:
     return data, {"status": status, "ms": round((time.perf_counter() - started) * 1000, 1)}
 
 
+@operation(
+    "get",
+    "The dashboard's three calls one after another, in a sync view (the WSGI baseline)",
+    tag="dashboard",
+    answers={200: Envelope},
+)
 @require_GET
 def sync_dashboard(request: HttpRequest) -> HttpResponse:
     started = time.perf_counter()

@@ -23,6 +23,8 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_safe
 
 import chorus
+from storefront.dashboard.schemas import PolicyReport
+from storefront.http.contract import operation
 from storefront.http.responses import json_response
 from storefront.orders.queries import todays_order_counts
 
@@ -58,6 +60,12 @@ class AggregateStatus(chorus.Composite):
     }
 
 
+@operation(
+    "get",
+    "What this worker's resilience policies see, per upstream",
+    tag="dashboard",
+    answers={200: PolicyReport},
+)
 @require_safe
 async def upstream_policies(request: HttpRequest) -> HttpResponse:
     """Each upstream's breaker state, failure rate, retry-budget use and cache counts.

@@ -5,7 +5,9 @@ On the way in, before anything else reads it, a body over
 the caller authenticated (``process_view``: an unknown route stays a 404, and
 an anonymous caller learns nothing), a body that is not ``application/json``
 (UTF-8) is a 415 and one that does not parse is a 400, so no view ever sees a
-body it cannot read. The body is checked here once: its parsed document is
+body it cannot read; and a control character anywhere in the text a client
+sent (a JSON string or key, a query parameter, the path) is a 400 naming the
+field (``storefront.http.text``). The body is checked here once: its parsed document is
 left on the request for the view (``json_body(request)``), which never
 parses or measures it again. The API takes JSON only; a route that needs another media
 type (an upload) must be let through here. On the way out, any error
@@ -28,6 +30,7 @@ from django.http import HttpRequest, HttpResponseBase
 
 from chorus import DualModeMiddleware
 from storefront.http.errors import is_api_path, json_error
+from storefront.http.text import first_control_character_field, has_control_character
 
 __all__ = ["ApiInputMiddleware", "error_code", "json_body"]
 
@@ -120,10 +123,38 @@ def _refuse_body(request: HttpRequest) -> HttpResponseBase | None:
             "Send the body as application/json (UTF-8).",
         )
     try:
-        request._json_body = orjson.loads(body)  # type: ignore[attr-defined]
+        document = orjson.loads(body)
     except orjson.JSONDecodeError:
         return json_error(400, "malformed_json", "The body is not valid JSON.")
+    field = first_control_character_field(document)
+    if field is not None:
+        return _control_character(field)
+    request._json_body = document  # type: ignore[attr-defined]
     return None
+
+
+def _refuse_text(request: HttpRequest) -> HttpResponseBase | None:
+    """A 400 naming the query parameter, or the path, that holds a control character."""
+    if has_control_character(request.path):
+        return _control_character("(path)")
+    if request.META.get("QUERY_STRING"):
+        for key, values in request.GET.lists():
+            if has_control_character(key) or any(map(has_control_character, values)):
+                return _control_character(f"?{key}")
+    return None
+
+
+def _control_character(field: str) -> HttpResponseBase:
+    return json_error(
+        400,
+        "control_character",
+        f"{field} holds a control character (U+0000-U+001F or U+007F), which no field accepts.",
+        fields=[field],
+    )
+
+
+def _refuse_input(request: HttpRequest) -> HttpResponseBase | None:
+    return _refuse_text(request) or _refuse_body(request)
 
 
 def _as_json_error(request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
@@ -150,10 +181,10 @@ class ApiInputMiddleware(DualModeMiddleware):
         self.process_view = self._aprocess_view if self.async_mode else self._process_view
 
     def _process_view(self, request: HttpRequest, *args: Any) -> HttpResponseBase | None:
-        return _refuse_body(request) if is_api_path(request.path) else None
+        return _refuse_input(request) if is_api_path(request.path) else None
 
     async def _aprocess_view(self, request: HttpRequest, *args: Any) -> HttpResponseBase | None:
-        return _refuse_body(request) if is_api_path(request.path) else None
+        return _refuse_input(request) if is_api_path(request.path) else None
 
     def call(self, request: HttpRequest) -> HttpResponseBase:
         if not is_api_path(request.path):

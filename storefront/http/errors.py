@@ -6,6 +6,7 @@ leave everything else (the admin, the login page) to Django's HTML pages.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
@@ -15,6 +16,7 @@ from django.views.csrf import csrf_failure as html_csrf_failure
 from storefront.http.responses import json_response
 
 __all__ = [
+    "API_PAGES",
     "API_PREFIX",
     "bad_request",
     "csrf_failure",
@@ -26,14 +28,23 @@ __all__ = [
 ]
 
 API_PREFIX = "/api/"
+# Pages a browser opens under /api/: they follow the pages' rules (a staff login
+# redirect, HTML errors), not the API's (credentials or a 401, JSON errors).
+API_PAGES = ("/api/docs/",)
 
 
 def is_api_path(path: str) -> bool:
-    return path.startswith(API_PREFIX)
+    return path.startswith(API_PREFIX) and not path.startswith(API_PAGES)
 
 
-def json_error(status: int, code: str, message: str, **headers: str) -> HttpResponse:
-    return json_response({"error": {"code": code, "message": message}}, status, **headers)
+def json_error(
+    status: int, code: str, message: str, *, fields: Sequence[str] = (), **headers: str
+) -> HttpResponse:
+    """The error envelope; ``fields`` names each bad input (``items[1].qty``, ``?page``)."""
+    error: dict[str, object] = {"code": code, "message": message}
+    if fields:
+        error["fields"] = list(fields)
+    return json_response({"error": error}, status, **headers)
 
 
 def not_found(request: HttpRequest, exception: Any = None) -> HttpResponse:

@@ -21,6 +21,7 @@ from django.http import HttpRequest, HttpResponseBase
 from django.views.decorators.http import require_GET
 
 import chorus
+from storefront.http.contract import EVENT_STREAM, Param, operation
 from storefront.http.errors import json_error
 from storefront.live.backends import LiveEvent
 from storefront.live.conf import live_settings
@@ -58,6 +59,21 @@ def to_frame(
     )
 
 
+@operation(
+    "get",
+    "Every shop event as it happens (Server-Sent Events), resumable with Last-Event-ID",
+    tag="live",
+    answers={200: EVENT_STREAM},
+    params=[
+        Param("last_event_id", "resume after this event id (as the header does)"),
+        Param(
+            "heartbeat",
+            "seconds between heartbeats",
+            {"type": "number", "minimum": 0.05, "maximum": 60},
+        ),
+        Param("Last-Event-ID", "resume after this event id", where="header"),
+    ],
+)
 @require_GET
 async def live_events(request: HttpRequest) -> HttpResponseBase:
     hub = get_hub()

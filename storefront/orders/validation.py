@@ -1,18 +1,32 @@
 """Turn a ``POST /api/orders/`` document into a checked ``OrderInput``, or say exactly what is wrong.
 
-The body's size, media type and JSON syntax were checked once, by
-``storefront.http.body``; everything else a client can get wrong is caught
-here, before any database work, and reported as an ``InvalidOrder`` carrying
-the status and code the API answers with. The bounds on quantities, prices and items keep every possible
-total inside the ``total`` column (12 digits, 2 after the point), so a valid
-request can never fail later with a numeric overflow on PostgreSQL.
+The body's size, media type, JSON syntax and control characters were checked
+once, by ``storefront.http.body``. The shape and simple bounds are the
+``schemas.OrderIn`` type's (msgspec, strict); what a type cannot say is checked
+here, before any database work. Either way the mistake is an ``InvalidOrder``
+carrying the status, the code the API answers with, and the field at fault.
+The bounds on quantities, prices and items keep every possible total inside
+the ``total`` column (12 digits, 2 after the point), so a valid request can
+never fail later with a numeric overflow on PostgreSQL.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
+
+from storefront.http.typed import BodyError, convert
+from storefront.orders.schemas import (
+    MAX_ITEMS,
+    MAX_QTY,
+    MAX_UNIT_PRICE,
+    ItemIn,
+    OrderIn,
+    StatusChange,
+)
 
 __all__ = [
     "MAX_ITEMS",
@@ -25,21 +39,20 @@ __all__ = [
     "parse_status_change",
 ]
 
-MAX_ITEMS = 100
-MAX_QTY = 999
-MAX_UNIT_PRICE = Decimal("99999.99")
-MAX_SKU_LENGTH = 64
 CENT = Decimal("0.01")
 
 
 class InvalidOrder(Exception):
-    """The request cannot become an order; ``status`` and ``code`` are what the API answers."""
+    """The request cannot become an order; ``status``, ``code`` and ``fields`` are the answer."""
 
-    def __init__(self, code: str, message: str, *, status: int = 400) -> None:
+    def __init__(
+        self, code: str, message: str, *, status: int = 400, fields: Sequence[str] = ()
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.status = status
+        self.fields = tuple(fields)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,76 +72,78 @@ class OrderInput:
         return sum((item.qty * item.unit_price for item in self.items), Decimal("0.00"))
 
 
+# The error code for a mistake at each field; "items[3].qty" is looked up as "items[].qty".
+_CODES = {
+    "": "invalid_order",
+    "customer": "invalid_customer",
+    "items": "invalid_items",
+    "items[]": "invalid_item",
+    "items[].sku": "invalid_sku",
+    "items[].qty": "invalid_qty",
+    "items[].unit_price": "invalid_price",
+}
+_INDEX = re.compile(r"\[\d+\]")
+
+
+def _code_for(field: str, message: str) -> str:
+    if field == "items" and "length >= 1" in message:
+        return "empty_items"
+    if field == "items" and "length <=" in message:
+        return "too_many_items"
+    return _CODES.get(_INDEX.sub("[]", field), "invalid_order")
+
+
+def _invalid(field: str, message: str) -> InvalidOrder:
+    return InvalidOrder(_code_for(field, message), message, fields=[field] if field else [])
+
+
 def parse_order(payload: Any) -> OrderInput:
-    """Check the shape of an order document; raise ``InvalidOrder`` if it is wrong.
+    """Check an order document; raise ``InvalidOrder`` if it is wrong.
 
     >>> parse_order({"customer": 1, "items": [{"sku": "A-1", "qty": 2, "unit_price": "9.50"}]})
     OrderInput(customer_id=1, items=(ItemInput(sku='A-1', qty=2, unit_price=Decimal('9.50')),))
     """
-    if not isinstance(payload, dict):
-        raise InvalidOrder("invalid_order", "The body must be a JSON object.")
-    customer_id = payload.get("customer")
-    if type(customer_id) is not int or customer_id <= 0:
-        raise InvalidOrder("invalid_customer", '"customer" must be a customer id (an integer > 0).')
-    raw_items = payload.get("items")
-    if not isinstance(raw_items, list):
-        raise InvalidOrder("invalid_items", '"items" must be a list of items.')
-    if not raw_items:
-        raise InvalidOrder("empty_items", "An order needs at least one item.")
-    if len(raw_items) > MAX_ITEMS:
-        raise InvalidOrder("too_many_items", f"An order holds at most {MAX_ITEMS} items.")
-    items = tuple(_parse_item(index, raw) for index, raw in enumerate(raw_items))
+    try:
+        order = convert(payload, OrderIn)
+    except BodyError as error:
+        raise _invalid(error.field, error.message) from None
+    items = tuple(_checked_item(index, item) for index, item in enumerate(order.items))
     seen: set[str] = set()
     for index, item in enumerate(items):
         if item.sku in seen:
             raise InvalidOrder(
-                "duplicate_sku", f"items[{index}]: SKU {item.sku!r} is already in this order."
+                "duplicate_sku",
+                f"items[{index}]: SKU {item.sku!r} is already in this order.",
+                fields=[f"items[{index}].sku"],
             )
         seen.add(item.sku)
-    return OrderInput(customer_id=customer_id, items=items)
+    return OrderInput(customer_id=order.customer, items=items)
 
 
-def _parse_item(index: int, raw: Any) -> ItemInput:
+def _checked_item(index: int, item: ItemIn) -> ItemInput:
     where = f"items[{index}]"
-    if not isinstance(raw, dict):
-        raise InvalidOrder("invalid_item", f"{where} must be an object with sku, qty, unit_price.")
-    sku = raw.get("sku")
-    if not isinstance(sku, str) or not sku.strip() or len(sku) > MAX_SKU_LENGTH:
-        raise InvalidOrder(
-            "invalid_sku", f"{where}.sku must be a non-empty string of at most {MAX_SKU_LENGTH}."
-        )
-    qty = raw.get("qty")
-    if type(qty) is not int or not 0 < qty <= MAX_QTY:
-        raise InvalidOrder(
-            "invalid_qty", f"{where}.qty must be a whole number from 1 to {MAX_QTY}; got {qty!r}."
-        )
-    return ItemInput(
-        sku=sku.strip(), qty=qty, unit_price=_parse_price(where, raw.get("unit_price"))
-    )
-
-
-def _parse_price(where: str, raw: Any) -> Decimal:
-    # Strings are the exact form; numbers are accepted through their shortest
-    # decimal spelling, so 9.99 means 9.99 and not the float nearest to it.
-    message = f'{where}.unit_price must be an amount from 0 to {MAX_UNIT_PRICE} with at most 2 decimals, e.g. "9.99".'
-    if isinstance(raw, bool) or not isinstance(raw, str | int | float):
-        raise InvalidOrder("invalid_price", message)
-    try:
-        price = Decimal(str(raw).strip())
-    except InvalidOperation:
-        raise InvalidOrder("invalid_price", message) from None
+    sku = item.sku.strip()
+    if not sku:
+        raise _invalid(f"{where}.sku", f"{where}.sku must hold more than spaces.")
+    price = item.unit_price
     if not price.is_finite() or not 0 <= price <= MAX_UNIT_PRICE or price != price.quantize(CENT):
-        raise InvalidOrder("invalid_price", message)
-    return price.quantize(CENT)
+        raise _invalid(
+            f"{where}.unit_price",
+            f"{where}.unit_price must be an amount from 0 to {MAX_UNIT_PRICE} with at most "
+            '2 decimals, e.g. "9.99".',
+        )
+    return ItemInput(sku=sku, qty=item.qty, unit_price=price.quantize(CENT))
 
 
 def parse_status_change(payload: Any) -> str:
     """The new status in a ``PATCH /api/orders/<id>/`` document (``{"status": "paid"}``)."""
-    from storefront.orders.models import OrderStatus
+    try:
+        return convert(payload, StatusChange).status
+    except BodyError as error:
+        from storefront.orders.models import OrderStatus
 
-    status = payload.get("status") if isinstance(payload, dict) else None
-    if not isinstance(status, str) or status not in OrderStatus.values:
         raise InvalidOrder(
-            "invalid_status", f'"status" must be one of {", ".join(OrderStatus.values)}.'
-        )
-    return status
+            "invalid_status",
+            f'"status" must be one of {", ".join(OrderStatus.values)}.',
+            fields=[error.field or "status"],
+        ) from None

@@ -20,9 +20,11 @@ from django.views import View
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from storefront.http.body import json_body
+from storefront.http.contract import Param, operation
 from storefront.http.errors import json_error
 from storefront.http.responses import json_response
 from storefront.orders import queries, services
+from storefront.orders.schemas import ActiveUsers, OrderIn, OrderOut, OrderPage, StatusChange
 from storefront.orders.serializers import money, order_dict
 from storefront.orders.validation import InvalidOrder, parse_order, parse_status_change
 from storefront.orders.writes import write
@@ -30,6 +32,7 @@ from storefront.orders.writes import write
 __all__ = ["OrderStatsView", "active_user_count", "create_order", "order_detail", "recent_orders"]
 
 
+@operation("get", "How many customers are active", tag="orders", answers={200: ActiveUsers})
 @require_GET
 async def active_user_count(request: HttpRequest) -> HttpResponse:
     """The shop's users are its customers: how many are active."""
@@ -62,6 +65,14 @@ class OrderStatsView(View):
         )
 
 
+@operation(
+    "get",
+    "The newest orders, 50 a page, with their customers and items",
+    tag="orders",
+    answers={200: OrderPage},
+    errors=(404,),
+    params=[Param("page", "page number, from 1", {"type": "integer", "minimum": 1})],
+)
 @require_GET
 async def recent_orders(request: HttpRequest) -> HttpResponse:
     """The newest orders, 50 a page (``?page=``), with links to the neighbouring pages."""
@@ -90,6 +101,18 @@ async def recent_orders(request: HttpRequest) -> HttpResponse:
     )
 
 
+@operation("get", "One order", tag="orders", answers={200: OrderOut}, errors=(404,))
+@operation(
+    "patch",
+    "Move an order to another status",
+    tag="orders",
+    description="pending → paid or cancelled; paid → shipped or cancelled; shipped → "
+    "completed. Any other move is a 409 `forbidden_transition`.",
+    body=StatusChange,
+    answers={200: OrderOut},
+    errors=(404, 409),
+    write=True,
+)
 @require_http_methods(["GET", "HEAD", "PATCH"])
 async def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """One order; ``PATCH {"status": ...}`` moves it along ``services.ALLOWED_TRANSITIONS``."""
@@ -98,7 +121,7 @@ async def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
             status = parse_status_change(json_body(request))
             order, items = await write(services.change_status, pk, status)
         except InvalidOrder as exc:
-            return json_error(exc.status, exc.code, exc.message)
+            return json_error(exc.status, exc.code, exc.message, fields=exc.fields)
         return json_response(order_dict(order, items))
     try:
         order = await queries.order_with_items(pk)
@@ -108,6 +131,15 @@ async def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 # Not csrf_exempt: key-authenticated calls skip CSRF (storefront.access), staff sessions must not.
+@operation(
+    "post",
+    "Create an order and its items, atomically",
+    tag="orders",
+    description="The customer must exist and be active; SKUs are unique within an order.",
+    body=OrderIn,
+    answers={201: OrderOut},
+    write=True,
+)
 @require_POST
 async def create_order(request: HttpRequest) -> HttpResponse:
     """Create an order and its items in one transaction; 201 with the order as stored."""
@@ -115,7 +147,7 @@ async def create_order(request: HttpRequest) -> HttpResponse:
         order_input = parse_order(json_body(request))
         order, items = await write(services.create_order, order_input)
     except InvalidOrder as exc:
-        return json_error(exc.status, exc.code, exc.message)
+        return json_error(exc.status, exc.code, exc.message, fields=exc.fields)
     response = json_response(order_dict(order, items), status=201)
     response["Location"] = f"/api/orders/{order.pk}/"
     return response

@@ -6,6 +6,7 @@ import pytest
 from django.test import RequestFactory
 
 import chorus
+from chorus.asgi import ChorusASGIHandler
 from chorus.request_id import new_request_id
 from tests.fixtures.asgi import asgi_request
 
@@ -64,3 +65,13 @@ def test_made_ids_are_distinct_hex():
     ids = {new_request_id() for _ in range(1000)}
     assert len(ids) == 1000
     assert all(len(i) == 32 and int(i, 16) >= 0 for i in ids)
+
+
+async def test_control_characters_in_the_path_are_escaped_in_the_access_log(caplog):
+    caplog.set_level(logging.INFO, logger="chorus.request")
+    await asgi_request(ChorusASGIHandler(), "/x%0Aforged%00line/")
+    [record] = [r for r in caplog.records if r.name == "chorus.request"]
+    message = record.getMessage()
+    assert "\n" not in message
+    assert "\x00" not in message
+    assert "path=/x\\nforged\\x00line/" in message

@@ -13,6 +13,8 @@ from typing import Any
 
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from storefront.http.errors import is_api_path
+
 __all__ = ["api_paths", "api_routes"]
 
 _SAMPLES = {"int": "1", "str": "inventory", "slug": "inventory", "path": "inventory", "uuid": ""}
@@ -20,12 +22,12 @@ _CONVERTER = re.compile(r"<(?:(\w+):)?(\w+)>")
 
 
 def api_routes(patterns: Any = None, prefix: str = "") -> Iterator[tuple[str, Any]]:
-    """``(route, view)`` for every route under ``api/``, as the URLconf declares it."""
+    """``(route, view)`` for every API route under ``api/`` (not its pages), as declared."""
     for entry in patterns if patterns is not None else get_resolver().url_patterns:
         route = prefix + str(entry.pattern)
         if isinstance(entry, URLResolver):
             yield from api_routes(entry.url_patterns, route)
-        elif isinstance(entry, URLPattern) and route.startswith("api/"):
+        elif isinstance(entry, URLPattern) and is_api_path("/" + route):
             yield route, entry.callback
 
 

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class ApiDocsConfig(AppConfig):
+    name = "storefront.apidocs"
+    label = "apidocs"
+    verbose_name = "API schema and docs"
