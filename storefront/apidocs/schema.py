@@ -19,7 +19,7 @@ import orjson
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.urls.resolvers import RoutePattern
 
-from storefront.http.contract import EVENT_STREAM, Operation, operations_of
+from storefront.http.contract import EVENT_STREAM, Operation, operations_of, path_schemas_of
 from storefront.http.errors import is_api_path
 
 __all__ = ["ErrorBody", "api_routes", "openapi_document", "openapi_json"]
@@ -30,6 +30,16 @@ _CONVERTER_SCHEMAS: dict[str, dict[str, Any]] = {
     "int": {"type": "integer", "minimum": 0},
     "str": {"type": "string", "pattern": "^[^/]+$"},
     "slug": {"type": "string", "pattern": "^[-a-zA-Z0-9_]+$"},
+}
+# One Server-Sent Event, as a client's parser sees it (``data`` holds JSON text).
+_SSE_EVENT = {
+    "type": "object",
+    "properties": {
+        "event": {"type": "string"},
+        "data": {"type": "string"},
+        "id": {"type": "string"},
+        "retry": {"type": "integer", "minimum": 0},
+    },
 }
 # What any authenticated operation can answer, whatever it does.
 _AUTH_ERRORS = (400, 401, 403, 429)
@@ -65,18 +75,13 @@ def _walk(patterns: list[Any], prefix: str) -> Iterator[tuple[str, URLPattern]]:
             yield route, entry
 
 
-def _openapi_path(route: str) -> tuple[str, list[dict[str, Any]]]:
+def _openapi_path(route: str, view: Any) -> tuple[str, list[dict[str, Any]]]:
     parameters = []
+    declared = path_schemas_of(view)
     for found in _CONVERTER.finditer(route):
-        converter = found.group("converter") or "str"
-        parameters.append(
-            {
-                "name": found.group("name"),
-                "in": "path",
-                "required": True,
-                "schema": _CONVERTER_SCHEMAS.get(converter, {"type": "string"}),
-            }
-        )
+        name, converter = found.group("name"), found.group("converter") or "str"
+        schema = declared.get(name) or _CONVERTER_SCHEMAS.get(converter, {"type": "string"})
+        parameters.append({"name": name, "in": "path", "required": True, "schema": dict(schema)})
     return _CONVERTER.sub(lambda m: "{" + m.group("name") + "}", route), parameters
 
 
@@ -119,7 +124,7 @@ def _operation(
         elif answer == EVENT_STREAM:
             responses[str(status)] = {
                 "description": "Server-Sent Events: `id:`, `event:` and JSON `data:` lines.",
-                "content": {EVENT_STREAM: {"schema": {"type": "string"}}},
+                "content": {EVENT_STREAM: {"schema": _SSE_EVENT}},
             }
         else:
             content = {"application/json": {"schema": types.ref(answer)}}
@@ -189,7 +194,7 @@ def openapi_document(urlconf: str | None = None) -> dict[str, Any]:
         operations = operations_of(view)
         if not operations:
             continue
-        path, path_parameters = _openapi_path(route)
+        path, path_parameters = _openapi_path(route, view)
         paths[path] = {
             method: _operation(types, name, op, path_parameters)
             for method, op in operations.items()

@@ -28,7 +28,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from storefront.dashboard.schemas import FaultSettings
 from storefront.env import UPSTREAM_NAMES
-from storefront.http.contract import operation
+from storefront.http.contract import operation, path_parameter
 from storefront.http.errors import json_error
 from storefront.http.responses import json_response
 from upstreams.faults import FAULTS
@@ -119,6 +119,7 @@ async def faults(request: HttpRequest) -> HttpResponse:
     return await _forward("GET", "/_faults")
 
 
+@path_parameter("service", {"type": "string", "enum": list(UPSTREAM_NAMES)})
 @operation(
     "put",
     "Set a fault on one simulated service",

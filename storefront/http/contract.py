@@ -18,7 +18,7 @@ authenticated route can give (400 bad input, 401, 403, 429).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -29,6 +29,8 @@ __all__ = [
     "described",
     "operation",
     "operations_of",
+    "path_parameter",
+    "path_schemas_of",
 ]
 
 EVENT_STREAM: Final = "text/event-stream"
@@ -64,6 +66,7 @@ class Operation:
 
 
 _ATTRIBUTE = "api_operations"
+_PATH_SCHEMAS = "api_path_schemas"
 
 
 def operation(method: str, summary: str, **details: Any) -> Operation:
@@ -79,6 +82,21 @@ def described(view: Any, *declared: Operation) -> Any:
         operations[one.method] = one
     setattr(view, _ATTRIBUTE, operations)
     return view
+
+
+def path_parameter(name: str, schema: Mapping[str, Any]) -> Callable[[Any], Any]:
+    """Narrow a path parameter's schema beyond its converter's (an enum of known names)."""
+
+    def decorate(view: Any) -> Any:
+        setattr(view, _PATH_SCHEMAS, {**getattr(view, _PATH_SCHEMAS, {}), name: schema})
+        return view
+
+    return decorate
+
+
+def path_schemas_of(view: Any) -> Mapping[str, Mapping[str, Any]]:
+    schemas: Mapping[str, Mapping[str, Any]] = getattr(view, _PATH_SCHEMAS, {})
+    return schemas
 
 
 def operations_of(view: Any) -> Mapping[str, Operation]:

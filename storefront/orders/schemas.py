@@ -65,7 +65,9 @@ class ItemIn(msgspec.Struct, frozen=True):
 class OrderIn(msgspec.Struct, frozen=True):
     """``POST /api/orders/``: an active customer's id and 1 to 100 items, SKUs unique."""
 
-    customer: Annotated[int, msgspec.Meta(gt=0, description="An active customer's id.")]
+    customer: Annotated[
+        int, msgspec.Meta(gt=0, description="An active customer's id.", examples=[1])
+    ]
     items: Annotated[list[ItemIn], msgspec.Meta(min_length=1, max_length=MAX_ITEMS)]
 
 
