@@ -6,11 +6,10 @@ from typing import Any
 
 from celery import signals
 
-from storefront.images.workers import Heartbeat, set_worker_id
-
 __all__ = ["connect"]
 
-_heartbeat: list[Heartbeat] = []
+# Imported in the handlers: this module loads with the Celery app, before Django's apps.
+_heartbeat: list[Any] = []
 
 
 def _on_init(sender: Any = None, **kwargs: Any) -> None:
@@ -18,10 +17,14 @@ def _on_init(sender: Any = None, **kwargs: Any) -> None:
     import os
     import socket
 
+    from storefront.images.workers import set_worker_id
+
     set_worker_id(f"celery:{socket.gethostname()}:{os.getpid()}")
 
 
 def _on_ready(sender: Any = None, **kwargs: Any) -> None:
+    from storefront.images.workers import Heartbeat
+
     heartbeat = Heartbeat("celery")
     heartbeat.start()
     _heartbeat.append(heartbeat)
