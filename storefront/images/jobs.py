@@ -140,13 +140,9 @@ def _finish(job_id: int, variants: dict[str, dict[str, Any]]) -> None:
         finished_at=timezone.now(),
         updated_at=timezone.now(),
     )
-    publish(
-        job_id,
-        Status.DONE,
-        100,
-        "",
-        variants={name: default_storage.url(v["name"]) for name, v in variants.items()},
-    )
+    # Every live viewer gets the event: it says how far the job is, never where its files
+    # are (the owner reads those from the job endpoint).
+    publish(job_id, Status.DONE, 100, "")
 
 
 def _fail(job_id: int, reason: str) -> None:
