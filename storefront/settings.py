@@ -184,7 +184,9 @@ STOREFRONT_RATE_LIMITS = {
 # "db": django-tasks-db, worker `manage.py db_worker`; "celery": Celery, `celery -A storefront worker`.
 STOREFRONT_TASKS = os.environ.get("STOREFRONT_TASKS", "db").strip().lower()
 if STOREFRONT_TASKS not in ("db", "celery"):
-    raise EnvironmentVariableError(f"STOREFRONT_TASKS must be db or celery; got {STOREFRONT_TASKS!r}")
+    raise EnvironmentVariableError(
+        f"STOREFRONT_TASKS must be db or celery; got {STOREFRONT_TASKS!r}"
+    )
 TASKS = {
     "default": (
         {"BACKEND": "django_tasks_db.DatabaseBackend"}

@@ -19,7 +19,9 @@ from storefront.http.errors import json_error
 
 __all__ = ["serve_media"]
 
-_NAME = re.compile(r"images/[0-9a-f]{32}/(?:thumb|web)\.webp|images/[0-9a-f]{32}/original\.(?:png|jpg|gif|webp)")
+_NAME = re.compile(
+    r"images/[0-9a-f]{32}/(?:thumb|web)\.webp|images/[0-9a-f]{32}/original\.(?:png|jpg|gif|webp)"
+)
 _TYPES = {"webp": "image/webp", "png": "image/png", "jpg": "image/jpeg", "gif": "image/gif"}
 
 

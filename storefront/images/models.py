@@ -38,7 +38,7 @@ class ImageJob(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        indexes = [models.Index(fields=["status", "updated_at"])]
+        indexes = [models.Index(fields=["status", "updated_at"])]  # noqa: RUF012 - Django's Meta
 
     def __str__(self) -> str:
         return f"image job {self.pk} ({self.status})"

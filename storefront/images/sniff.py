@@ -71,7 +71,9 @@ def sniff(file: IO[bytes], *, max_pixels: int) -> Sniffed:
         raise _too_many_pixels(max_pixels) from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
         raise Refusal(
-            400, "unreadable_image", f"The file starts like a {image_format} image but its header is not readable."
+            400,
+            "unreadable_image",
+            f"The file starts like a {image_format} image but its header is not readable.",
         ) from None
     finally:
         file.seek(0)

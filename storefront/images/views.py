@@ -73,9 +73,7 @@ async def upload(request: HttpRequest) -> HttpResponse:
         return json_error(503, "queue_unavailable", "The task queue is not reachable; try again.")
     await sync_to_async(jobs.publish)(job.pk, Status.QUEUED, 0, "")
     url = request.build_absolute_uri(reverse("image-detail", args=[job.pk]))
-    return json_response(
-        {"id": job.pk, "status": Status.QUEUED, "url": url}, 202, Location=url
-    )
+    return json_response({"id": job.pk, "status": Status.QUEUED, "url": url}, 202, Location=url)
 
 
 def _too_large(limit: int) -> HttpResponse:
@@ -137,7 +135,12 @@ def job_dict(job: ImageJob, request: HttpRequest) -> dict[str, Any]:
         "status": job.status,
         "progress": job.progress,
         "error": job.error or None,
-        "original": {"format": job.format, "width": job.width, "height": job.height, "bytes": job.size},
+        "original": {
+            "format": job.format,
+            "width": job.width,
+            "height": job.height,
+            "bytes": job.size,
+        },
         "variants": variants,
         "alt": job.alt,
         "created_at": job.created_at,

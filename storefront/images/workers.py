@@ -98,8 +98,13 @@ def _fail_overdue() -> None:
     overdue = ImageJob.objects.filter(status=Status.PROCESSING, started_at__lt=cutoff)
     for job_id in overdue.values_list("pk", flat=True):
         reason = f"processing took longer than {conf.time_limit():g} s"
-        if ImageJob.objects.filter(pk=job_id, status=Status.PROCESSING, started_at__lt=cutoff).update(
-            status=Status.FAILED, error=reason, finished_at=timezone.now(), updated_at=timezone.now()
+        if ImageJob.objects.filter(
+            pk=job_id, status=Status.PROCESSING, started_at__lt=cutoff
+        ).update(
+            status=Status.FAILED,
+            error=reason,
+            finished_at=timezone.now(),
+            updated_at=timezone.now(),
         ):
             jobs.publish(job_id, Status.FAILED, 100, reason)
 

@@ -50,7 +50,8 @@ def test_an_upload_shows_its_progress_and_ends_with_its_thumbnail(
     assert 50 <= midway < 100
     page.wait_for_selector('#image-upload[data-state="done"]', timeout=WAIT_MS)
     phases = page.get_attribute("#image-upload", "data-phases").split()
-    assert phases[0] == "uploading" and phases[-1] == "done"
+    assert phases[0] == "uploading"
+    assert phases[-1] == "done"
     assert "processing" in phases
     assert page.eval_on_selector("#image-progress", "bar => bar.value") == 100
     thumb = page.wait_for_selector("#image-thumb:not([hidden])", timeout=WAIT_MS)

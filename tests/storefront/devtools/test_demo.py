@@ -267,7 +267,8 @@ def test_demo_runs_a_task_worker_that_resizes_an_upload(demo: Demo) -> None:
             time.sleep(0.1)
         assert job["status"] == "done", job
         thumb = client.get(job["variants"]["thumb"]["url"])
-        assert thumb.status_code == 200 and thumb.headers["content-type"] == "image/webp"
+        assert thumb.status_code == 200
+        assert thumb.headers["content-type"] == "image/webp"
     demo.process.send_signal(signal.SIGTERM)
     assert demo.finish() == 0
     _assert_all_gone(children)

@@ -171,5 +171,9 @@ def deploy(
 KINDS = [
     pytest.param("sqlite+db", id="sqlite-db"),
     pytest.param("postgres+db", id="postgres-db", marks=pytest.mark.services),
-    pytest.param("postgres+redis+celery", id="postgres-celery", marks=[pytest.mark.celery, pytest.mark.services]),
+    pytest.param(
+        "postgres+redis+celery",
+        id="postgres-celery",
+        marks=[pytest.mark.celery, pytest.mark.services],
+    ),
 ]

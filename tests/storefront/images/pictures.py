@@ -55,7 +55,9 @@ def pixel_bomb_png(width: int = 50_000, height: int = 50_000) -> bytes:
     """A valid PNG header claiming ``width x height`` pixels over a few bytes of data."""
 
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
 
     header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)  # 1-bit greyscale
     return (

@@ -6,8 +6,6 @@ The worker side is in test_worker_db.py and test_worker_celery.py.
 
 from __future__ import annotations
 
-
-
 import orjson
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -34,7 +32,12 @@ def _file(content: bytes, name: str = "photo.png", content_type: str = "image/pn
 
 @pytest.mark.parametrize(
     ("make", "image_format"),
-    [(pictures.png, "PNG"), (pictures.jpeg_with_gps, "JPEG"), (pictures.webp, "WEBP"), (pictures.gif, "GIF")],
+    [
+        (pictures.png, "PNG"),
+        (pictures.jpeg_with_gps, "JPEG"),
+        (pictures.webp, "WEBP"),
+        (pictures.gif, "GIF"),
+    ],
 )
 async def test_an_image_is_stored_under_a_generated_name_and_queued(
     api_key, media_root, make, image_format
@@ -48,7 +51,8 @@ async def test_an_image_is_stored_under_a_generated_name_and_queued(
     assert body["url"].endswith(f"/api/images/{body['id']}/")
     job = await ImageJob.objects.aget(pk=body["id"])
     assert job.format == image_format
-    assert job.original.startswith("images/") and "holiday" not in job.original
+    assert job.original.startswith("images/")
+    assert "holiday" not in job.original
     [stored] = stored_files(media_root)
     assert stored.name.startswith("original.")
     assert await DBTaskResult.objects.filter(args_kwargs__args=[job.pk]).acount() == 1
@@ -60,7 +64,8 @@ async def test_the_client_file_name_never_reaches_storage(api_key, media_root) -
     assert status == 202, body
     [stored] = stored_files(media_root)
     assert stored.is_relative_to(media_root)
-    assert "evil" not in str(stored) and "etc" not in stored.parts
+    assert "evil" not in str(stored)
+    assert "etc" not in stored.parts
 
 
 @pytest.mark.parametrize(
@@ -91,18 +96,28 @@ async def test_over_the_size_limit_is_a_413(api_key, media_root) -> None:
     assert stored_files(media_root) == []
 
 
-async def test_a_declared_length_over_the_limit_is_refused_before_parsing(api_key, media_root) -> None:
+async def test_a_declared_length_over_the_limit_is_refused_before_parsing(
+    api_key, media_root
+) -> None:
     with override_settings(STOREFRONT_IMAGE_MAX_BYTES=1000):
         response = await AsyncClient().generic(
-            "POST", URL, b"x" * 200_000, content_type="multipart/form-data; boundary=x", headers=api_key
+            "POST",
+            URL,
+            b"x" * 200_000,
+            content_type="multipart/form-data; boundary=x",
+            headers=api_key,
         )
     assert response.status_code == 413
     assert orjson.loads(response.content)["error"]["code"] == "payload_too_large"
 
 
 @pytest.mark.parametrize("alt", ["nul\x00byte", "bell\x07", "new\nline"])
-async def test_control_characters_in_a_text_field_are_a_400_naming_it(api_key, media_root, alt) -> None:
-    status, body, _ = await _upload(AsyncClient(), api_key, {"file": _file(pictures.png()), "alt": alt})
+async def test_control_characters_in_a_text_field_are_a_400_naming_it(
+    api_key, media_root, alt
+) -> None:
+    status, body, _ = await _upload(
+        AsyncClient(), api_key, {"file": _file(pictures.png()), "alt": alt}
+    )
     assert status == 400
     assert body["error"]["message"].startswith("alt:")
     assert stored_files(media_root) == []
@@ -111,7 +126,9 @@ async def test_control_characters_in_a_text_field_are_a_400_naming_it(api_key, m
 async def test_no_file_and_json_bodies_are_refused(api_key, media_root) -> None:
     status, body, _ = await _upload(AsyncClient(), api_key, {"alt": "nothing"})
     assert (status, body["error"]["code"]) == (400, "missing_file")
-    response = await AsyncClient().post(URL, b"{}", content_type="application/json", headers=api_key)
+    response = await AsyncClient().post(
+        URL, b"{}", content_type="application/json", headers=api_key
+    )
     assert response.status_code == 415
 
 
@@ -131,9 +148,7 @@ async def test_a_staff_session_may_upload_with_its_csrf_token(staff_user, media_
     page = await client.get("/")
     token = client.cookies["csrftoken"].value
     assert page.status_code == 200
-    status, body, _ = await _upload(
-        client, {"X-CSRFToken": token}, {"file": _file(pictures.png())}
-    )
+    status, body, _ = await _upload(client, {"X-CSRFToken": token}, {"file": _file(pictures.png())})
     assert status == 202, body
 
 
@@ -149,5 +164,3 @@ async def test_a_job_is_visible_to_its_owner_only(api_key, read_only_key, media_
     assert orjson.loads(missing.content) == orjson.loads(theirs.content) | {
         "error": {"code": "not_found", "message": "No image job 999999."}
     }
-
-

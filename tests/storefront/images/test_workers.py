@@ -55,7 +55,8 @@ def test_a_photo_becomes_two_webp_variants_upright_and_without_its_gps(
         created = _upload(url, deployment, pictures.jpeg_with_gps(1600, 1200, orientation=6))
         job = _wait(created["url"], deployment)
         assert job["status"] == "done", job
-        assert job["progress"] == 100 and job["error"] is None
+        assert job["progress"] == 100
+        assert job["error"] is None
         # Orientation 6: the 1600x1200 sensor image is a portrait once turned.
         assert (job["variants"]["web"]["width"], job["variants"]["web"]["height"]) == (768, 1024)
         assert (job["variants"]["thumb"]["width"], job["variants"]["thumb"]["height"]) == (192, 256)
@@ -67,9 +68,11 @@ def test_a_photo_becomes_two_webp_variants_upright_and_without_its_gps(
             image = Image.open(io.BytesIO(response.content))
             assert image.format == "WEBP"
             assert (image.width, image.height) == (variant["width"], variant["height"])
-            assert "exif" not in image.info and "xmp" not in image.info
+            assert "exif" not in image.info
+            assert "xmp" not in image.info
             assert len(image.getexif()) == 0
-            assert b"GPS" not in response.content and b"TestCam" not in response.content
+            assert b"GPS" not in response.content
+            assert b"TestCam" not in response.content
             # The red band was along the top; turned 90 degrees clockwise it runs down the right.
             assert image.convert("RGB").getpixel((image.width - 2, 2))[0] > 200
             assert image.convert("RGB").getpixel((2, 2))[2] > 100
@@ -94,19 +97,19 @@ def test_a_worker_killed_mid_job_leaves_the_job_to_the_next_worker(
     request: pytest.FixtureRequest, tmp_path: Path, kind: str
 ) -> None:
     # Each step of the job sleeps 0.5 s, so there is a "mid-job" to kill the worker in.
-    with deploy(request, tmp_path, kind, STOREFRONT_IMAGE_STEP_DELAY="0.5") as deployment:
-        with serving(deployment.env) as url:
-            first = deployment.start_worker()
-            created = _upload(url, deployment, pictures.png(800, 600))
-            job = _wait(created["url"], deployment, until=("processing",), timeout=30)
-            assert job["status"] == "processing"
-            deployment.kill(first)
-            time.sleep(1)
-            assert _job_field(deployment, created["id"], "status") == "processing"
-            deployment.start_worker()
-            done = _wait(created["url"], deployment, timeout=90)
-            assert done["status"] == "done", done
-            assert _job_field(deployment, created["id"], "attempts") == "2"
+    delay = {"STOREFRONT_IMAGE_STEP_DELAY": "0.5"}
+    with deploy(request, tmp_path, kind, **delay) as deployment, serving(deployment.env) as url:
+        first = deployment.start_worker()
+        created = _upload(url, deployment, pictures.png(800, 600))
+        job = _wait(created["url"], deployment, until=("processing",), timeout=30)
+        assert job["status"] == "processing"
+        deployment.kill(first)
+        time.sleep(1)
+        assert _job_field(deployment, created["id"], "status") == "processing"
+        deployment.start_worker()
+        done = _wait(created["url"], deployment, timeout=90)
+        assert done["status"] == "done", done
+        assert _job_field(deployment, created["id"], "attempts") == "2"
 
 
 def _job_field(deployment: Deployment, job_id: int, name: str) -> str:
@@ -146,7 +149,12 @@ def test_fifty_concurrent_uploads_all_complete_once(
         )
         assert summary == "50 [1]"
         files = sorted(path.name for path in deployment.media_root.rglob("*") if path.is_file())
-        assert files.count("thumb.webp") == files.count("web.webp") == files.count("original.png") == 50
+        assert (
+            files.count("thumb.webp")
+            == files.count("web.webp")
+            == files.count("original.png")
+            == 50
+        )
 
 
 def test_last_seen_reports_a_running_worker(

@@ -287,9 +287,7 @@ def _refuse_ports_in_use(host: str, services: list[_Service]) -> None:
 
 def _child_environment(host: str, services: list[_Service]) -> dict[str, str]:
     """This process's environment, with storefront's upstreams pointing at the demo's simulator."""
-    simulator_port = next(
-        service.port or 0 for service in services if service.name == "simulator"
-    )
+    simulator_port = next(service.port or 0 for service in services if service.name == "simulator")
     environment = {**os.environ, "PYTHONUNBUFFERED": "1"}
     for name in UPSTREAM_NAMES:
         environment[f"STOREFRONT_UPSTREAM_{name.upper()}_URL"] = _url(
