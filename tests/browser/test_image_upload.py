@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.browser.conftest import ROOT
-from tests.storefront.images import pictures
+from tests.storefront.images.support import pictures
 
 WAIT_MS = 30_000
 

@@ -13,7 +13,7 @@ from django.test import AsyncClient, override_settings
 from django_tasks_db.models import DBTaskResult
 
 from storefront.images.models import ImageJob
-from tests.storefront.images import pictures
+from tests.storefront.images.support import pictures
 from tests.storefront.images.conftest import stored_files
 
 pytestmark = pytest.mark.django_db(transaction=True)

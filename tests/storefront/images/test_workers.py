@@ -17,8 +17,8 @@ import httpx
 import pytest
 from PIL import Image
 
-from tests.storefront.images import pictures
-from tests.storefront.images.deployment import KINDS, Deployment, deploy, serving
+from tests.storefront.images.support import pictures
+from tests.storefront.images.support.deployment import KINDS, Deployment, deploy, serving
 
 pytestmark = pytest.mark.timeout(180)
 

@@ -25,7 +25,7 @@ import psycopg
 import pytest
 import redis
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[4]
 
 __all__ = ["ROOT", "Deployment", "deploy"]
 
