@@ -120,10 +120,14 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10)
     seconds = parser.parse_args().seconds
     content = _image()
-    print(f"image: {len(content) / 1e6:.1f} MB PNG, {SIDE}x{SIDE}; {UPLOADERS} uploaders", flush=True)
+    print(
+        f"image: {len(content) / 1e6:.1f} MB PNG, {SIDE}x{SIDE}; {UPLOADERS} uploaders", flush=True
+    )
     rows = []
     with tempfile.TemporaryDirectory() as var:
-        env = _env(Path(var), DJANGO_SETTINGS_MODULE="bench.settings.images_inline", PYTHONPATH=str(ROOT))
+        env = _env(
+            Path(var), DJANGO_SETTINGS_MODULE="bench.settings.images_inline", PYTHONPATH=str(ROOT)
+        )
         _manage(env, "migrate", "--verbosity", "0")
         key = _manage(env, "api_key", "create", "--name", "bench", "--scope", "read-write")
         headers = {"Authorization": f"Bearer {key}"}

@@ -14,7 +14,3 @@ def media_root(tmp_path: Path):
     root.mkdir()
     with override_settings(MEDIA_ROOT=str(root)):
         yield root
-
-
-def stored_files(root: Path) -> list[Path]:
-    return sorted(path for path in root.rglob("*") if path.is_file())

@@ -19,7 +19,7 @@ from django_tasks_db.models import DBTaskResult
 from storefront.images import jobs, workers
 from storefront.images.models import ImageJob, Status, WorkerHeartbeat
 from tests.storefront.images.support import pictures
-from tests.storefront.images.conftest import stored_files
+from tests.storefront.images.support.media import stored_files
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

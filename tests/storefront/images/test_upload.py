@@ -14,7 +14,7 @@ from django_tasks_db.models import DBTaskResult
 
 from storefront.images.models import ImageJob
 from tests.storefront.images.support import pictures
-from tests.storefront.images.conftest import stored_files
+from tests.storefront.images.support.media import stored_files
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
