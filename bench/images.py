@@ -23,6 +23,7 @@ import argparse
 import contextlib
 import io
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -32,7 +33,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-from harness import ROOT, free_port, running, wrk
+from harness import ROOT, WrkResult, free_port, running, wrk
 from PIL import Image
 
 UPLOADERS = 4
@@ -115,15 +116,34 @@ def _count(env: dict[str, str], status: str) -> int:
     return int(_manage(env, "shell", "--no-imports", "-c", code))
 
 
+def _median(results: list[WrkResult]) -> WrkResult:
+    def mid(values: list[float]) -> float:
+        return statistics.median(values)
+
+    first = results[0]
+    return WrkResult(
+        first.label,
+        first.connections,
+        mid([r.requests_per_second for r in results]),
+        mid([r.p50_ms for r in results]),
+        mid([r.p99_ms for r in results]),
+        sum(r.errors for r in results),
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=int, default=10)
-    seconds = parser.parse_args().seconds
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--path", default="/healthz", help="the request measured under load")
+    args = parser.parse_args()
     content = _image()
     print(
         f"image: {len(content) / 1e6:.1f} MB PNG, {SIDE}x{SIDE}; {UPLOADERS} uploaders", flush=True
     )
-    rows = []
+    results: dict[str, list[WrkResult]] = {}
+    rates: list[float] = []
+    uploads: dict[str, list[int]] = {}
     with tempfile.TemporaryDirectory() as var:
         env = _env(
             Path(var), DJANGO_SETTINGS_MODULE="bench.settings.images_inline", PYTHONPATH=str(ROOT)
@@ -135,32 +155,43 @@ def main() -> None:
         base = f"http://127.0.0.1:{port}"
         server = [sys.executable, "-m", "uvicorn", "storefront.asgi:application", "--port", str(port),
                   "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning"]  # fmt: skip
-        target = f"{base}/api/orders/stats/"
-        load = {"connections": 64, "seconds": seconds, "headers": [f"Authorization: Bearer {key}"]}
+        target = f"{base}{args.path}"
+        load = {"connections": 64, "seconds": args.seconds, "threads": 1,
+                "headers": [f"Authorization: Bearer {key}"]}  # fmt: skip
+
+        def measure(label: str, upload_path: str | None = None) -> None:
+            if upload_path is None:
+                results.setdefault(label, []).append(wrk(target, label=label, **load))
+                return
+            with _uploading(f"{base}{upload_path}", headers, content) as statuses:
+                results.setdefault(label, []).append(wrk(target, label=label, **load))
+            uploads.setdefault(label, []).append(sum(status < 300 for status in statuses))
+
         with running(server, env=env, ready_url=f"{base}/healthz"):
-            rows.append(wrk(target, label="idle", **load))
-            with _uploading(f"{base}/api/images/", headers, content) as statuses:
-                rows.append(wrk(target, label="10 MB uploads arriving, no worker", **load))
-            queued = _count(env, "queued")
-            print(f"uploads accepted: {statuses.count(202)} of {len(statuses)}", flush=True)
-            started = time.monotonic()
-            with _worker(env):
-                while _count(env, "queued") + _count(env, "processing"):
-                    time.sleep(0.2)
-            elapsed = time.monotonic() - started
-            jobs_per_second = queued / elapsed
-            print(f"one db_worker: {queued} jobs in {elapsed:.1f} s = {jobs_per_second:.2f} jobs/s "
-                  "(includes the worker's start-up and this script's polling)", flush=True)  # fmt: skip
-            with _worker(env), _uploading(f"{base}/api/images/", headers, content) as statuses:
-                rows.append(wrk(target, label="uploads + db_worker resizing", **load))
-            print(f"uploads accepted: {statuses.count(202)} of {len(statuses)}", flush=True)
-            with _uploading(f"{base}/bench/images-inline/", headers, content) as statuses:
-                rows.append(wrk(target, label="uploads resized inline in the async view", **load))
-            print(f"inline uploads done: {statuses.count(201)} of {len(statuses)}", flush=True)
-    print("\n| while | connections | requests/s | p50 ms | p99 ms | errors |")
+            for round_number in range(1, args.rounds + 1):
+                print(f"round {round_number}", flush=True)
+                measure("idle")
+                measure("10 MB uploads arriving, no worker", "/api/images/")
+                queued = _count(env, "queued")
+                started = time.monotonic()
+                with _worker(env):
+                    while _count(env, "queued") + _count(env, "processing"):
+                        time.sleep(0.2)
+                rates.append(queued / (time.monotonic() - started))
+                with _worker(env):
+                    measure("uploads + one db_worker resizing them", "/api/images/")
+                measure("uploads resized inline in the async view", "/bench/images-inline/")
+    print(f"\nGET {args.path}, wrk -c64 -t1, {args.seconds} s, medians of {args.rounds} rounds")
+    print("| while | requests/s | p50 ms | p99 ms | errors | uploads done per run |")
     print("|---|---|---|---|---|---|")
-    for row in rows:
-        print(row.row())
+    for label, runs in results.items():
+        row = _median(runs)
+        done = "/".join(str(n) for n in uploads.get(label, [])) or "-"
+        print(
+            f"| {label} | {row.requests_per_second:,.1f} | {row.p50_ms:.1f} | {row.p99_ms:.1f} | {row.errors} | {done} |"
+        )
+    print(f"\none db_worker, 1800x1800 PNG jobs: {', '.join(f'{rate:.2f}' for rate in rates)} jobs/s "
+          "(from its start to the last job done, so start-up included)")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from PIL import Image
 
 from tests.storefront.images.support import pictures
 from tests.storefront.images.support.deployment import KINDS, Deployment, deploy, serving
+from tests.storefront.live.support.sse import frames
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -172,3 +173,46 @@ def test_last_seen_reports_a_running_worker(
         assert abs(time.time() - first) < 30
         time.sleep(1.5)  # three heartbeats at 0.5 s
         assert float(deployment.python(probe)) > first
+
+
+def test_the_job_progress_reaches_live_viewers_from_the_worker(
+    request: pytest.FixtureRequest, tmp_path: Path, kind: str
+) -> None:
+    with deploy(request, tmp_path, kind) as deployment, serving(deployment.env) as url:
+        deployment.start_worker()
+
+        async def watch() -> list[dict]:
+            async with (
+                httpx.AsyncClient(trust_env=False, timeout=30) as client,
+                client.stream("GET", f"{url}/api/live/", headers=deployment.headers) as live,
+            ):
+                stream = frames(live)
+                ready = await anext(stream)
+                assert ready.event == "ready"
+                created = await client.post(
+                    f"{url}/api/images/",
+                    files={"file": ("p.png", pictures.png(900, 700))},
+                    headers=deployment.headers,
+                )
+                job_id = created.json()["id"]
+                seen: list[dict] = []
+                async with asyncio.timeout(60):
+                    async for frame in stream:
+                        if frame.event != "image.progress":
+                            continue
+                        update = frame.json()
+                        if update["id"] == job_id:
+                            seen.append(update)
+                        if update["status"] in ("done", "failed"):
+                            return seen
+            return seen
+
+        seen = asyncio.run(watch())
+        statuses = [update["status"] for update in seen]
+        assert statuses[0] == "queued"
+        assert statuses[-1] == "done"
+        assert "processing" in statuses
+        percents = [update["progress"] for update in seen if update["status"] == "processing"]
+        assert percents == sorted(percents)
+        assert 0 < percents[0] < percents[-1] < 100
+        assert all(set(update) == {"id", "status", "progress", "error"} for update in seen)
