@@ -17,22 +17,23 @@ import secrets
 from typing import Any
 
 from asgiref.sync import sync_to_async
+from django.core.exceptions import SuspiciousOperation
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.http import HttpRequest, HttpResponse
+from django.http.multipartparser import MultiPartParserError
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from storefront.http.errors import json_error
 from storefront.http.responses import json_response
 from storefront.images import conf, jobs
+from storefront.images.middleware import within_declared_limit
 from storefront.images.models import ImageJob, Status
 from storefront.images.sniff import Refusal, Sniffed, sniff
 
 __all__ = ["detail", "upload"]
 
-# Room for the multipart framing and the small text fields around the file.
-_MULTIPART_OVERHEAD = 64 * 1024
 _MAX_ALT = 300
 _TEXT_FIELDS = {"alt"}
 
@@ -44,8 +45,7 @@ def _owner(request: HttpRequest) -> str:
 @require_POST
 async def upload(request: HttpRequest) -> HttpResponse:
     limit = conf.max_bytes()
-    declared = request.META.get("CONTENT_LENGTH", "")
-    if declared.isdigit() and int(declared) > limit + _MULTIPART_OVERHEAD:
+    if not within_declared_limit(request):
         return _too_large(limit)
     if request.content_type != "multipart/form-data":
         return json_error(
@@ -82,7 +82,10 @@ def _too_large(limit: int) -> HttpResponse:
 
 def _receive(request: HttpRequest, limit: int) -> tuple[str, Sniffed, int, str]:
     """On a worker thread: parse, check, and store the original under a generated name."""
-    files = request.FILES
+    try:
+        files = request.FILES
+    except (MultiPartParserError, SuspiciousOperation):
+        raise Refusal(400, "malformed_multipart", "The multipart body could not be read.") from None
     alt = _text_field(request, "alt")
     unknown = set(request.POST) - _TEXT_FIELDS
     if unknown:

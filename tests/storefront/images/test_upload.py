@@ -164,3 +164,19 @@ async def test_a_job_is_visible_to_its_owner_only(api_key, read_only_key, media_
     assert orjson.loads(missing.content) == orjson.loads(theirs.content) | {
         "error": {"code": "not_found", "message": "No image job 999999."}
     }
+
+
+async def test_a_malformed_multipart_body_is_a_400(api_key, media_root) -> None:
+    response = await AsyncClient().generic(
+        "POST",
+        URL,
+        b'--x\r\nContent-Disposition: form-data; name="file"; filename="a.png"\r\n\r\nabc',
+        content_type="multipart/form-data; boundary=x",
+        headers=api_key,
+    )
+    assert response.status_code == 400
+    assert orjson.loads(response.content)["error"]["code"] in (
+        "missing_file",
+        "malformed_multipart",
+    )
+    assert stored_files(media_root) == []
