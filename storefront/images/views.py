@@ -13,6 +13,7 @@ body is parsed, sniffed and stored on a worker thread (``sync_to_async``).
 
 from __future__ import annotations
 
+import logging
 import secrets
 from typing import Any
 
@@ -33,6 +34,8 @@ from storefront.images.models import ImageJob, Status
 from storefront.images.sniff import Refusal, Sniffed, sniff
 
 __all__ = ["detail", "upload"]
+
+logger = logging.getLogger(__name__)
 
 _MAX_ALT = 300
 _TEXT_FIELDS = {"alt"}
@@ -65,13 +68,18 @@ async def upload(request: HttpRequest) -> HttpResponse:
         size=size,
         alt=alt,
     )
+    # Published before the job can reach a worker, so "queued" is never seen after "processing".
+    await sync_to_async(jobs.publish)(job.pk, Status.QUEUED, 0, "")
     try:
         await sync_to_async(jobs.enqueue)(job.pk)
     except Exception:
+        logger.exception("image job %s: not queued", job.pk)
         await job.adelete()
         await sync_to_async(default_storage.delete, thread_sensitive=False)(name)
+        await sync_to_async(jobs.publish)(
+            job.pk, Status.FAILED, 0, "the task queue is not reachable"
+        )
         return json_error(503, "queue_unavailable", "The task queue is not reachable; try again.")
-    await sync_to_async(jobs.publish)(job.pk, Status.QUEUED, 0, "")
     url = request.build_absolute_uri(reverse("image-detail", args=[job.pk]))
     return json_response({"id": job.pk, "status": Status.QUEUED, "url": url}, 202, Location=url)
 
