@@ -9,6 +9,7 @@ from django.utils.csp import CSP
 
 from storefront.env import (
     SIMULATOR_URL,
+    EnvironmentVariableError,
     env_bool,
     env_database,
     env_float,
@@ -45,6 +46,9 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",  # Swagger UI's files, served as static files (no CDN)
     "storefront.ops",
     "storefront.devtools",
+    # Before django_tasks_db: its db_worker command is storefront's (with the heartbeat).
+    "storefront.images",
+    "django_tasks_db",
 ]
 
 # Django's built-ins, made async-native (storefront/http/middleware.py): no thread hop per hook.
@@ -55,6 +59,7 @@ MIDDLEWARE = [
     "chorus.RequestIDMiddleware",
     "storefront.http.middleware.SecurityMiddleware",
     "storefront.http.middleware.StaticFilesMiddleware",
+    # storefront.http.body's, letting the multipart image upload through to its view.
     "storefront.http.body.ApiInputMiddleware",
     "storefront.http.middleware.SessionMiddleware",
     "storefront.http.middleware.CommonMiddleware",
@@ -177,6 +182,53 @@ STOREFRONT_RATE_LIMITS = {
     },
 }
 
+# Background tasks (django.tasks): the task code is the same on either engine (docs/images.md).
+# "db": django-tasks-db, worker `manage.py db_worker`; "celery": Celery, `celery -A storefront worker`.
+STOREFRONT_TASKS = os.environ.get("STOREFRONT_TASKS", "db").strip().lower()
+if STOREFRONT_TASKS not in ("db", "celery"):
+    raise EnvironmentVariableError(
+        f"STOREFRONT_TASKS must be db or celery; got {STOREFRONT_TASKS!r}"
+    )
+TASKS = {
+    "default": (
+        {"BACKEND": "django_tasks_db.DatabaseBackend"}
+        if STOREFRONT_TASKS == "db"
+        else {
+            "BACKEND": "django_tasks_celery.CeleryBackend",
+            "OPTIONS": {"CELERY_APP": "storefront.celery.app"},
+        }
+    )
+}
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "").strip() or REDIS_URL or None
+CELERY_RESULT_BACKEND = CELERY_BROKER_URL
+CELERY_RESULT_EXTENDED = True
+CELERY_RESULT_EXPIRES = 24 * 3600
+CELERY_TASK_DEFAULT_QUEUE = os.environ.get("STOREFRONT_CELERY_QUEUE", "storefront")
+# Acknowledge after the work: a worker killed mid-job leaves its message to be delivered
+# again (and the heartbeat re-queues the job sooner, see storefront/images/workers.py).
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# Images (storefront/images/conf.py): the limits an upload is checked against before queuing.
+STOREFRONT_IMAGE_MAX_BYTES = env_int("STOREFRONT_IMAGE_MAX_BYTES", 10 * 1024 * 1024)
+STOREFRONT_IMAGE_MAX_PIXELS = env_int("STOREFRONT_IMAGE_MAX_PIXELS", 40_000_000)
+STOREFRONT_IMAGE_TIME_LIMIT = env_float("STOREFRONT_IMAGE_TIME_LIMIT", 60.0)
+STOREFRONT_IMAGE_MAX_ATTEMPTS = env_int("STOREFRONT_IMAGE_MAX_ATTEMPTS", 3)
+STOREFRONT_IMAGE_STEP_DELAY = env_float("STOREFRONT_IMAGE_STEP_DELAY", 0.0, allow_zero=True)
+STOREFRONT_WORKER_HEARTBEAT = env_float("STOREFRONT_WORKER_HEARTBEAT", 10.0)
+# Celery's own hard limit backs up the job's (a stuck C call ignores SIGALRM).
+CELERY_TASK_TIME_LIMIT = STOREFRONT_IMAGE_TIME_LIMIT + 30
+# Longer than a job's limit and its longest retry delay, or Redis hands a running job out twice.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env_int("STOREFRONT_CELERY_VISIBILITY_TIMEOUT", 600)
+}
+MEDIA_URL = "media/"
+MEDIA_ROOT = Path(os.environ.get("STOREFRONT_MEDIA_ROOT", VAR_DIR / "media"))
+# Storefront serves MEDIA_URL itself (the demo, one machine); off when a CDN or bucket does.
+STOREFRONT_SERVE_MEDIA = env_bool("STOREFRONT_SERVE_MEDIA", True)
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
@@ -246,7 +298,12 @@ CHORUS = {
     # /api/ access decided on the headers, before a body is read (storefront/access/gate.py).
     "BEFORE_BODY": "storefront.access.gate.before_body",
     "REQUEST_LIMITS": {
-        "MAX_BODY_BYTES": {"/": 1024 * 1024, "/api/": STOREFRONT_API_MAX_BODY_BYTES},
+        "MAX_BODY_BYTES": {
+            "/": 1024 * 1024,
+            "/api/": STOREFRONT_API_MAX_BODY_BYTES,
+            # The image and its multipart framing (with the small text fields around it).
+            "/api/images/": STOREFRONT_IMAGE_MAX_BYTES + 64 * 1024,
+        },
         "MAX_HEADERS": env_int("STOREFRONT_MAX_HEADERS", 100),
         "MAX_HEADER_BYTES": env_int("STOREFRONT_MAX_HEADER_BYTES", 32 * 1024),
     },

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from http import HTTPStatus
 from typing import Any
 
@@ -156,10 +156,8 @@ def _operation(
     if op.description:
         document["description"] = op.description
     if op.body is not None:
-        document["requestBody"] = {
-            "required": True,
-            "content": {"application/json": {"schema": types.ref(op.body)}},
-        }
+        schema = dict(op.body) if isinstance(op.body, Mapping) else types.ref(op.body)
+        document["requestBody"] = {"required": True, "content": {op.body_media: {"schema": schema}}}
     if op.public:
         document["security"] = []
     elif op.write:

@@ -9,8 +9,12 @@ body it cannot read; and a control character anywhere in the text a client
 sent (a JSON string or key, a query parameter, the path) is a 400 naming the
 field (``storefront.http.text``). The body is checked here once: its parsed document is
 left on the request for the view (``json_body(request)``), which never
-parses or measures it again. The API takes JSON only; a route that needs another media
-type (an upload) must be let through here. On the way out, any error
+parses or measures it again. The API takes JSON, but for the upload routes
+(``UPLOAD_ROUTES``, multipart): their bodies are parsed here on a worker thread,
+before ``CsrfViewMiddleware`` reads ``request.POST`` (which would parse up to the
+route's limit on the event loop), and their views check what they hold. The
+size of every body was bounded before it was read, by chorus's handler
+(``CHORUS["REQUEST_LIMITS"]``, the upload routes with limits of their own). On the way out, any error
 response on ``/api/`` that is not JSON already (Django's empty 405 from
 ``require_GET``, a 404 or 400 from Django itself, a middleware's plain reply)
 is rewritten into the envelope ``{"error": {"code", "message"}}``, keeping the
@@ -19,20 +23,26 @@ headers that matter to clients (``Allow``, ``Retry-After``, ``WWW-Authenticate``
 
 from __future__ import annotations
 
+import contextlib
 import io
 from http import HTTPStatus
 from typing import Any
 
 import orjson
+from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import HttpRequest, HttpResponseBase
+from django.http.multipartparser import MultiPartParserError
 
 from chorus import DualModeMiddleware
 from storefront.http.errors import is_api_path, json_error
 from storefront.http.text import first_control_character_field, has_control_character
 
-__all__ = ["ApiInputMiddleware", "error_code", "json_body"]
+__all__ = ["UPLOAD_ROUTES", "ApiInputMiddleware", "error_code", "json_body"]
+
+# POST routes that take multipart/form-data: bounded by their own REQUEST_LIMITS entry.
+UPLOAD_ROUTES = frozenset({"/api/images/"})
 
 _DEFAULT_MAX_BODY_BYTES = 64 * 1024
 _KEPT_HEADERS = ("Allow", "Retry-After", "WWW-Authenticate")
@@ -157,6 +167,18 @@ def _refuse_input(request: HttpRequest) -> HttpResponseBase | None:
     return _refuse_text(request) or _refuse_body(request)
 
 
+def _is_upload(request: HttpRequest) -> bool:
+    return request.method == "POST" and request.path in UPLOAD_ROUTES
+
+
+def _parse_upload(request: HttpRequest) -> None:
+    """Parse a multipart body (sync: on a worker thread); the view reports what is wrong."""
+    if request.content_type == "multipart/form-data":
+        # On an error Django leaves POST and FILES empty or raises again: the view answers.
+        with contextlib.suppress(MultiPartParserError, SuspiciousOperation):
+            request.POST  # noqa: B018 - parses and keeps both POST and FILES
+
+
 def _as_json_error(request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
     if (
         response.status_code < 400
@@ -181,16 +203,30 @@ class ApiInputMiddleware(DualModeMiddleware):
         self.process_view = self._aprocess_view if self.async_mode else self._process_view
 
     def _process_view(self, request: HttpRequest, *args: Any) -> HttpResponseBase | None:
-        return _refuse_input(request) if is_api_path(request.path) else None
+        if not is_api_path(request.path):
+            return None
+        if _is_upload(request):
+            refused = _refuse_text(request)
+            if refused is None:
+                _parse_upload(request)
+            return refused
+        return _refuse_input(request)
 
     async def _aprocess_view(self, request: HttpRequest, *args: Any) -> HttpResponseBase | None:
-        return _refuse_input(request) if is_api_path(request.path) else None
+        if not is_api_path(request.path):
+            return None
+        if _is_upload(request):
+            refused = _refuse_text(request)
+            if refused is None:
+                await sync_to_async(_parse_upload, thread_sensitive=False)(request)
+            return refused
+        return _refuse_input(request)
 
     def call(self, request: HttpRequest) -> HttpResponseBase:
         if not is_api_path(request.path):
             response: HttpResponseBase = self.get_response(request)
             return response
-        refused = _refuse_size(request)
+        refused = None if _is_upload(request) else _refuse_size(request)
         if refused is not None:
             return refused
         return _as_json_error(request, self.get_response(request))
@@ -198,7 +234,7 @@ class ApiInputMiddleware(DualModeMiddleware):
     async def acall(self, request: HttpRequest) -> HttpResponseBase:
         if not is_api_path(request.path):
             return await self.get_response(request)
-        refused = _refuse_size(request)
+        refused = None if _is_upload(request) else _refuse_size(request)
         if refused is not None:
             return refused
         response = await self.get_response(request)

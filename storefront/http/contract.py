@@ -53,7 +53,8 @@ class Operation:
     summary: str
     description: str = ""
     tag: str = ""
-    body: Any = None
+    body: Any = None  # a type msgspec can describe, or a JSON Schema (a Mapping)
+    body_media: str = "application/json"
     answers: Mapping[int, Any] = field(default_factory=dict)
     errors: Sequence[int] = ()
     params: Sequence[Param] = ()

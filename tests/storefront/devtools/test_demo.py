@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import os
 import signal
 import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +17,7 @@ import httpx
 import orjson
 import psutil
 import pytest
+from PIL import Image
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 READY_LINE = "Press Ctrl-C to stop."
@@ -245,3 +248,27 @@ def test_demo_refuses_a_port_in_use_before_starting_anything(tmp_path: Path) -> 
         " choose another with --port"
     ]
     assert not (tmp_path / "storefront.sqlite3").exists()
+
+
+def test_demo_runs_a_task_worker_that_resizes_an_upload(demo: Demo) -> None:
+    demo.wait_ready()
+    children = _children(demo)
+    assert any("db_worker" in child.cmdline() for child in children)
+    base = f"http://127.0.0.1:{demo.port}"
+    headers = {"Authorization": f"Bearer {demo.printed('API key')}"}
+    with httpx.Client(trust_env=False, timeout=10.0, base_url=base, headers=headers) as client:
+        buffer = io.BytesIO()
+        Image.new("RGB", (600, 400), "teal").save(buffer, "PNG")
+        created = client.post("/api/images/", files={"file": ("a.png", buffer.getvalue())})
+        assert created.status_code == 202, created.text
+        deadline = time.monotonic() + 30
+        while (job := client.get(created.json()["url"]).json())["status"] not in ("done", "failed"):
+            assert time.monotonic() < deadline, job
+            time.sleep(0.1)
+        assert job["status"] == "done", job
+        thumb = client.get(job["variants"]["thumb"]["url"])
+        assert thumb.status_code == 200
+        assert thumb.headers["content-type"] == "image/webp"
+    demo.process.send_signal(signal.SIGTERM)
+    assert demo.finish() == 0
+    _assert_all_gone(children)

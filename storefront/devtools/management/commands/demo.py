@@ -1,7 +1,9 @@
 """``manage.py demo``: the whole reference system on one machine, from one command.
 
-It prepares the database in this process, then runs the upstream simulator and
-the ASGI server (uvicorn) as child processes, waits until each answers, prints
+It prepares the database in this process, then runs the upstream simulator,
+the ASGI server (uvicorn) and a task worker (``db_worker``, or a Celery worker
+when ``STOREFRONT_TASKS=celery``) as child processes, waits until each answers
+(the worker: until its heartbeat is in the database), prints
 where to look, and supervises: Ctrl-C or SIGTERM stops every child and exits 0;
 a child that dies on its own stops the rest and exits non-zero, naming it.
 
@@ -61,8 +63,9 @@ _GRACEFUL_SHUTDOWN_SECONDS = 3
 class _Service:
     name: str
     argv: list[str]
-    port: int
-    ready_path: str
+    # None for a child that listens on no port (the task worker): its readiness is its heartbeat.
+    port: int | None
+    ready_path: str | None
 
 
 class _StopRequest:
@@ -85,7 +88,13 @@ class _StopRequest:
 
 
 class Command(BaseCommand):
-    help = "Run the storefront demo: migrate, then the upstream simulator and the ASGI server."
+    help = (
+        "Run the storefront demo: migrate, then the upstream simulator, the ASGI server"
+        " and a task worker."
+    )
+    # Run by handle() once the ports are known free: on SQLite the model checks (a JSONField's)
+    # open the database, and a refused port must leave no database behind.
+    requires_system_checks: list[str] = []  # noqa: RUF012 - BaseCommand's own attribute
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default="127.0.0.1", help="Interface to listen on.")
@@ -98,6 +107,7 @@ class Command(BaseCommand):
         host: str = options["host"]
         services = _services(host, options["port"], options["upstreams_port"])
         _refuse_ports_in_use(host, services)
+        self.check()
         with _StopRequest().installed() as stop:
             for command, command_options in SETUP_COMMANDS:
                 call_command(command, **command_options)
@@ -124,13 +134,23 @@ class Command(BaseCommand):
             if stop.signal_name:
                 return
             children.start(service.name, service.argv, env=environment, cwd=settings.BASE_DIR)
+        started = timezone.now()
         waiting = {
-            service.name: _url(host, service.port, service.ready_path) for service in services
+            service.name: (
+                _url(host, service.port, service.ready_path)
+                if service.port is not None and service.ready_path is not None
+                else None
+            )
+            for service in services
         }
         deadline = time.monotonic() + _READY_TIMEOUT_SECONDS
         while waiting and not stop.signal_name:
             _raise_if_exited(children)
-            waiting = {name: url for name, url in waiting.items() if not _answers(url)}
+            waiting = {
+                name: url
+                for name, url in waiting.items()
+                if not (_answers(url) if url is not None else _worker_seen_since(started))
+            }
             if waiting and time.monotonic() > deadline:
                 raise CommandError(
                     f"{', '.join(waiting)} did not answer within {_READY_TIMEOUT_SECONDS:.0f} s"
@@ -144,12 +164,13 @@ class Command(BaseCommand):
             time.sleep(_POLL_SECONDS)
 
     def _print_urls(self, host: str, services: list[_Service], credentials: _Credentials) -> None:
-        port = {service.name: service.port for service in services}
+        port = {service.name: service.port or 0 for service in services}
         lines = [
             ("dashboard page", _url(host, port["storefront"], "/")),
             ("dashboard API", _url(host, port["storefront"], "/api/dashboard/")),
             ("admin", _url(host, port["storefront"], "/admin/")),
             ("health", _url(host, port["storefront"], "/healthz")),
+            ("image upload", _url(host, port["storefront"], "/api/images/")),
             ("simulator faults", _url(host, port["simulator"], "/_faults")),
             ("simulator stats", _url(host, port["simulator"], "/_stats")),
         ]
@@ -229,11 +250,30 @@ def _services(host: str, port: int, upstreams_port: int) -> list[_Service]:
             port,
             "/healthz",
         ),
+        _Service("task worker", _task_worker_argv(manage_py), None, None),
     ]  # fmt: skip
+
+
+def _task_worker_argv(manage_py: str) -> list[str]:
+    """The embedded engine's worker, or Celery's when the demo runs with STOREFRONT_TASKS=celery."""
+    if settings.STOREFRONT_TASKS == "celery":
+        return [sys.executable, "-m", "celery", "-A", "storefront", "worker",
+                "--loglevel", "WARNING", "--without-gossip", "--without-mingle"]  # fmt: skip
+    # No autoreload: a reloader's extra process would escape the supervision's stop order.
+    return [sys.executable, manage_py, "db_worker", "--no-reload", "--verbosity", "0"]
+
+
+def _worker_seen_since(started: Any) -> bool:
+    from storefront.images.workers import last_seen
+
+    seen = last_seen()
+    return seen is not None and seen >= started
 
 
 def _refuse_ports_in_use(host: str, services: list[_Service]) -> None:
     for service in services:
+        if service.port is None:
+            continue
         try:
             bind_socket(host, service.port).close()
         except OSError as exc:
@@ -247,7 +287,7 @@ def _refuse_ports_in_use(host: str, services: list[_Service]) -> None:
 
 def _child_environment(host: str, services: list[_Service]) -> dict[str, str]:
     """This process's environment, with storefront's upstreams pointing at the demo's simulator."""
-    simulator_port = next(service.port for service in services if service.name == "simulator")
+    simulator_port = next(service.port or 0 for service in services if service.name == "simulator")
     environment = {**os.environ, "PYTHONUNBUFFERED": "1"}
     for name in UPSTREAM_NAMES:
         environment[f"STOREFRONT_UPSTREAM_{name.upper()}_URL"] = _url(
