@@ -1,0 +1,147 @@
+"""uvicorn's httptools protocol with the bounds a public-facing worker needs.
+
+uvicorn bounds none of these on its own (issue 16 measured it): a connection
+that never sends a byte, or dribbles its request header one byte at a time,
+stays open for ever; so do unbounded header sizes; and connections are
+accepted until the process runs out of file descriptors, after which even
+``/healthz`` goes unanswered with nothing in the log. ``BoundedHttpProtocol``
+adds, per worker:
+
+- a **connection cap** (``max_connections``): a connection beyond it is
+  answered ``503`` with ``Retry-After`` at once and closed, so its descriptor
+  comes straight back, and a warning is logged (at most once a second, with
+  the number shed since the last line);
+- a **header deadline** (``header_timeout``): from the moment a connection
+  opens, or a kept-alive connection's next request begins, the whole request
+  header must arrive within it, else ``408`` and the connection closes;
+- a **header size limit** (``max_header_bytes``): more header bytes than that
+  get ``431`` and the connection closes.
+
+The values come from ``storefront.ops.worker.StorefrontWorker`` (environment
+variables, see there). nginx in front (deploy/nginx.conf) bounds slow clients
+first; these bounds keep the worker healthy when something reaches it directly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any, ClassVar
+
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+__all__ = ["BoundedHttpProtocol", "Limits"]
+
+logger = logging.getLogger("storefront.ops")
+
+
+class Limits:
+    """The bounds, set once per worker process before it serves."""
+
+    max_connections: int | None = None
+    header_timeout: float | None = None
+    max_header_bytes: int | None = None
+
+
+def _response(status: str, extra: str = "") -> bytes:
+    body = f'{{"error": {{"code": "{status.split(" ", 1)[1].lower().replace(" ", "_")}", "message": "{status}"}}}}'
+    return (
+        f"HTTP/1.1 {status}\r\ncontent-type: application/json\r\n"
+        f"content-length: {len(body)}\r\nconnection: close\r\n{extra}\r\n{body}"
+    ).encode()
+
+
+SHED_RESPONSE = _response("503 Service Unavailable", "retry-after: 1\r\n")
+TIMEOUT_RESPONSE = _response("408 Request Timeout")
+TOO_LARGE_RESPONSE = _response("431 Request Header Fields Too Large")
+
+
+class _ShedLog:
+    """One warning a second at most, however many connections are shed."""
+
+    shed_since_last = 0
+    last_logged = 0.0
+
+    @classmethod
+    def note(cls, open_connections: int, cap: int) -> None:
+        cls.shed_since_last += 1
+        now = time.monotonic()
+        if now - cls.last_logged >= 1.0:
+            logger.warning(
+                "connection limit reached: %d open, cap %d (STOREFRONT_MAX_CONNECTIONS); "
+                "shed %d new connection(s) with 503",
+                open_connections,
+                cap,
+                cls.shed_since_last,
+            )
+            cls.shed_since_last = 0
+            cls.last_logged = now
+
+
+class BoundedHttpProtocol(HttpToolsProtocol):
+    limits: ClassVar[type[Limits]] = Limits
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._header_timer: asyncio.TimerHandle | None = None
+        self._header_bytes = 0
+        self._in_header = True
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        cap = self.limits.max_connections
+        if cap is not None and len(self.connections) > cap:
+            _ShedLog.note(len(self.connections) - 1, cap)
+            transport.write(SHED_RESPONSE)
+            transport.close()
+            return
+        self._start_header_clock()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._stop_header_clock()
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        if self._in_header:
+            self._header_bytes += len(data)
+        super().data_received(data)
+        # Checked after parsing: a read that completes the header may carry the body with it.
+        limit = self.limits.max_header_bytes
+        if self._in_header and limit is not None and self._header_bytes > limit:
+            self._refuse(TOO_LARGE_RESPONSE)
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        if not self._in_header:  # the next request on a kept-alive connection
+            self._in_header = True
+            self._header_bytes = 0
+            self._start_header_clock()
+
+    def on_headers_complete(self) -> None:
+        self._in_header = False
+        self._stop_header_clock()
+        super().on_headers_complete()
+
+    def _start_header_clock(self) -> None:
+        timeout = self.limits.header_timeout
+        if timeout is not None and self._header_timer is None:
+            self._header_timer = self.loop.call_later(timeout, self._header_timed_out)
+
+    def _stop_header_clock(self) -> None:
+        if self._header_timer is not None:
+            self._header_timer.cancel()
+            self._header_timer = None
+
+    def _header_timed_out(self) -> None:
+        self._header_timer = None
+        if self._header_bytes:  # a silent connection is idle, not slow: close it quietly
+            self._refuse(TIMEOUT_RESPONSE)
+        else:
+            self.transport.close()
+
+    def _refuse(self, response: bytes) -> None:
+        self._stop_header_clock()
+        if not self.transport.is_closing():
+            self.transport.write(response)
+            self.transport.close()
