@@ -170,9 +170,9 @@ class EventStreamResponse(StreamingHttpResponse):
 
     async def _frames(self) -> AsyncGenerator[bytes]:
         events = aiter(self._events)
-        pending: asyncio.Task[object] | None = None
+        pending: asyncio.Future[Any] | None = None
         # Shared by every stream of this loop: waited on, never cancelled.
-        drained = drained_future()
+        drained: asyncio.Future[Any] = drained_future()
         try:
             while True:
                 if pending is None:
