@@ -29,6 +29,7 @@ import logging
 import time
 from typing import Any, ClassVar
 
+import orjson
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 __all__ = ["BoundedHttpProtocol", "Limits"]
@@ -44,17 +45,29 @@ class Limits:
     max_header_bytes: int | None = None
 
 
-def _response(status: str, extra: str = "") -> bytes:
-    body = f'{{"error": {{"code": "{status.split(" ", 1)[1].lower().replace(" ", "_")}", "message": "{status}"}}}}'
-    return (
+def _response(status: str, code: str, message: str, extra: str = "") -> bytes:
+    body = orjson.dumps({"error": {"code": code, "message": message}})
+    head = (
         f"HTTP/1.1 {status}\r\ncontent-type: application/json\r\n"
-        f"content-length: {len(body)}\r\nconnection: close\r\n{extra}\r\n{body}"
-    ).encode()
+        f"content-length: {len(body)}\r\nconnection: close\r\n{extra}\r\n"
+    )
+    return head.encode() + body
 
 
-SHED_RESPONSE = _response("503 Service Unavailable", "retry-after: 1\r\n")
-TIMEOUT_RESPONSE = _response("408 Request Timeout")
-TOO_LARGE_RESPONSE = _response("431 Request Header Fields Too Large")
+SHED_RESPONSE = _response(
+    "503 Service Unavailable",
+    "over_capacity",
+    "This server holds as many connections as it is allowed; retry shortly.",
+    "retry-after: 1\r\n",
+)
+TIMEOUT_RESPONSE = _response(
+    "408 Request Timeout", "request_timeout", "The request header did not arrive in time."
+)
+TOO_LARGE_RESPONSE = _response(
+    "431 Request Header Fields Too Large",
+    "header_too_large",
+    "The request header is larger than this server accepts.",
+)
 
 
 class _ShedLog:
@@ -79,6 +92,10 @@ class _ShedLog:
             cls.last_logged = now
 
 
+class _HeaderTooLargeError(Exception):
+    pass
+
+
 class BoundedHttpProtocol(HttpToolsProtocol):
     limits: ClassVar[type[Limits]] = Limits
 
@@ -87,6 +104,8 @@ class BoundedHttpProtocol(HttpToolsProtocol):
         self._header_timer: asyncio.TimerHandle | None = None
         self._header_bytes = 0
         self._in_header = True
+        self._got_bytes = False
+        self._too_large = False
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -103,13 +122,31 @@ class BoundedHttpProtocol(HttpToolsProtocol):
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
-        if self._in_header:
-            self._header_bytes += len(data)
+        self._got_bytes = True
         super().data_received(data)
-        # Checked after parsing: a read that completes the header may carry the body with it.
+
+    # The header's size is counted as the parser hands it over, whatever the reads' sizes.
+    def on_url(self, url: bytes) -> None:
+        self._count_header_bytes(len(url))
+        super().on_url(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._count_header_bytes(len(name) + len(value) + 4)
+        super().on_header(name, value)
+
+    def _count_header_bytes(self, size: int) -> None:
+        self._header_bytes += size
         limit = self.limits.max_header_bytes
-        if self._in_header and limit is not None and self._header_bytes > limit:
+        if limit is not None and self._header_bytes > limit:
+            self._too_large = True
+            # The parser turns this into an error; uvicorn answers it with send_400_response.
+            raise _HeaderTooLargeError
+
+    def send_400_response(self, msg: str) -> None:
+        if self._too_large:
             self._refuse(TOO_LARGE_RESPONSE)
+        else:
+            super().send_400_response(msg)
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
@@ -135,7 +172,7 @@ class BoundedHttpProtocol(HttpToolsProtocol):
 
     def _header_timed_out(self) -> None:
         self._header_timer = None
-        if self._header_bytes:  # a silent connection is idle, not slow: close it quietly
+        if self._got_bytes:  # a silent connection is idle, not slow: close it quietly
             self._refuse(TIMEOUT_RESPONSE)
         else:
             self.transport.close()

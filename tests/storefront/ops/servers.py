@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -62,12 +63,19 @@ def api_key(env: dict[str, str]) -> str:
 
 
 class Running:
-    """A server process started by ``serve``; its output is read once it has exited."""
+    """A server process started by ``serve``; ``log()`` is what it has written so far."""
 
-    def __init__(self, process: subprocess.Popen[str], base: str) -> None:
+    def __init__(self, process: subprocess.Popen[bytes], base: str, log_file: Path) -> None:
         self.process = process
         self.base = base
-        self.output = ""
+        self.log_file = log_file
+
+    def log(self) -> str:
+        return self.log_file.read_text(errors="replace")
+
+    @property
+    def output(self) -> str:
+        return self.log()
 
     def terminate_and_wait(self, within: float) -> tuple[int, float]:
         """SIGTERM, then the exit status and how long the exit took."""
@@ -81,17 +89,23 @@ class Running:
 def serve(
     command: Sequence[str], env: dict[str, str], port: int, *, up_path: str = "/healthz"
 ) -> Iterator[Running]:
-    """Start ``command`` in its own session, wait until it answers, and always stop it."""
-    process = subprocess.Popen(
-        list(command),
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
-    running = Running(process, f"http://127.0.0.1:{port}")
+    """Start ``command`` in its own session, wait until it answers, and always stop it.
+
+    Its output goes to a file (a pipe nobody reads while the test runs would fill up and
+    block the server).
+    """
+    log_dir = Path(env.get("STOREFRONT_VAR_DIR") or tempfile.gettempdir())
+    log_file = log_dir / f"{Path(command[0]).name}-{port}.log"
+    with log_file.open("wb") as sink:
+        process = subprocess.Popen(
+            list(command),
+            cwd=ROOT,
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    running = Running(process, f"http://127.0.0.1:{port}", log_file)
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -107,10 +121,7 @@ def serve(
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
-        assert process.stdout is not None
-        running.output = process.stdout.read()
-        process.stdout.close()
-        print(running.output)  # shown with a failure
+        print(running.log())  # shown with a failure
 
 
 def gunicorn_command(*extra: str) -> list[str]:
