@@ -71,16 +71,27 @@ TOO_LARGE_RESPONSE = _response(
 
 
 class _ShedLog:
-    """One warning a second at most, however many connections are shed."""
+    """One warning a second at most, however many connections are shed; none is left uncounted
+    (what was shed after a warning is reported a second later)."""
 
     shed_since_last = 0
     last_logged = 0.0
+    flush_pending = False
 
     @classmethod
-    def note(cls, open_connections: int, cap: int) -> None:
+    def note(cls, open_connections: int, cap: int, loop: asyncio.AbstractEventLoop) -> None:
         cls.shed_since_last += 1
-        now = time.monotonic()
-        if now - cls.last_logged >= 1.0:
+        wait = 1.0 - (time.monotonic() - cls.last_logged)
+        if wait <= 0:
+            cls.flush(open_connections, cap)
+        elif not cls.flush_pending:
+            cls.flush_pending = True
+            loop.call_later(wait, cls.flush, open_connections, cap)
+
+    @classmethod
+    def flush(cls, open_connections: int, cap: int) -> None:
+        cls.flush_pending = False
+        if cls.shed_since_last:
             logger.warning(
                 "connection limit reached: %d open, cap %d (STOREFRONT_MAX_CONNECTIONS); "
                 "shed %d new connection(s) with 503",
@@ -89,7 +100,7 @@ class _ShedLog:
                 cls.shed_since_last,
             )
             cls.shed_since_last = 0
-            cls.last_logged = now
+            cls.last_logged = time.monotonic()
 
 
 class _HeaderTooLargeError(Exception):
@@ -111,7 +122,7 @@ class BoundedHttpProtocol(HttpToolsProtocol):
         super().connection_made(transport)
         cap = self.limits.max_connections
         if cap is not None and len(self.connections) > cap:
-            _ShedLog.note(len(self.connections) - 1, cap)
+            _ShedLog.note(len(self.connections) - 1, cap, self.loop)
             transport.write(SHED_RESPONSE)
             transport.close()
             return
