@@ -30,8 +30,11 @@ def free_port() -> int:
         sock.close()
 
 
-def production_env(simulator: SimulatorServer, var_dir: Path, **extra: str) -> dict[str, str]:
-    """DEBUG off, its own SQLite file (migrated here), the simulator as every upstream."""
+def production_env(
+    simulator: SimulatorServer, var_dir: Path, *, keep_redis: bool = False, **extra: str
+) -> dict[str, str]:
+    """DEBUG off, its own SQLite file (migrated here), the simulator as every upstream;
+    Redis (the test run's ``REDIS_URL``) only with ``keep_redis``."""
     env = {
         **os.environ,
         "PATH": f"{VENV_BIN}{os.pathsep}{os.environ['PATH']}",
@@ -44,7 +47,8 @@ def production_env(simulator: SimulatorServer, var_dir: Path, **extra: str) -> d
         **extra,
     }
     env.pop("DATABASE_URL", None)
-    env.pop("REDIS_URL", None)
+    if not keep_redis:
+        env.pop("REDIS_URL", None)
     for name in SERVICES:
         env[f"STOREFRONT_UPSTREAM_{name.upper()}_URL"] = simulator.service_url(name)
     manage(env, "migrate", "--verbosity", "0")

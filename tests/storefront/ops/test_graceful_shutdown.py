@@ -38,6 +38,9 @@ async def test_sigterm_drains_streams_and_finishes_requests_in_flight(simulator,
     env = production_env(
         simulator,
         tmp_path,
+        # With REDIS_URL (CI's services run), live events come through Redis Streams: the
+        # worker's blocking reader must end with its streams.
+        keep_redis=True,
         STOREFRONT_BIND=f"127.0.0.1:{port}",
         STOREFRONT_WORKERS="1",
         STOREFRONT_GRACEFUL_TIMEOUT=str(GRACEFUL_TIMEOUT),
