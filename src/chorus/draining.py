@@ -27,7 +27,9 @@ import weakref
 __all__ = ["begin_draining", "is_draining", "wait_draining"]
 
 _draining = False
-_futures: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Future[None]] = (
+# Each waiter has its own future, so that waking or dropping one costs O(1) with 10,000
+# streams open (one shared future would scan all its callbacks each time a stream wakes).
+_waiters: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, set[asyncio.Future[None]]] = (
     weakref.WeakKeyDictionary()
 )
 
@@ -44,35 +46,46 @@ def begin_draining() -> None:
     """
     global _draining
     _draining = True
-    for loop, future in list(_futures.items()):
-        if loop.is_closed():
-            continue
-        loop.call_soon_threadsafe(_resolve, future)
+    for loop, waiters in list(_waiters.items()):
+        if not loop.is_closed():
+            loop.call_soon_threadsafe(_wake, waiters)
 
 
-def drained_future() -> asyncio.Future[None]:
-    """The running loop's future that completes when draining begins (shared: never cancel it)."""
-    loop = asyncio.get_running_loop()
-    future = _futures.get(loop)
-    if future is None:
-        future = _futures[loop] = loop.create_future()
-        if _draining:
-            future.set_result(None)
+def drain_waiter() -> asyncio.Future[None]:
+    """A future of the running loop, done when draining begins; ``forget()`` it when done."""
+    future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    if _draining:
+        future.set_result(None)
+    else:
+        _waiters.setdefault(asyncio.get_running_loop(), set()).add(future)
     return future
+
+
+def forget(future: asyncio.Future[None]) -> None:
+    """Stop tracking a future from ``drain_waiter()`` (its owner no longer waits)."""
+    waiters = _waiters.get(asyncio.get_running_loop())
+    if waiters is not None:
+        waiters.discard(future)
 
 
 async def wait_draining() -> None:
     """Return once the process drains (at once if it already is)."""
-    await asyncio.shield(drained_future())
+    future = drain_waiter()
+    try:
+        await future
+    finally:
+        forget(future)
 
 
 def reset_draining() -> None:
     """Forget that the process drained (for tests that run many servers in one process)."""
     global _draining
     _draining = False
-    _futures.clear()
+    _waiters.clear()
 
 
-def _resolve(future: asyncio.Future[None]) -> None:
-    if not future.done():
-        future.set_result(None)
+def _wake(waiters: set[asyncio.Future[None]]) -> None:
+    for future in list(waiters):
+        if not future.done():
+            future.set_result(None)
+    waiters.clear()

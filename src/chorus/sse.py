@@ -52,7 +52,7 @@ import orjson
 from django.core.handlers.asgi import ASGIRequest
 from django.http import HttpRequest, StreamingHttpResponse
 
-from chorus.draining import drained_future
+from chorus.draining import drain_waiter, forget
 from chorus.exceptions import EventStreamUnavailableError
 
 __all__ = ["DEFAULT_HEARTBEAT", "DRAIN_EVENT", "Event", "EventStreamResponse", "last_event_id"]
@@ -171,8 +171,7 @@ class EventStreamResponse(StreamingHttpResponse):
     async def _frames(self) -> AsyncGenerator[bytes]:
         events = aiter(self._events)
         pending: asyncio.Future[Any] | None = None
-        # Shared by every stream of this loop: waited on, never cancelled.
-        drained: asyncio.Future[Any] = drained_future()
+        drained: asyncio.Future[Any] = drain_waiter()
         try:
             while True:
                 if pending is None:
@@ -197,6 +196,7 @@ class EventStreamResponse(StreamingHttpResponse):
                     raise TypeError(f"an event stream yields chorus.Event, not {type(item)!r}")
                 yield item.encode()
         finally:
+            forget(drained)
             if pending is not None:
                 pending.cancel()
                 await asyncio.wait({pending})

@@ -47,3 +47,11 @@ async def test_a_stream_opened_while_draining_ends_at_once():
         response = await asgi_request(ChorusASGIHandler(), "/endless/", query="heartbeat=")
     assert [f.event for f in parse(response.body)] == ["shutdown"]
     await chorus.wait_draining()  # returns at once
+
+
+async def test_a_stream_that_ends_leaves_nothing_registered():
+    from chorus.draining import _waiters
+
+    response = await asgi_request(ChorusASGIHandler(), "/steps/")
+    assert len(parse(response.body)) == 10
+    assert not _waiters.get(asyncio.get_running_loop())
