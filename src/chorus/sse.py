@@ -52,7 +52,7 @@ import orjson
 from django.core.handlers.asgi import ASGIRequest
 from django.http import HttpRequest, StreamingHttpResponse
 
-from chorus.draining import drain_waiter, forget
+from chorus.draining import discard, on_drain
 from chorus.exceptions import EventStreamUnavailableError
 
 __all__ = ["DEFAULT_HEARTBEAT", "DRAIN_EVENT", "Event", "EventStreamResponse", "last_event_id"]
@@ -170,23 +170,26 @@ class EventStreamResponse(StreamingHttpResponse):
 
     async def _frames(self) -> AsyncGenerator[bytes]:
         events = aiter(self._events)
-        pending: asyncio.Future[Any] | None = None
-        drained: asyncio.Future[Any] = drain_waiter()
+        pending: asyncio.Task[object] | None = None
+        drain = _DrainSignal()
+        on_drain(drain)
         try:
             while True:
-                if pending is None:
+                if pending is None and not drain.draining:
                     pending = asyncio.create_task(_next_or_end(events), context=self._context)
-                done, _ = await asyncio.wait(
-                    {pending, drained}, timeout=self.heartbeat, return_when=asyncio.FIRST_COMPLETED
-                )
-                if drained in done:
+                    drain.pending = pending
+                if pending is not None:
+                    done, _ = await asyncio.wait({pending}, timeout=self.heartbeat)
+                if drain.draining:  # the producer's step was cancelled: end with the last word
                     if self.drain_event is not None:
                         yield self.drain_event.encode()
                     return
+                assert pending is not None
                 if not done:
                     yield HEARTBEAT_FRAME
                     continue
                 item, pending = pending.result(), None
+                drain.pending = None
                 if item is _END:
                     return
                 if isinstance(item, bytes):
@@ -196,7 +199,7 @@ class EventStreamResponse(StreamingHttpResponse):
                     raise TypeError(f"an event stream yields chorus.Event, not {type(item)!r}")
                 yield item.encode()
         finally:
-            forget(drained)
+            discard(drain)
             if pending is not None:
                 pending.cancel()
                 await asyncio.wait({pending})
@@ -205,6 +208,23 @@ class EventStreamResponse(StreamingHttpResponse):
             aclose = getattr(events, "aclose", None)
             if aclose is not None:
                 await aclose()
+
+
+class _DrainSignal:
+    """Told by ``chorus.draining`` that the server drains: cancels the producer's pending step,
+    which wakes the stream at once. Registered once per stream, so a stream pays nothing
+    per event for it."""
+
+    __slots__ = ("draining", "pending")
+
+    def __init__(self) -> None:
+        self.draining = False
+        self.pending: asyncio.Task[object] | None = None
+
+    def __call__(self) -> None:
+        self.draining = True
+        if self.pending is not None:
+            self.pending.cancel()
 
 
 async def _next_or_end(events: AsyncIterator[Event | bytes]) -> object:

@@ -50,8 +50,20 @@ async def test_a_stream_opened_while_draining_ends_at_once():
 
 
 async def test_a_stream_that_ends_leaves_nothing_registered():
-    from chorus.draining import _waiters
+    from chorus.draining import _callbacks
 
     response = await asgi_request(ChorusASGIHandler(), "/steps/")
     assert len(parse(response.body)) == 10
-    assert not _waiters.get(asyncio.get_running_loop())
+    assert not _callbacks.get(asyncio.get_running_loop())
+
+
+async def test_wait_draining_returns_when_draining_begins_and_unregisters():
+    from chorus.draining import _callbacks
+
+    waiter = asyncio.create_task(chorus.wait_draining())
+    await asyncio.sleep(0.05)
+    assert not waiter.done()
+    chorus.begin_draining()
+    async with asyncio.timeout(2):
+        await waiter
+    assert not _callbacks.get(asyncio.get_running_loop())
