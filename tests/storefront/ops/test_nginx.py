@@ -279,3 +279,16 @@ async def test_connections_beyond_the_per_address_limit_get_429(front):
             for stream in streams:
                 await stream.aclose()
     assert "limiting connections by zone" in front.error_log.read_text()
+
+
+async def test_bodies_over_the_limit_stop_at_nginx_but_image_uploads_may_be_larger(front):
+    headers = {"X-API-Key": front.key, "Content-Type": "application/octet-stream"}
+    body = b"x" * (2 * 1024 * 1024)
+    async with httpx.AsyncClient(
+        base_url=front.base, headers=headers, verify=False, trust_env=False, timeout=10
+    ) as client:
+        refused = await client.post("/api/orders/", content=body)
+        assert refused.status_code == 413
+        assert "nginx" in refused.text  # refused at the front, not by storefront
+        upload = await client.post("/api/images/", content=body)
+        assert upload.status_code != 413 or "nginx" not in upload.text  # storefront decides
