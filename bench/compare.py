@@ -17,6 +17,10 @@ upstream but idle (``bench/settings/policies_idle.py``: the chain's own cost)
 and with its policies as shipped (analytics cached for 5 s). ``--rounds N`` measures every peer N times, taking
 turns, and reports the median of each figure; ``--only TEXT`` runs only the
 peers whose label holds TEXT, for a quick check, and saves nothing.
+``--gunicorn`` adds storefront under the production gunicorn configuration
+(``deploy/gunicorn.conf.py``, storefront's uvicorn worker) with 1 and 2
+workers, and plain uvicorn with 2 workers, all with policies off as the first
+peer is.
 """
 
 from __future__ import annotations
@@ -64,6 +68,15 @@ def gunicorn_sync(port: int) -> list[str]:
     return [sys.executable, "-m", "gunicorn", "storefront.wsgi:application", "--bind",
             f"127.0.0.1:{port}", "--workers", "1", "--worker-class", "sync", "--timeout", "120",
             "--log-level", "warning"]  # fmt: skip
+
+
+def gunicorn_production(port: int, workers: int) -> tuple[list[str], tuple[tuple[str, str], ...]]:
+    """deploy/gunicorn.conf.py as production runs it, on ``port`` with ``workers`` workers."""
+    argv = [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py",
+            "storefront.asgi:application"]  # fmt: skip
+    env = (("STOREFRONT_BIND", f"127.0.0.1:{port}"), ("STOREFRONT_WORKERS", str(workers)),
+           ("STOREFRONT_POLICIES", "0"))  # fmt: skip
+    return argv, env
 
 
 def cpu_seconds(pid: int) -> float:
@@ -170,6 +183,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--servers", action="store_true", help="also compare uvicorn and granian")
+    parser.add_argument("--gunicorn", action="store_true",
+                        help="also storefront under deploy/gunicorn.conf.py, 1 and 2 workers")  # fmt: skip
     parser.add_argument("--skip-sync", action="store_true", help="leave out the WSGI baseline")
     parser.add_argument("--policies", action="store_true",
                         help="also storefront with policies off, and all configured but idle")  # fmt: skip
@@ -210,6 +225,14 @@ def main() -> None:
             Peer("storefront, granian, 2 workers", granian("storefront.asgi:application", port, 2),
                  "/api/dashboard/", auth),
         ]  # fmt: skip
+    if args.gunicorn:
+        for workers in (1, 2):
+            argv, extra = gunicorn_production(port, workers)
+            peers.append(Peer(f"storefront, gunicorn, {workers} worker{'s' * (workers > 1)}",
+                              argv, "/api/dashboard/", auth, env=extra))  # fmt: skip
+        peers.append(Peer("storefront, uvicorn, 2 workers, policies off",
+                          uvicorn("storefront.asgi:application", port, 2), "/api/dashboard/",
+                          auth, env=(("STOREFRONT_POLICIES", "0"),)))  # fmt: skip
     if args.policies:
         peers += [
             Peer("storefront, policies as shipped", uvicorn("storefront.asgi:application", port),

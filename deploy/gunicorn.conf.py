@@ -14,8 +14,18 @@ migrates, then execs exactly that. Settings come from the environment:
   blocked event loop, which no request should ever cause;
 - ``STOREFRONT_GRACEFUL_TIMEOUT``: seconds a stopping worker gets to finish
   its requests after SIGTERM (20);
+- ``STOREFRONT_KEEPALIVE_TIMEOUT``: seconds an idle kept-alive connection
+  stays open (5);
+- ``STOREFRONT_MAX_CONNECTIONS``, ``STOREFRONT_HEADER_TIMEOUT``,
+  ``STOREFRONT_MAX_HEADER_BYTES``, ``STOREFRONT_FD_RESERVE``: the worker's
+  connection cap and header bounds (``storefront/ops/worker.py``);
 - ``FORWARDED_ALLOW_IPS``: the proxies whose ``X-Forwarded-*`` headers are
   trusted (``127.0.0.1``).
+
+The worker class is ``storefront.ops.worker.StorefrontWorker``: uvicorn's
+gunicorn worker, plus draining on SIGTERM (SSE streams get a final
+``event: shutdown`` and end; WebSockets close with 1012), a graceful wait one
+second inside ``graceful_timeout``, and the connection limits above.
 
 Access logging is chorus's ``RequestIDMiddleware`` line (method, path, status,
 duration and the request id, on the ``chorus.request`` logger), so gunicorn's
@@ -27,11 +37,11 @@ import os
 
 bind = os.environ.get("STOREFRONT_BIND", "0.0.0.0:8000")
 workers = int(os.environ.get("STOREFRONT_WORKERS", multiprocessing.cpu_count()))
-# uvicorn's worker picks uvloop and httptools when they are installed (they are).
-worker_class = "uvicorn_worker.UvicornWorker"
+# uvicorn's worker with uvloop, httptools, draining and connection limits.
+worker_class = "storefront.ops.worker.StorefrontWorker"
 timeout = int(os.environ.get("STOREFRONT_WORKER_TIMEOUT", "30"))
 graceful_timeout = int(os.environ.get("STOREFRONT_GRACEFUL_TIMEOUT", "20"))
-keepalive = 5
+keepalive = int(os.environ.get("STOREFRONT_KEEPALIVE_TIMEOUT", "5"))
 # Recycle workers now and then, at staggered moments, so that slow leaks in any
 # library cannot grow without bound and the workers never restart all at once.
 max_requests = int(os.environ.get("STOREFRONT_MAX_REQUESTS", "20000"))

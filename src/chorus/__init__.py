@@ -16,6 +16,7 @@ from chorus.chain import fetch
 from chorus.coalesce import CoalescingCache
 from chorus.composite import Composite
 from chorus.conf import ChorusSettings, UpstreamConfig, get_settings
+from chorus.draining import begin_draining, is_draining, wait_draining
 from chorus.exceptions import (
     ChorusError,
     CircuitOpenError,
@@ -92,15 +93,18 @@ __all__ = [
     "UpstreamStatusError",
     "UpstreamTimeoutError",
     "aclose_transport",
+    "begin_draining",
     "call",
     "current_request_id",
     "fetch",
     "gather",
     "get_settings",
     "get_transport",
+    "is_draining",
     "last_event_id",
     "on_shutdown",
     "policy_report",
     "set_transport_factory",
     "source",
+    "wait_draining",
 ]

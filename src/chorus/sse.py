@@ -25,6 +25,13 @@ whose traceback says what to do.
 
         return chorus.EventStreamResponse(request, produce(), heartbeat=15)
 
+When the server starts draining (``chorus.begin_draining()``, called by the
+server's shutdown hook), the stream sends ``drain_event`` (by default
+``event: shutdown`` with a ``retry:`` hint and no id, so the client's
+``Last-Event-ID`` stays the last real event) and ends: the browser's
+``EventSource`` reconnects, to a worker that is not going away, instead of
+holding this one until the server's graceful timeout cuts it.
+
 A producer may also yield ``bytes``: frames it has already encoded (one or
 several, each ending with its blank line), sent as they are. A broadcaster
 that sends the same event to thousands of streams encodes it once this way.
@@ -45,9 +52,10 @@ import orjson
 from django.core.handlers.asgi import ASGIRequest
 from django.http import HttpRequest, StreamingHttpResponse
 
+from chorus.draining import discard, on_drain
 from chorus.exceptions import EventStreamUnavailableError
 
-__all__ = ["DEFAULT_HEARTBEAT", "Event", "EventStreamResponse", "last_event_id"]
+__all__ = ["DEFAULT_HEARTBEAT", "DRAIN_EVENT", "Event", "EventStreamResponse", "last_event_id"]
 
 logger = logging.getLogger("chorus")
 
@@ -97,6 +105,14 @@ class Event:
         return ("\n".join(lines) + "\n\n").encode()
 
 
+DRAIN_EVENT: Final = Event(
+    event="shutdown",
+    data={"message": "This server is restarting; reconnect to resume from your last event id."},
+    retry=1000,
+)
+"""The last frame of a stream when the server drains: reconnect (in about a second)."""
+
+
 def last_event_id(request: HttpRequest) -> str | None:
     """The ``Last-Event-ID`` a reconnecting client sent, so a producer can resume after it.
 
@@ -114,7 +130,8 @@ class EventStreamResponse(StreamingHttpResponse):
         return chorus.EventStreamResponse(request, produce(), heartbeat=15)
 
     ``heartbeat`` is the idle time in seconds before a comment line is sent
-    (``None``: never). Raises ``EventStreamUnavailableError`` unless ``request``
+    (``None``: never). ``drain_event`` is the final frame sent when the server
+    drains (``None``: end without one). Raises ``EventStreamUnavailableError`` unless ``request``
     came through an ASGI server.
     """
 
@@ -125,6 +142,7 @@ class EventStreamResponse(StreamingHttpResponse):
         *,
         heartbeat: float | None = DEFAULT_HEARTBEAT,
         status: int = 200,
+        drain_event: Event | None = DRAIN_EVENT,
     ) -> None:
         if not isinstance(request, ASGIRequest):
             raise EventStreamUnavailableError(type(request).__name__)
@@ -132,6 +150,7 @@ class EventStreamResponse(StreamingHttpResponse):
             raise ValueError("heartbeat must be a positive number of seconds, or None for none")
         self._events = events
         self.heartbeat = heartbeat
+        self.drain_event = drain_event
         # The producer runs later, while the handler sends the response, after the
         # middleware has returned: its steps run in the view's context, so what the
         # request set there (its request id, say) is still seen, upstream calls included.
@@ -152,15 +171,25 @@ class EventStreamResponse(StreamingHttpResponse):
     async def _frames(self) -> AsyncGenerator[bytes]:
         events = aiter(self._events)
         pending: asyncio.Task[object] | None = None
+        drain = _DrainSignal()
+        on_drain(drain)
         try:
             while True:
-                if pending is None:
+                if pending is None and not drain.draining:
                     pending = asyncio.create_task(_next_or_end(events), context=self._context)
-                done, _ = await asyncio.wait({pending}, timeout=self.heartbeat)
+                    drain.pending = pending
+                if pending is not None:
+                    done, _ = await asyncio.wait({pending}, timeout=self.heartbeat)
+                if drain.draining:  # the producer's step was cancelled: end with the last word
+                    if self.drain_event is not None:
+                        yield self.drain_event.encode()
+                    return
+                assert pending is not None
                 if not done:
                     yield HEARTBEAT_FRAME
                     continue
                 item, pending = pending.result(), None
+                drain.pending = None
                 if item is _END:
                     return
                 if isinstance(item, bytes):
@@ -170,6 +199,7 @@ class EventStreamResponse(StreamingHttpResponse):
                     raise TypeError(f"an event stream yields chorus.Event, not {type(item)!r}")
                 yield item.encode()
         finally:
+            discard(drain)
             if pending is not None:
                 pending.cancel()
                 await asyncio.wait({pending})
@@ -178,6 +208,23 @@ class EventStreamResponse(StreamingHttpResponse):
             aclose = getattr(events, "aclose", None)
             if aclose is not None:
                 await aclose()
+
+
+class _DrainSignal:
+    """Told by ``chorus.draining`` that the server drains: cancels the producer's pending step,
+    which wakes the stream at once. Registered once per stream, so a stream pays nothing
+    per event for it."""
+
+    __slots__ = ("draining", "pending")
+
+    def __init__(self) -> None:
+        self.draining = False
+        self.pending: asyncio.Task[object] | None = None
+
+    def __call__(self) -> None:
+        self.draining = True
+        if self.pending is not None:
+            self.pending.cancel()
 
 
 async def _next_or_end(events: AsyncIterator[Event | bytes]) -> object:

@@ -6,7 +6,8 @@ the position the viewer starts after). ``Last-Event-ID`` (the header
 ``EventSource`` sends when it reconnects, or ``?last_event_id=``) replays what
 was missed; an id older than the backlog gets ``reset`` first (reload your
 state: events were lost). A viewer that falls too far behind gets a final
-``overflow`` and the connection ends; it resumes from its last id.
+``overflow`` and the connection ends; it resumes from its last id. When the
+worker stops, chorus ends the stream with ``shutdown`` (``retry:``, no id).
 
 Query: ``heartbeat`` (0.05-60 s; default ``STOREFRONT_LIVE["HEARTBEAT"]``).
 Access: an API key or a staff session (storefront/access/).
