@@ -26,7 +26,7 @@ class Delta:
     """Samples read before and after: ``delta.of(name, **labels)`` is the change."""
 
     def __init__(self, *series: tuple[str, dict[str, str]]) -> None:
-        self._before = {self._key(n, l): sample(n, **l) for n, l in series}
+        self._before = {self._key(name, labels): sample(name, **labels) for name, labels in series}
 
     @staticmethod
     def _key(name: str, labels: dict[str, str]) -> tuple[str, tuple[tuple[str, str], ...]]:
