@@ -237,10 +237,3 @@ async def test_render_is_prometheus_text_with_chorus_names(svc):
     text = body.decode()
     assert 'chorus_upstream_calls_total{outcome="ok",upstream="svc"}' in text
     assert "# TYPE chorus_upstream_request_duration_seconds histogram" in text
-
-
-def test_e013_metrics_must_be_a_bool(settings):
-    from chorus.checks import check_settings
-
-    settings.CHORUS = {"METRICS": "yes"}
-    assert [message.id for message in check_settings()] == ["chorus.E013"]
