@@ -115,7 +115,7 @@ async def fetch(call: Call, *, request: HttpRequest | None = None) -> Any:
         raise
     finally:
         if meter is not None:
-            meter.calls[outcome].inc()
+            meter.calls[outcome].inc(1)
     return reply.data
 
 

@@ -86,7 +86,7 @@ async def send(attempt: Attempt) -> Reply:
         if not bulkhead.try_enter():
             await _queue(bulkhead, meter)
         if meter is not None:
-            meter.in_flight.inc()
+            meter.in_flight.inc(1)
         try:
             response = await get_transport().request(
                 call.method,
@@ -120,7 +120,7 @@ async def send(attempt: Attempt) -> Reply:
         finally:
             bulkhead.leave()
             if meter is not None:
-                meter.in_flight.dec()
+                meter.in_flight.inc(-1)
         return _reply(upstream, response, (loop.time() - started) * 1000)
     except UpstreamError as error:
         if meter is not None:

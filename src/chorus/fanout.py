@@ -147,7 +147,7 @@ class Fanout:
                 result = task.result()
             self._results[name] = result
             if plan.upstream is not None and (meter := upstream_meter(plan.upstream)) is not None:
-                meter.calls[result.outcome].inc()
+                meter.calls[result.outcome].inc(1)
             if on_result is not None:
                 on_result(result)
             if self._fail_fast and plan.required and not result.ok:

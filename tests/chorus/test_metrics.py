@@ -237,3 +237,26 @@ async def test_render_is_prometheus_text_with_chorus_names(svc):
     text = body.decode()
     assert 'chorus_upstream_calls_total{outcome="ok",upstream="svc"}' in text
     assert "# TYPE chorus_upstream_request_duration_seconds histogram" in text
+
+
+def test_timing_lands_where_prometheus_clients_own_observe_does():
+    from prometheus_client import CollectorRegistry, Histogram
+
+    from chorus.metrics import LATENCY_BUCKETS, Timing
+
+    registry = CollectorRegistry()
+    ours = Histogram("ours", "", ["x"], buckets=LATENCY_BUCKETS, registry=registry).labels("a")
+    theirs = Histogram("theirs", "", ["x"], buckets=LATENCY_BUCKETS, registry=registry).labels("a")
+    timing = Timing(ours)
+    for seconds in (0.0, 0.005, 0.0051, 0.1, 0.3, 5.0, 5.01, 60.0):
+        timing.observe(seconds)
+        theirs.observe(seconds)
+    samples = {
+        family.name: [
+            (s.name.split("_", 1)[1], s.labels, s.value)
+            for s in family.samples
+            if not s.name.endswith("_created")
+        ]
+        for family in registry.collect()
+    }
+    assert samples["ours"] == samples["theirs"]
