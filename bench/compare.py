@@ -14,7 +14,9 @@ workers of each server. Storefront runs with its resilience policies off
 (``STOREFRONT_POLICIES=0``), so that it makes the same three calls per request
 as every peer; ``--policies`` adds it with every policy configured on every
 upstream but idle (``bench/settings/policies_idle.py``: the chain's own cost)
-and with its policies as shipped (analytics cached for 5 s). ``--rounds N`` measures every peer N times, taking
+and with its policies as shipped (analytics cached for 5 s). ``--metrics`` adds
+storefront with its Prometheus metrics off (``STOREFRONT_METRICS=0``; they are
+on in every other storefront peer), for the same-run cost of metrics. ``--rounds N`` measures every peer N times, taking
 turns, and reports the median of each figure; ``--only TEXT`` runs only the
 peers whose label holds TEXT, for a quick check, and saves nothing.
 ``--gunicorn`` adds storefront under the production gunicorn configuration
@@ -188,6 +190,8 @@ def main() -> None:
     parser.add_argument("--skip-sync", action="store_true", help="leave out the WSGI baseline")
     parser.add_argument("--policies", action="store_true",
                         help="also storefront with policies off, and all configured but idle")  # fmt: skip
+    parser.add_argument("--metrics", action="store_true",
+                        help="also storefront with its Prometheus metrics off")  # fmt: skip
     parser.add_argument("--rounds", type=int, default=1,
                         help="measure every peer this many times, interleaved, and report "
                              "the median of each figure (a shared machine drifts)")  # fmt: skip
@@ -241,6 +245,10 @@ def main() -> None:
                  "/api/dashboard/", auth,
                  env=(("DJANGO_SETTINGS_MODULE", "bench.settings.policies_idle"),)),
         ]  # fmt: skip
+    if args.metrics:
+        peers.append(Peer("storefront, metrics off", uvicorn("storefront.asgi:application", port),
+                          "/api/dashboard/", auth,
+                          env=(("STOREFRONT_POLICIES", "0"), ("STOREFRONT_METRICS", "0"))))  # fmt: skip
     if args.only:
         peers = [p for p in peers if any(text in p.label for text in args.only)]
     measured: list[dict[str, object]] = []

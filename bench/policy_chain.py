@@ -1,4 +1,5 @@
-"""CPU of chorus's policy chain alone: a three-call gather, policies off and all idle.
+"""CPU of chorus's policy chain alone: a three-call gather, policies off and all idle,
+each with chorus's Prometheus metrics on (the default) and off.
 
     uv run python bench/policy_chain.py [--gathers 20000] [--rounds 5]
 
@@ -6,7 +7,7 @@ The transport is a stand-in answering at once, so what is measured is chorus:
 planning the fan-out, its tasks, the chain's links and the envelope's
 results. "Idle" configures a breaker (time window), a retry and a hedge on
 every upstream with nothing to do (no failure, a hedge delay longer than the
-call's time limit). Process CPU time per gather; the two configurations take
+call's time limit). Process CPU time per gather; the four configurations take
 turns, and the medians are printed. Compare with the CPU of a whole storefront
 request (``bench/profile_request.py``) to see what share the chain costs.
 """
@@ -41,10 +42,10 @@ class AnswersAtOnce:
         return None
 
 
-def chorus_setting(policies: dict) -> dict:
+def chorus_setting(policies: dict, metrics: bool) -> dict:
     upstreams = {name: {"BASE_URL": f"http://upstream.test/{name}", "TIMEOUT": 0.5, **policies}
                  for name in NAMES}  # fmt: skip
-    return {"UPSTREAMS": upstreams, "DEFAULT_DEADLINE": 2.0}
+    return {"UPSTREAMS": upstreams, "DEFAULT_DEADLINE": 2.0, "METRICS": metrics}
 
 
 async def cpu_per_gather(gathers: int) -> float:
@@ -63,14 +64,19 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
     chorus.set_transport_factory(AnswersAtOnce)
-    measured: dict[str, list[float]] = {"off": [], "idle": []}
+    configurations = [
+        (f"{name}, metrics {'on' if metrics else 'off'}", policies, metrics)
+        for name, policies in (("off", {}), ("idle", IDLE))
+        for metrics in (True, False)
+    ]
+    measured: dict[str, list[float]] = {label: [] for label, _, _ in configurations}
     for _ in range(args.rounds):
-        for name, policies in (("off", {}), ("idle", IDLE)):
-            with override_settings(CHORUS=chorus_setting(policies)):
-                measured[name].append(asyncio.run(cpu_per_gather(args.gathers)))
-    for name, values in measured.items():
+        for label, policies, metrics in configurations:
+            with override_settings(CHORUS=chorus_setting(policies, metrics)):
+                measured[label].append(asyncio.run(cpu_per_gather(args.gathers)))
+    for label, values in measured.items():
         rounds = ", ".join(f"{value:.1f}" for value in values)
-        print(f"{name:>4}: median {statistics.median(values):.1f} us per gather ({rounds})")
+        print(f"{label:>19}: median {statistics.median(values):.1f} us per gather ({rounds})")
 
 
 if __name__ == "__main__":

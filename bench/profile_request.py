@@ -7,6 +7,10 @@ scope/receive/send a server would supply) at concurrency 64 against the nginx
 echo upstream, and reports process CPU time per request: CPU time, unlike
 wall time, is barely moved by other load on a shared machine. Then it runs the
 same load under cProfile and prints the functions with the most own time.
+
+``--metrics-rounds N`` measures instead what chorus's Prometheus metrics cost:
+N rounds, each measuring the load with ``CHORUS["METRICS"]`` on and then off
+(``override_settings``, same process, same pools), and prints the medians.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import cProfile
 import io
 import os
 import pstats
+import statistics
 import sys
 import tempfile
 import time
@@ -74,6 +79,8 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--top", type=int, default=25, help="0: skip the cProfile pass")
+    parser.add_argument("--metrics-rounds", type=int, default=0,
+                        help="compare metrics on and off over this many rounds")  # fmt: skip
     args = parser.parse_args()
 
     upstream_port = free_port()
@@ -92,7 +99,33 @@ def main() -> None:
     call_command("api_key", "create", "--name", "profile", "--scope", "read", stdout=out)
     headers = [(b"authorization", f"Bearer {out.getvalue().strip()}".encode())]
 
+    async def metrics_cost() -> None:
+        from django.conf import settings
+        from django.test.utils import override_settings
+
+        await load(application, 300, args.concurrency, headers)  # warm pools and caches
+        cpu_us: dict[str, list[float]] = {"on": [], "off": []}
+        for _ in range(args.metrics_rounds):
+            for mode in ("on", "off"):
+                with override_settings(CHORUS={**settings.CHORUS, "METRICS": mode == "on"}):
+                    await load(application, 100, args.concurrency, headers)  # chains rebuilt
+                    cpu = time.process_time()
+                    statuses = await load(application, args.requests, args.concurrency, headers)
+                    cpu_us[mode].append((time.process_time() - cpu) * 1e6 / args.requests)
+                if set(statuses) != {200}:
+                    print(f"  metrics {mode}: not every answer was a 200: {statuses}")
+        for mode, values in cpu_us.items():
+            rounds = ", ".join(f"{value:.0f}" for value in values)
+            print(
+                f"metrics {mode:>3}: median {statistics.median(values):.0f} µs CPU per request ({rounds})"
+            )
+        on, off = statistics.median(cpu_us["on"]), statistics.median(cpu_us["off"])
+        print(f"metrics cost: {(on - off):+.0f} µs per request, {(on / off - 1) * 100:+.1f}%")
+
     async def measured() -> None:
+        if args.metrics_rounds:
+            await metrics_cost()
+            return
         await load(application, 300, args.concurrency, headers)  # warm pools and caches
         cpu, wall = time.process_time(), time.perf_counter()
         statuses = await load(application, args.requests, args.concurrency, headers)

@@ -34,6 +34,8 @@ own access log is off: one line per request, not two.
 
 import multiprocessing
 import os
+import shutil
+import tempfile
 
 bind = os.environ.get("STOREFRONT_BIND", "0.0.0.0:8000")
 workers = int(os.environ.get("STOREFRONT_WORKERS", multiprocessing.cpu_count()))
@@ -55,3 +57,31 @@ loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 _SHM = "/dev/shm"  # noqa: S108 - gunicorn's worker heartbeat files, not data
 if os.path.isdir(_SHM):
     worker_tmp_dir = _SHM
+
+# -- Prometheus metrics from every worker (docs/deploy.md#metrics) ---------------------------
+# Each worker writes its metrics to files in PROMETHEUS_MULTIPROC_DIR and GET /metrics adds
+# them up. The directory must be set before the workers start (prometheus-client reads it once),
+# emptied at start (old files would be counted again) and told when a worker exits (its live
+# gauges go). Without a setting, a fresh directory per server, removed when it stops.
+_own_metrics_dir = not os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+if _own_metrics_dir:
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="storefront-metrics-")
+
+
+def on_starting(server):
+    directory = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+    os.makedirs(directory, exist_ok=True)
+    for name in os.listdir(directory):
+        if name.endswith(".db"):
+            os.remove(os.path.join(directory, name))
+
+
+def child_exit(server, worker):
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    if _own_metrics_dir:
+        shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)

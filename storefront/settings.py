@@ -57,6 +57,7 @@ INSTALLED_APPS = [
 # ApiAccessMiddleware needs the session's user, and RateLimitMiddleware the identity it finds.
 MIDDLEWARE = [
     "chorus.RequestIDMiddleware",
+    "chorus.RouteMetricsMiddleware",
     "storefront.http.middleware.SecurityMiddleware",
     "storefront.http.middleware.StaticFilesMiddleware",
     # storefront.http.body's, letting the multipart image upload through to its view.
@@ -109,8 +110,8 @@ else:
 # Security: production values whenever DEBUG is off, each overridable from the environment
 # (behind a TLS-terminating proxy, set SECURE_PROXY_SSL_HEADER=1 so Django sees https).
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
-# Probes come over plain http from inside the network.
-SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+# Probes and scrapers come over plain http from inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31_536_000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not DEBUG)
@@ -169,6 +170,21 @@ STOREFRONT_LIVE = {
     "POLL_INTERVAL": env_float("STOREFRONT_LIVE_POLL_INTERVAL", 0.1),
     "HEARTBEAT": env_float("STOREFRONT_LIVE_HEARTBEAT", 15.0),
 }
+# GET /metrics (storefront/ops/metrics.py): open to loopback and private addresses, and to
+# "Authorization: Bearer <token>" from anywhere when this is set.
+STOREFRONT_METRICS_TOKEN = os.environ.get("STOREFRONT_METRICS_TOKEN", "").strip()
+# GET /readyz (storefront/ops/readiness.py): each an async function that raises when its part
+# is not ready; Redis is checked only when there is one.
+STOREFRONT_READINESS_CHECKS = [
+    "storefront.ops.readiness.database",
+    *(["storefront.ops.readiness.redis"] if REDIS_URL else []),
+    # Uploads wait for a task worker: not ready without one, unless this deployment has none.
+    *(
+        ["storefront.ops.readiness.task_worker"]
+        if env_bool("STOREFRONT_READY_NEEDS_TASK_WORKER", True)
+        else []
+    ),
+]
 STOREFRONT_API_MAX_BODY_BYTES = env_int("STOREFRONT_API_MAX_BODY_BYTES", 64 * 1024)
 # Token buckets (storefront/http/ratelimit.py): RATE per second, BURST at once; a RATE of 0 turns it off.
 STOREFRONT_RATE_LIMITS = {
@@ -307,6 +323,8 @@ CHORUS = {
         "MAX_HEADERS": env_int("STOREFRONT_MAX_HEADERS", 100),
         "MAX_HEADER_BYTES": env_int("STOREFRONT_MAX_HEADER_BYTES", 32 * 1024),
     },
+    # Prometheus metrics (GET /metrics); STOREFRONT_METRICS=0 turns them off (bench/compare.py).
+    "METRICS": env_bool("STOREFRONT_METRICS", True),
 }
 
 # The simulator's fault API, behind the dashboard's fault controls (storefront/dashboard/fault_control.py):

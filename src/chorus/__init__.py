@@ -35,11 +35,14 @@ from chorus.exceptions import (
 from chorus.fanout import Fanout, Source, gather, source
 from chorus.lifespan import on_shutdown
 from chorus.loop_local import LoopLocal
+from chorus.metrics import render as render_metrics
+from chorus.metrics import track_stream
 from chorus.middleware import DualModeMiddleware, NonBlockingMiddlewareMixin
 from chorus.policies.config import BreakerPolicy, CachePolicy, HedgePolicy, RetryPolicy
 from chorus.policies.registry import policy_report
 from chorus.request_id import RequestIDFilter, RequestIDMiddleware, current_request_id
 from chorus.results import Outcome, Result, SourceResult
+from chorus.route_metrics import RouteMetricsMiddleware
 from chorus.sse import Event, EventStreamResponse, last_event_id
 from chorus.transport import (
     AiohttpTransport,
@@ -79,6 +82,7 @@ __all__ = [
     "ResponseTooLargeError",
     "Result",
     "RetryPolicy",
+    "RouteMetricsMiddleware",
     "Source",
     "SourceResult",
     "Transport",
@@ -104,7 +108,9 @@ __all__ = [
     "last_event_id",
     "on_shutdown",
     "policy_report",
+    "render_metrics",
     "set_transport_factory",
     "source",
+    "track_stream",
     "wait_draining",
 ]

@@ -24,13 +24,15 @@ from django.http import HttpRequest
 from chorus import client
 from chorus.attempt import Attempt, Send
 from chorus.conf import UpstreamConfig, get_settings
-from chorus.exceptions import UpstreamTimeoutError
+from chorus.exceptions import UpstreamError, UpstreamTimeoutError
 from chorus.loop_local import LoopLocal
+from chorus.metrics import upstream_meter
 from chorus.policies import registry
 from chorus.policies.breaker import breaker_link
 from chorus.policies.cache import cache_link
 from chorus.policies.hedge import hedge_link
 from chorus.policies.retry import retry_link
+from chorus.results import Outcome, outcome_of
 from chorus.upstream import Call
 
 __all__ = ["chain_for", "fetch", "forget_policies"]
@@ -57,11 +59,12 @@ def _build(upstream: UpstreamConfig, call: Call) -> Send:
     if not (breaker_on or retry_policy or hedge_policy or cache_policy):
         return client.send
     state = registry.policies_for(upstream)
+    meter = upstream_meter(upstream)
     send: Send = client.send
     if hedge_policy is not None:
-        send = hedge_link(send, hedge_policy, state.latency)
+        send = hedge_link(send, hedge_policy, state.latency, meter)
     if retry_policy is not None:
-        send = retry_link(send, retry_policy, state.budget(retry_policy), state.latency)
+        send = retry_link(send, retry_policy, state.budget(retry_policy), state.latency, meter)
     if breaker_on:
         assert state.breaker is not None
         send = breaker_link(send, state.breaker, state.shared_breaker)
@@ -92,14 +95,27 @@ async def fetch(call: Call, *, request: HttpRequest | None = None) -> Any:
     loop = asyncio.get_running_loop()
     started = loop.time()
     deadline = None if timeout is None else started + timeout
+    meter = upstream_meter(upstream)
+    outcome = Outcome.ERROR
     try:
         async with asyncio.timeout_at(deadline):
             reply = await chain_for(call, upstream)(Attempt(call, upstream, request, deadline))
+        outcome = Outcome.OK if reply.error is None else outcome_of(reply.error)
     except TimeoutError:
+        outcome = Outcome.TIMEOUT
         elapsed = (loop.time() - started) * 1000
         raise UpstreamTimeoutError(
             upstream.name, f"no answer within {elapsed:.0f} ms", elapsed_ms=elapsed
         ) from None
+    except UpstreamError as error:
+        outcome = outcome_of(error)
+        raise
+    except asyncio.CancelledError:
+        outcome = Outcome.CANCELLED
+        raise
+    finally:
+        if meter is not None:
+            meter.calls[outcome].inc(1)
     return reply.data
 
 

@@ -17,6 +17,7 @@ refuses a configuration with errors.
         },
         "DEFAULT_DEADLINE": 2.0,
         "REDIS_URL": None,  # shared breakers and caches, when set
+        "METRICS": True,  # Prometheus metrics (chorus.metrics); False: not recorded at all
     }
 """
 
@@ -66,7 +67,7 @@ _POLICY_KEYS: tuple[tuple[str, type[Any], str], ...] = (
 )
 
 _TOP_LEVEL_KEYS = frozenset(
-    {"UPSTREAMS", "DEFAULT_DEADLINE", "REDIS_URL", "REQUEST_LIMITS", "BEFORE_BODY"}
+    {"UPSTREAMS", "DEFAULT_DEADLINE", "REDIS_URL", "REQUEST_LIMITS", "BEFORE_BODY", "METRICS"}
 )
 _UPSTREAM_KEYS = frozenset(
     {
@@ -117,6 +118,7 @@ class ChorusSettings:
     request_limits: RequestLimits = field(default_factory=RequestLimits)
     # Decides on a request's headers before its body is read (chorus/asgi.py).
     before_body: BeforeBody | None = None
+    metrics: bool = True
 
     def upstream(self, name: str) -> UpstreamConfig:
         try:
@@ -284,6 +286,8 @@ def problems(raw: object) -> list[Problem]:
         found.append(
             Problem("error", "chorus.E012", "CHORUS['REDIS_URL'] must be a redis:// URL or None")
         )
+    if not isinstance(raw.get("METRICS", True), bool):
+        found.append(Problem("error", "chorus.E015", "CHORUS['METRICS'] must be True or False"))
     for name, entry in upstreams.items():
         found.extend(_upstream_problems(name, entry, deadline))
         if redis_url is None and isinstance(entry, Mapping) and _wants_redis(entry):
@@ -332,6 +336,7 @@ def _build(raw: Mapping[str, Any]) -> ChorusSettings:
         redis_url=raw.get("REDIS_URL"),
         request_limits=read_limits(raw.get("REQUEST_LIMITS")),
         before_body=import_string(raw["BEFORE_BODY"]) if raw.get("BEFORE_BODY") else None,
+        metrics=raw.get("METRICS", True),
     )
 
 

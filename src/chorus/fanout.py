@@ -26,6 +26,7 @@ from chorus.chain import chain_for
 from chorus.conf import get_settings
 from chorus.exceptions import UpstreamError
 from chorus.expiry import Expiries
+from chorus.metrics import upstream_meter
 from chorus.results import Outcome, Result, SourceResult, outcome_of
 from chorus.sources import Plan, Source, SourceSpec, await_source, discard, plan_of, source
 from chorus.upstream import DEFAULT, Call, Default
@@ -145,6 +146,8 @@ class Fanout:
             else:
                 result = task.result()
             self._results[name] = result
+            if plan.upstream is not None and (meter := upstream_meter(plan.upstream)) is not None:
+                meter.calls[result.outcome].inc(1)
             if on_result is not None:
                 on_result(result)
             if self._fail_fast and plan.required and not result.ok:

@@ -54,6 +54,7 @@ from django.http import HttpRequest, StreamingHttpResponse
 
 from chorus.draining import discard, on_drain
 from chorus.exceptions import EventStreamUnavailableError
+from chorus.metrics import route_label, track_stream
 
 __all__ = ["DEFAULT_HEARTBEAT", "DRAIN_EVENT", "Event", "EventStreamResponse", "last_event_id"]
 
@@ -151,6 +152,7 @@ class EventStreamResponse(StreamingHttpResponse):
         self._events = events
         self.heartbeat = heartbeat
         self.drain_event = drain_event
+        self._route = route_label(request)
         # The producer runs later, while the handler sends the response, after the
         # middleware has returned: its steps run in the view's context, so what the
         # request set there (its request id, say) is still seen, upstream calls included.
@@ -164,9 +166,10 @@ class EventStreamResponse(StreamingHttpResponse):
     async def __aiter__(self) -> AsyncIterator[bytes]:
         # Django's own wrapper does not close the iterator it wraps; closing it
         # here is what lets the producer's cleanup run the moment the client goes.
-        async with aclosing(self._stream) as frames:
-            async for frame in frames:
-                yield frame
+        with track_stream(self._route, "sse"):
+            async with aclosing(self._stream) as frames:
+                async for frame in frames:
+                    yield frame
 
     async def _frames(self) -> AsyncGenerator[bytes]:
         events = aiter(self._events)

@@ -25,6 +25,7 @@ from urllib.parse import parse_qs, urlsplit
 import orjson
 from channels.generic.websocket import AsyncWebsocketConsumer
 
+import chorus
 from storefront.access.keys import Credential, acheck_key
 from storefront.access.tokens import check_token, looks_like_jwt
 from storefront.live.hub import Overflow, get_hub
@@ -32,6 +33,8 @@ from storefront.live.views import to_frame
 
 __all__ = ["LiveConsumer"]
 
+# Its label in chorus_streams_open: Channels' router is not Django's resolver, so spelled here.
+ROUTE = "/ws/live/"
 # 4000-4999 are the application's own close codes.
 CLOSE_OVERFLOW = 4008
 
@@ -92,14 +95,16 @@ class LiveConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
         return staff and _same_origin(headers)
 
     async def _forward(self, after: str | None) -> None:
-        async with aclosing(get_hub().subscribe(after)) as items:
-            async for item in items:
-                event_id, name, data = to_frame(item)
-                message = {"id": event_id, "event": name, "data": data}
-                await self.send(text_data=orjson.dumps(message).decode())
-                if isinstance(item, Overflow):
-                    await self.close(code=CLOSE_OVERFLOW)
-                    return
+        # A viewer is open while its events are forwarded (chorus_streams_open).
+        with chorus.track_stream(ROUTE, "websocket"):
+            async with aclosing(get_hub().subscribe(after)) as items:
+                async for item in items:
+                    event_id, name, data = to_frame(item)
+                    message = {"id": event_id, "event": name, "data": data}
+                    await self.send(text_data=orjson.dumps(message).decode())
+                    if isinstance(item, Overflow):
+                        await self.close(code=CLOSE_OVERFLOW)
+                        return
 
     async def disconnect(self, code: int) -> None:
         pump, self._pump = self._pump, None

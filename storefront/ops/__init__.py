@@ -1,1 +1,1 @@
-"""What an operator's tools ask of a running storefront: liveness and readiness."""
+"""What an operator's tools ask of a running storefront: liveness, readiness, metrics."""

@@ -170,6 +170,11 @@ def test_e012_shared_state_needs_a_redis_url(settings, chorus_setting):
     assert ids_for(settings, chorus_setting) == ["chorus.E012"]
 
 
+@pytest.mark.parametrize("metrics", ["yes", 1, None])
+def test_e015_metrics_is_true_or_false(settings, metrics):
+    assert ids_for(settings, {"METRICS": metrics}) == ["chorus.E015"]
+
+
 def test_every_policy_configured_well_reports_nothing(settings):
     upstream = {
         **GOOD_UPSTREAM,

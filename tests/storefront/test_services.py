@@ -71,4 +71,4 @@ async def test_cache_round_trip_and_expiry_through_redis(redis_url: str) -> None
 @pytest.mark.django_db
 async def test_readyz_reports_redis_ok(redis_url: str, async_client: AsyncClient) -> None:
     response = await async_client.get("/readyz")
-    assert orjson.loads(response.content)["checks"]["cache"] == "ok"
+    assert orjson.loads(response.content)["checks"]["redis"] == "ok"

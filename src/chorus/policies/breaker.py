@@ -75,6 +75,8 @@ class CircuitBreaker:
         # Bumped on every change of state: a call's verdict counts only in the state
         # it was let through in (a call sent before the breaker opened is no probe).
         self.generation = 0
+        # Told of every change of state (chorus.metrics' gauge and counter).
+        self.on_change: Callable[[BreakerState], None] | None = None
 
     # -- asking ---------------------------------------------------------------
 
@@ -134,6 +136,8 @@ class CircuitBreaker:
         self.opened_at = self._clock()
         self.open_for = remaining
         logger.warning("circuit for %r opened: opened by another worker", self.name)
+        if self.on_change is not None:
+            self.on_change(BreakerState.OPEN)
 
     # -- reading --------------------------------------------------------------
 
@@ -166,6 +170,8 @@ class CircuitBreaker:
         self.generation += 1
         log = logger.warning if state is BreakerState.OPEN else logger.info
         log("circuit for %r %s: %s", self.name, _VERBS[state], why)
+        if self.on_change is not None:
+            self.on_change(state)
 
     def _reset_window(self) -> None:
         self._outcomes.clear()

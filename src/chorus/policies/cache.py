@@ -37,6 +37,7 @@ from cachetools import LRUCache
 from chorus.attempt import Attempt, Reply, Send
 from chorus.exceptions import UpstreamError, UpstreamTimeoutError
 from chorus.loop_local import LoopLocal
+from chorus.metrics import cache_meter
 from chorus.policies.config import CachePolicy
 from chorus.shared_redis import REDIS_ERRORS, get_redis
 
@@ -67,6 +68,7 @@ class ResponseCache:
         self._memory: LRUCache[Hashable, _Entry] = LRUCache(maxsize=policy.max_entries)
         self._flights: LoopLocal[dict[Hashable, asyncio.Future[Reply]]] = LoopLocal(dict)
         self.hits = self.misses = self.stale = self.coalesced = 0
+        self._meter = cache_meter(name)
 
     async def through(
         self,
@@ -83,6 +85,8 @@ class ResponseCache:
         now = time.time()
         if entry is not None and now < entry.fresh_until:
             self.hits += 1
+            if self._meter is not None:
+                self._meter.hit.inc()
             return Reply(
                 status=entry.status, data=entry.data, raw=entry.raw, attempts=0, cached=True
             )
@@ -96,6 +100,8 @@ class ResponseCache:
                 pass
             else:
                 self.coalesced += 1
+                if self._meter is not None:
+                    self._meter.coalesced.inc()
                 return Reply(
                     status=shared.status,
                     data=shared.data,
@@ -106,6 +112,8 @@ class ResponseCache:
                     error=shared.error,
                 )
         self.misses += 1
+        if self._meter is not None:
+            self._meter.miss.inc()
         flight = flights[key] = asyncio.get_running_loop().create_future()
         try:
             reply = await self._refresh(key, produce, deadline, entry)
@@ -182,6 +190,8 @@ class ResponseCache:
     def _stale_reply(self, fallback: _Entry, error: Exception) -> Reply:
         """``fallback``'s data standing in for the failure ``error``."""
         self.stale += 1
+        if self._meter is not None:
+            self._meter.stale.inc()
         if isinstance(error, TimeoutError) and not isinstance(error, UpstreamError):
             error = UpstreamTimeoutError(self.name, "no answer in time", elapsed_ms=0.0)
         return Reply(

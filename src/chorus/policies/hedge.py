@@ -24,13 +24,16 @@ from dataclasses import replace
 
 from chorus.attempt import IDEMPOTENT_METHODS, Attempt, Reply, Send
 from chorus.exceptions import UpstreamError
+from chorus.metrics import UpstreamMeter
 from chorus.policies.config import HedgePolicy
 from chorus.policies.latency import LatencyTracker
 
 __all__ = ["hedge_link"]
 
 
-def hedge_link(send: Send, policy: HedgePolicy, latency: LatencyTracker) -> Send:
+def hedge_link(
+    send: Send, policy: HedgePolicy, latency: LatencyTracker, meter: UpstreamMeter | None = None
+) -> Send:
     def delay() -> float | None:
         if policy.delay != "p95":
             return policy.delay
@@ -49,7 +52,7 @@ def hedge_link(send: Send, policy: HedgePolicy, latency: LatencyTracker) -> Send
         if wait is None or (remaining is not None and remaining <= wait):
             reply = await send(attempt)
         else:
-            reply = await _Race(send, attempt).run(wait)
+            reply = await _Race(send, attempt, meter).run(wait)
         # The time since the first request went out, hedged or not: recording only the
         # winner's own time would pull the p95 down, hedge more, and pull it down again.
         latency.record(loop.time() - started)
@@ -59,10 +62,11 @@ def hedge_link(send: Send, policy: HedgePolicy, latency: LatencyTracker) -> Send
 
 
 class _Race:
-    __slots__ = ("attempt", "first_done", "hedge", "hedge_won", "send", "task")
+    __slots__ = ("attempt", "first_done", "hedge", "hedge_won", "meter", "send", "task")
 
-    def __init__(self, send: Send, attempt: Attempt) -> None:
+    def __init__(self, send: Send, attempt: Attempt, meter: UpstreamMeter | None) -> None:
         self.send = send
+        self.meter = meter
         self.attempt = attempt
         task = asyncio.current_task()
         assert task is not None
@@ -84,7 +88,7 @@ class _Race:
                 if self.task.uncancel() > 0:
                     raise
                 assert self.hedge is not None
-                return _hedged(self.hedge.result())
+                return self._hedge_answer(self.hedge)
             except UpstreamError as error:
                 self.first_done = True
                 return await self._after_first_failed(error)
@@ -99,6 +103,8 @@ class _Race:
             await self._stop_hedge()
 
     def _start_hedge(self) -> None:
+        if self.meter is not None:
+            self.meter.hedges.inc()
         self.hedge = asyncio.get_running_loop().create_task(self.send(self.attempt))
         self.hedge.add_done_callback(self._hedge_done)
 
@@ -119,6 +125,12 @@ class _Race:
             error.attempts += second.attempts if isinstance(second, UpstreamError) else 1
             error.hedged = True
             raise error
+        return self._hedge_answer(hedge)
+
+    def _hedge_answer(self, hedge: asyncio.Task[Reply]) -> Reply:
+        """The hedge's reply, which answers the call (``chorus_hedges_won_total``)."""
+        if self.meter is not None:
+            self.meter.hedges_won.inc()
         return _hedged(hedge.result())
 
     async def _stop_hedge(self) -> None:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chorus.conf import UpstreamConfig, get_settings
+from chorus.metrics import BREAKER_STATE_VALUES, upstream_meter
 from chorus.policies.breaker import CircuitBreaker
 from chorus.policies.cache import ResponseCache
 from chorus.policies.config import CachePolicy, RetryPolicy
@@ -54,6 +55,10 @@ def policies_for(upstream: UpstreamConfig) -> UpstreamPolicies:
         breaker = (
             None if upstream.breaker is None else CircuitBreaker(upstream.name, upstream.breaker)
         )
+        meter = upstream_meter(upstream)
+        if breaker is not None and meter is not None:
+            breaker.on_change = meter.breaker_moved
+            meter.breaker_state.set(BREAKER_STATE_VALUES[breaker.state.value])
         shared = None
         if upstream.breaker is not None and upstream.breaker.shared:
             shared = SharedBreakerState(upstream.name)

@@ -43,6 +43,7 @@ from dataclasses import replace
 
 from chorus.attempt import IDEMPOTENT_METHODS, Attempt, Reply, Send
 from chorus.exceptions import UpstreamError, UpstreamTimeoutError
+from chorus.metrics import UpstreamMeter
 from chorus.policies import switches
 from chorus.policies.config import RetryPolicy
 from chorus.policies.latency import LatencyTracker
@@ -112,7 +113,11 @@ def _retryable(error: UpstreamError, on: frozenset[str | int]) -> bool:
 
 
 def retry_link(
-    send: Send, policy: RetryPolicy, budget: RetryBudget, latency: LatencyTracker
+    send: Send,
+    policy: RetryPolicy,
+    budget: RetryBudget,
+    latency: LatencyTracker,
+    meter: UpstreamMeter | None = None,
 ) -> Send:
     """The chain's retry link (see the module docstring for when it retries)."""
 
@@ -136,7 +141,11 @@ def retry_link(
                 if not _fits(attempt, pause, max(loop.time() - started, _usual(latency))):
                     raise
                 if not budget.try_spend():
+                    if meter is not None:
+                        meter.retry_budget_refusals.inc()
                     raise
+                if meter is not None:
+                    meter.retries.inc()
                 if pause > 0:
                     await asyncio.sleep(pause)
                 continue

@@ -10,6 +10,7 @@ import orjson
 import pytest
 import websockets
 from asgiref.sync import sync_to_async
+from prometheus_client import REGISTRY
 from websockets.asyncio.client import ClientConnection, connect
 
 from storefront.live.backends import Backend
@@ -98,3 +99,22 @@ async def test_a_closed_socket_leaves_no_reader_behind(
         await asyncio.sleep(0.01)
     assert not hub.running
     assert hub.viewer_count == 0
+
+
+def _viewers() -> float:
+    labels = {"route": "/ws/live/", "transport": "websocket"}
+    return REGISTRY.get_sample_value("chorus_streams_open", labels) or 0.0
+
+
+async def test_an_open_socket_is_counted_as_a_viewer_until_it_closes(
+    ws_url: str, api_key: dict[str, str]
+) -> None:
+    before = _viewers()
+    async with connect(ws_url, additional_headers=api_key) as socket:
+        await _receive(socket, 1)
+        assert _viewers() == before + 1
+    for _ in range(500):  # up to 5 s for the server to see the close
+        if _viewers() == before:
+            break
+        await asyncio.sleep(0.01)
+    assert _viewers() == before

@@ -171,6 +171,7 @@ class Command(BaseCommand):
             ("admin", _url(host, port["storefront"], "/admin/")),
             ("health", _url(host, port["storefront"], "/healthz")),
             ("image upload", _url(host, port["storefront"], "/api/images/")),
+            ("metrics", _url(host, port["storefront"], "/metrics")),
             ("simulator faults", _url(host, port["simulator"], "/_faults")),
             ("simulator stats", _url(host, port["simulator"], "/_stats")),
         ]
