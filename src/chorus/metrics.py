@@ -31,7 +31,7 @@ from __future__ import annotations
 import contextlib
 import os
 from bisect import bisect_left
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Final, Protocol, cast
 
 from django.core.signals import setting_changed
@@ -46,7 +46,9 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
+from prometheus_client.metrics_core import Metric
 from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.registry import Collector
 
 from chorus.conf import UpstreamConfig, get_settings
 from chorus.results import Outcome
@@ -344,17 +346,28 @@ def track_stream(route: str, transport: str) -> Iterator[None]:
 # -- exposition ---------------------------------------------------------------
 
 
-def render() -> tuple[bytes, str]:
+def render(extra: Iterable[Collector] = ()) -> tuple[bytes, str]:
     """The metrics in Prometheus's text format, and its content type.
 
     Under multiprocess mode it reads every worker's files (blocking file I/O:
-    call it from a thread, as storefront's ``/metrics`` does).
+    call it from a thread, as storefront's ``/metrics`` does). ``extra``
+    collectors (an application's own, read at scrape time) are added to them.
     """
+    registry = CollectorRegistry()
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        registry = CollectorRegistry()
         MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
-        return generate_latest(registry), CONTENT_TYPE_LATEST
-    return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
+    else:
+        registry.register(_Everything())
+    for collector in extra:
+        registry.register(collector)
+    return generate_latest(registry), CONTENT_TYPE_LATEST
+
+
+class _Everything(Collector):
+    """The process's default registry, as one collector of a scrape's own registry."""
+
+    def collect(self) -> Iterable[Metric]:
+        return REGISTRY.collect()
 
 
 @receiver(setting_changed)

@@ -27,6 +27,7 @@ from django.views.decorators.http import require_GET
 
 import chorus
 from storefront.http.errors import json_error, not_found
+from storefront.images.metrics import TaskQueueCollector
 
 __all__ = ["metrics"]
 
@@ -46,6 +47,12 @@ def _presented_token(request: HttpRequest) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
+def _render() -> tuple[bytes, str]:
+    # The task queue's collector queries the database: this runs on the request's own
+    # thread (thread-sensitive), whose connection is closed when the request ends.
+    return chorus.render_metrics(extra=[TaskQueueCollector()])
+
+
 @require_GET
 async def metrics(request: HttpRequest) -> HttpResponse:
     expected: str = settings.STOREFRONT_METRICS_TOKEN
@@ -56,5 +63,5 @@ async def metrics(request: HttpRequest) -> HttpResponse:
     elif not _from_private_network(request):
         return not_found(request)
     # Under multiprocess mode this reads every worker's files: off the event loop.
-    body, content_type = await sync_to_async(chorus.render_metrics, thread_sensitive=False)()
+    body, content_type = await sync_to_async(_render, thread_sensitive=True)()
     return HttpResponse(body, content_type=content_type)

@@ -8,6 +8,9 @@ import pytest
 from chorus.asgi import ChorusASGIHandler
 from tests.fixtures.asgi import asgi_request
 
+# /metrics also reads the task queue's numbers from the database.
+pytestmark = pytest.mark.django_db(transaction=True)
+
 # A public address (the documentation ranges, TEST-NET-*, count as private to ipaddress).
 PUBLIC = ("8.8.8.8", 40000)
 LOOPBACK = ("127.0.0.1", 40000)
