@@ -339,6 +339,12 @@ if _simulator_url is None:
 else:
     STOREFRONT_SIMULATOR_URL = _simulator_url.strip()
 
+# JSON lines in production (a log pipeline parses them), plain text in the demo.
+_LOG_FORMAT = os.environ.get("STOREFRONT_LOG_FORMAT", "plain" if DEBUG else "json").strip().lower()
+if _LOG_FORMAT not in ("plain", "json"):
+    raise EnvironmentVariableError(
+        f"STOREFRONT_LOG_FORMAT must be plain or json; got {_LOG_FORMAT!r}"
+    )
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -347,12 +353,19 @@ LOGGING = {
         "redact_secrets": {"()": "storefront.http.redaction.RedactSecretsFilter"},
     },
     "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"}
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        # One JSON object per line: the access line's fields (route, status, duration,
+        # each upstream's outcome: chorus.request_id) as keys of their own.
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(request_id)s %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
     },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "formatter": "plain",
+            "formatter": _LOG_FORMAT,
             "filters": ["request_id", "redact_secrets"],
         }
     },

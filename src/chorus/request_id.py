@@ -84,13 +84,16 @@ class RequestIDMiddleware(DualModeMiddleware):
     ) -> HttpResponseBase:
         response[REQUEST_ID_HEADER] = request.request_id  # type: ignore[attr-defined]
         if access_log.isEnabledFor(logging.INFO):
+            duration_ms = round((time.perf_counter() - started) * 1000, 1)
+            path = _loggable(request.path)
             access_log.info(
                 "method=%s path=%s status=%d duration_ms=%.1f request_id=%s",
                 request.method,
-                _loggable(request.path),
+                path,
                 response.status_code,
-                (time.perf_counter() - started) * 1000,
+                duration_ms,
                 request.request_id,  # type: ignore[attr-defined]
+                extra=_access_fields(request, response, path, duration_ms),
             )
         return response
 
@@ -98,3 +101,24 @@ class RequestIDMiddleware(DualModeMiddleware):
 def _loggable(path: str) -> str:
     """``path`` as one line: a client's %0A or %00 must not forge or cut log lines."""
     return path if path.isprintable() else path.encode("unicode_escape").decode("ascii")
+
+
+def _access_fields(
+    request: HttpRequest, response: HttpResponseBase, path: str, duration_ms: float
+) -> dict[str, object]:
+    """The access line's fields, for a structured (JSON) formatter: the route (the URL
+    pattern, not the path), and for a fan-out each upstream's outcome."""
+    match = request.resolver_match
+    fields: dict[str, object] = {
+        "http_method": request.method,
+        "http_path": path,
+        "http_route": f"/{match.route}" if match is not None else None,
+        "http_status": response.status_code,
+        "duration_ms": duration_ms,
+    }
+    result = getattr(response, "chorus_result", None)
+    if result is not None:
+        fields["upstreams"] = {
+            name: source.outcome.value for name, source in result.sources.items()
+        }
+    return fields

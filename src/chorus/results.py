@@ -162,4 +162,6 @@ class Result:
         response["Server-Timing"] = self.server_timing()
         if not self.complete:
             response["Chorus-Complete"] = "false"
+        # For the access log's per-upstream summary (chorus.request_id), read only if it logs.
+        response.chorus_result = self  # type: ignore[attr-defined]
         return response

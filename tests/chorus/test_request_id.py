@@ -75,3 +75,13 @@ async def test_control_characters_in_the_path_are_escaped_in_the_access_log(capl
     assert "\n" not in message
     assert "\x00" not in message
     assert "path=/x\\nforged\\x00line/" in message
+
+
+@pytest.mark.urls("tests.chorus.support.asgi_urls")
+async def test_the_access_line_carries_the_route_and_status_as_fields(caplog):
+    caplog.set_level(logging.INFO, logger="chorus.request")
+    await asgi_request(ChorusASGIHandler(), "/plain/")
+    [record] = [r for r in caplog.records if r.name == "chorus.request"]
+    assert (record.http_method, record.http_route, record.http_status) == ("GET", "/plain/", 200)
+    assert record.http_path == "/plain/"
+    assert record.duration_ms >= 0
