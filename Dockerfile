@@ -40,7 +40,7 @@ ENV PATH="/app/.venv/bin:$PATH" \
     STOREFRONT_VAR_DIR=/app/var \
     STOREFRONT_BIND=0.0.0.0:8000
 WORKDIR /app
-USER storefront
+USER 10001:10001
 EXPOSE 8000
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=2)"]
