@@ -155,8 +155,8 @@ class ChorusASGIHandler(ASGIHandler):
             refused = await self._decide_before_body(scope, chorus_settings.before_body)
             if refused is not None:
                 refused["Connection"] = "close"  # the body stays unread: end the connection
+                # Sent as is: no request_finished for a request that never started.
                 await self.send_response(refused, send)
-                await self._close_response(refused)
                 return
         limit = chorus_settings.request_limits.body_limit(scope["path"])
         try:
