@@ -44,7 +44,9 @@ async def _exposed_families() -> set[str]:
     response = await asgi_request(ChorusASGIHandler(), "/metrics", client=("127.0.0.1", 1))
     assert response.status == 200
     return {
-        line.split()[2] for line in response.body.decode().splitlines() if line.startswith("# TYPE ")
+        line.split()[2]
+        for line in response.body.decode().splitlines()
+        if line.startswith("# TYPE ")
     }
 
 
