@@ -3,17 +3,15 @@ answers ``/metrics``, it counts the requests both workers served (multiprocess m
 
 import os
 import re
-import signal
-import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.storefront.ops.test_gunicorn import ENTRYPOINT, ROOT, free_port, wait_until_up
-from tests.storefront.ops.test_gunicorn import production_env as production_env  # fixture
+from tests.storefront.ops.servers import ROOT, free_port, manage, production_env, serve
+
+ENTRYPOINT = ROOT / "deploy" / "entrypoint.sh"
 
 
 def responses(text: str, route: str, status: str = "200") -> float:
@@ -34,36 +32,20 @@ def metrics_dir(tmp_path: Path) -> Path:
     return directory
 
 
-def test_two_workers_metrics_add_up_in_one_scrape(production_env, metrics_dir):
+def test_two_workers_metrics_add_up_in_one_scrape(simulator, tmp_path, metrics_dir):
     port = free_port()
-    env = {
-        **production_env,
-        "STOREFRONT_BIND": f"127.0.0.1:{port}",
-        "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
-    }
-    base = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen(
-        ["sh", str(ENTRYPOINT)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
+    env = production_env(
+        simulator,
+        tmp_path,
+        STOREFRONT_BIND=f"127.0.0.1:{port}",
+        STOREFRONT_WORKERS="2",
+        PROMETHEUS_MULTIPROC_DIR=str(metrics_dir),
     )
-    try:
-        wait_until_up(f"{base}/healthz", server)
+    with serve(["sh", str(ENTRYPOINT)], env, port) as server:
         assert not (metrics_dir / "counter_1.db").exists()
-        key = subprocess.run(
-            [sys.executable, "manage.py", "api_key", "create", "--name", "metrics"],
-            cwd=ROOT,
-            env=env,
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout.strip()
+        key = manage(env, "api_key", "create", "--name", "metrics")
         close = {"Connection": "close"}  # a new connection each time: either worker may take it
-        with httpx.Client(base_url=base, trust_env=False, timeout=5) as client:
+        with httpx.Client(base_url=server.base, trust_env=False, timeout=5) as client:
             served: Counter[int] = Counter()
             while len(served) < 2 or sum(served.values()) < 20:
                 answer = client.get("/api/upstreams/", headers={**close, "X-API-Key": key})
@@ -81,14 +63,6 @@ def test_two_workers_metrics_add_up_in_one_scrape(production_env, metrics_dir):
                 assert responses(text, "/api/dashboard/") == 1
                 assert 'chorus_upstream_calls_total{outcome="ok",upstream="inventory"} 1.0' in text
         assert len({name.split("_")[-1] for name in os.listdir(metrics_dir)}) >= 2  # both pids
-        server.send_signal(signal.SIGTERM)
-        assert server.wait(timeout=15) == 0
-    finally:
-        if server.poll() is None:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
-        assert server.stdout is not None
-        output = server.stdout.read()
-        server.stdout.close()
-        print(output)  # shown with a failure
-    assert "Traceback" not in output
+        code, _ = server.terminate_and_wait(within=15)
+        assert code == 0
+        assert "Traceback" not in server.log()
