@@ -35,6 +35,16 @@ BAD_BODIES = [
 ]
 
 
+async def _post_order(api_key: dict[str, str], document: object):
+    return await asgi_request(
+        application,
+        "/api/orders/",
+        method="POST",
+        headers={**api_key, "content-type": "application/json"},
+        body=orjson.dumps(document),
+    )
+
+
 @pytest.fixture
 async def customer():
     return await Customer.objects.acreate(name="Ada", email="ada@example.com")
@@ -45,13 +55,7 @@ async def test_control_characters_in_a_body_are_a_400_naming_the_field(
     api_key, customer, document, field
 ):
     document["customer"] = customer.pk
-    response = await asgi_request(
-        application,
-        "/api/orders/",
-        method="POST",
-        headers={**api_key, "content-type": "application/json"},
-        body=orjson.dumps(document),
-    )
+    response = await _post_order(api_key, document)
     assert response.status == 400
     error = response.json()["error"]
     assert error["code"] == "control_character"
@@ -62,13 +66,7 @@ async def test_control_characters_in_a_body_are_a_400_naming_the_field(
 async def test_the_same_order_without_them_is_stored(api_key, customer):
     document = _order("A-B")
     document["customer"] = customer.pk
-    response = await asgi_request(
-        application,
-        "/api/orders/",
-        method="POST",
-        headers={**api_key, "content-type": "application/json"},
-        body=orjson.dumps(document),
-    )
+    response = await _post_order(api_key, document)
     assert response.status == 201
     assert await Order.objects.acount() == 1
 
@@ -125,13 +123,7 @@ async def test_the_status_change_names_its_field(api_key, customer):
     ],
 )
 async def test_typed_body_mistakes_name_their_field(api_key, customer, items, code, field):
-    response = await asgi_request(
-        application,
-        "/api/orders/",
-        method="POST",
-        headers={**api_key, "content-type": "application/json"},
-        body=orjson.dumps({"customer": customer.pk, "items": items}),
-    )
+    response = await _post_order(api_key, {"customer": customer.pk, "items": items})
     assert response.status == 400
     assert response.json()["error"]["code"] == code
     assert response.json()["error"]["fields"] == [field]
