@@ -21,7 +21,7 @@ from typing import Any
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import DatabaseError
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from storefront import live
@@ -66,9 +66,16 @@ def claim(job_id: int, worker: str) -> bool:
     """Take the job for ``worker``: only a queued one, or one this worker already holds."""
     claimable = Q(status=Status.QUEUED) | Q(status=Status.PROCESSING, worker=worker)
     now = timezone.now()
+    # The attempt is counted in the same UPDATE: a worker killed right after claiming
+    # cannot leave a job "processing" with its attempt uncounted.
     return bool(
         ImageJob.objects.filter(claimable, pk=job_id).update(
-            status=Status.PROCESSING, worker=worker, progress=5, started_at=now, updated_at=now
+            status=Status.PROCESSING,
+            worker=worker,
+            progress=5,
+            attempts=F("attempts") + 1,
+            started_at=now,
+            updated_at=now,
         )
     )
 
@@ -88,7 +95,6 @@ def run(job_id: int) -> None:
         logger.info("image job %s: not queued (done, failed or held elsewhere); skipped", job_id)
         return
     job = ImageJob.objects.get(pk=job_id)
-    ImageJob.objects.filter(pk=job_id).update(attempts=job.attempts + 1)
     publish(job_id, Status.PROCESSING, 5, "")
     try:
         with _time_limit(conf.time_limit()):
@@ -154,7 +160,7 @@ def _fail(job_id: int, reason: str) -> None:
 
 
 def _retry_or_fail(job: ImageJob, exc: Exception) -> None:
-    attempts = job.attempts + 1
+    attempts = job.attempts  # counted by the claim, this one included
     if attempts >= conf.max_attempts():
         _fail(job.pk, f"gave up after {attempts} attempts: {type(exc).__name__}: {exc}")
         return
