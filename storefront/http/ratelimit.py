@@ -22,10 +22,18 @@ set, so every worker and machine shares them, and in this process otherwise
   atomic, but lets twice the limit through around a window's edge.
 
 Keys use the default cache's prefix and version (``cache.make_key``).
+
+A burst of requests waits for one of a worker's pooled Redis connections
+(``_POOL_SIZE``) instead of opening one each (redis-py's default pool refuses
+the 101st with ``MaxConnectionsError``: a 500 for every request of a burst).
+If Redis fails, the limit falls back to this process's buckets and says so in
+one WARNING line per minute: a rate limiter must not turn a Redis outage into
+an outage of the API.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from dataclasses import dataclass
@@ -37,6 +45,7 @@ from django.http import HttpRequest, HttpResponseBase
 
 import chorus
 from chorus import DualModeMiddleware
+from chorus.shared_redis import REDIS_ERRORS
 from storefront.http.errors import json_error
 
 __all__ = [
@@ -52,6 +61,13 @@ __all__ = [
 # Probes and the page's own files are never limited: a load balancer must always get through.
 _EXEMPT_PREFIXES = ("/healthz", "/readyz", "/static/")
 _MAX_LOCAL_BUCKETS = 100_000
+# Connections per worker (event loop) to Redis, and how long a request waits for a free one.
+_POOL_SIZE = 32
+_POOL_WAIT = 2.0
+_SOCKET_TIMEOUT = 1.0
+_WARN_EVERY = 60.0
+
+logger = logging.getLogger("storefront.ratelimit")
 
 _BUCKET_SCRIPT = """
 local now = redis.call('TIME')
@@ -121,7 +137,14 @@ async def _take_redis(url: str, key: str, limit: Limit) -> float:
     if client is None:
         import redis.asyncio
 
-        client = clients[url] = redis.asyncio.Redis.from_url(url)
+        pool = redis.asyncio.BlockingConnectionPool.from_url(
+            url,
+            max_connections=_POOL_SIZE,
+            timeout=_POOL_WAIT,
+            socket_timeout=_SOCKET_TIMEOUT,
+            socket_connect_timeout=_SOCKET_TIMEOUT,
+        )
+        client = clients[url] = redis.asyncio.Redis.from_pool(pool)
         client.token_bucket = client.register_script(_BUCKET_SCRIPT)
     return float(await client.token_bucket(keys=[key], args=[limit.rate, limit.burst]))
 
@@ -131,7 +154,9 @@ def _take_redis_sync(url: str, key: str, limit: Limit) -> float:
     if _sync_client is None:
         import redis
 
-        _sync_client = redis.Redis.from_url(url)
+        _sync_client = redis.Redis.from_url(
+            url, socket_timeout=_SOCKET_TIMEOUT, socket_connect_timeout=_SOCKET_TIMEOUT
+        )
         _sync_client.token_bucket = _sync_client.register_script(_BUCKET_SCRIPT)
     return float(_sync_client.token_bucket(keys=[key], args=[limit.rate, limit.burst]))
 
@@ -142,17 +167,43 @@ async def aclose_rate_limiter() -> None:
         await client.aclose()
 
 
+_last_warning = -_WARN_EVERY
+
+
+def _redis_failed(error: BaseException) -> None:
+    global _last_warning
+    now = time.monotonic()
+    if now - _last_warning >= _WARN_EVERY:
+        _last_warning = now
+        logger.warning(
+            "rate limits: Redis failed (%s: %s); this worker limits on its own buckets "
+            "until it is back (said once a minute)",
+            type(error).__name__,
+            error,
+        )
+
+
 async def take_token(identity: str, limit: Limit) -> float:
     """Take a token from ``identity``'s bucket: 0 when allowed, else the seconds to wait."""
     key = cache.make_key(f"ratelimit:{identity}")
     url = _redis_url()
-    return await _take_redis(url, key, limit) if url else _take_local(key, limit)
+    if url:
+        try:
+            return await _take_redis(url, key, limit)
+        except REDIS_ERRORS as error:
+            _redis_failed(error)
+    return _take_local(key, limit)
 
 
 def _take_token_sync(identity: str, limit: Limit) -> float:
     key = cache.make_key(f"ratelimit:{identity}")
     url = _redis_url()
-    return _take_redis_sync(url, key, limit) if url else _take_local(key, limit)
+    if url:
+        try:
+            return _take_redis_sync(url, key, limit)
+        except REDIS_ERRORS as error:
+            _redis_failed(error)
+    return _take_local(key, limit)
 
 
 # -- middleware --------------------------------------------------------------------------

@@ -90,3 +90,41 @@ async def test_redis_buckets_are_atomic_and_shared_by_every_worker(settings, red
     )
     assert sum(wait == 0 for wait in [*waits, *other_worker]) == 10
     assert 99 < max(other_worker) <= 100  # a whole token at 0.01 per second
+
+
+@pytest.mark.services
+async def test_a_burst_larger_than_the_pool_waits_for_connections_instead_of_failing(
+    settings, redis_url
+):
+    # redis-py's default pool refused the 101st concurrent command: a burst of 300
+    # requests was 200 answers of 500 before the pool became a blocking one.
+    settings.REDIS_URL = redis_url
+    identity = f"test:{uuid.uuid4()}"
+    limit = ratelimit.Limit(rate=0.01, burst=250)
+    try:
+        waits = await asyncio.gather(*(ratelimit.take_token(identity, limit) for _ in range(300)))
+        assert sum(wait == 0 for wait in waits) == 250
+        assert all(99 < wait <= 100 * 50 for wait in waits if wait)
+    finally:
+        await ratelimit.aclose_rate_limiter()
+
+
+async def test_without_redis_the_limit_falls_back_to_this_process_with_one_warning(
+    settings, caplog
+):
+    import socket
+
+    with socket.socket() as closed:  # a port that refuses: bound, never listening
+        closed.bind(("127.0.0.1", 0))
+        settings.REDIS_URL = f"redis://127.0.0.1:{closed.getsockname()[1]}/0"
+        identity = f"test:{uuid.uuid4()}"
+        limit = ratelimit.Limit(rate=0.01, burst=3)
+        ratelimit._last_warning = -ratelimit._WARN_EVERY
+        try:
+            waits = [await ratelimit.take_token(identity, limit) for _ in range(5)]
+        finally:
+            await ratelimit.aclose_rate_limiter()
+    assert [wait == 0 for wait in waits] == [True, True, True, False, False]
+    warnings = [r for r in caplog.records if r.name == "storefront.ratelimit"]
+    assert len(warnings) == 1
+    assert "Redis failed" in warnings[0].getMessage()
