@@ -9,8 +9,8 @@ class LiveConfig(AppConfig):
 
     def ready(self) -> None:
         import chorus
+        from chorus.live import aclose_hubs
         from storefront.live import order_events
-        from storefront.live.hub import aclose_hubs
 
         order_events.connect()
         chorus.on_shutdown(aclose_hubs)

@@ -26,10 +26,10 @@ import orjson
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 import chorus
+from chorus.live import Overflow, to_frame
 from storefront.access.keys import Credential, acheck_key
 from storefront.access.tokens import check_token, looks_like_jwt
-from storefront.live.hub import Overflow, get_hub
-from storefront.live.views import to_frame
+from storefront.live.backends import get_hub
 
 __all__ = ["LiveConsumer"]
 
@@ -78,7 +78,7 @@ class LiveConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
         hub = get_hub()
         if after is not None:
             try:
-                hub.backend.sort_key(after)
+                hub.log.sort_key(after)
             except ValueError:
                 await self.close()
                 return

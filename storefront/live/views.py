@@ -15,49 +15,17 @@ Access: an API key or a staff session (storefront/access/).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import aclosing
-
 from django.http import HttpRequest, HttpResponseBase
 from django.views.decorators.http import require_GET
 
 import chorus
+from chorus.live import LiveStreamResponse
 from storefront.http.contract import EVENT_STREAM, Param, operation
 from storefront.http.errors import json_error
-from storefront.live.backends import LiveEvent
+from storefront.live.backends import get_hub
 from storefront.live.conf import live_settings
-from storefront.live.hub import Overflow, Ready, Reset, get_hub
 
-__all__ = ["live_events", "to_frame"]
-
-RETRY_MS = 1000
-
-
-def to_frame(
-    item: LiveEvent | Ready | Reset | Overflow,
-) -> tuple[str | None, str, dict[str, object]]:
-    """An item of the hub's stream as (id, event name, data), shared by SSE and WebSocket."""
-    if isinstance(item, LiveEvent):
-        return item.id, item.kind, dict(item.data)
-    if isinstance(item, Ready):
-        return None, "ready", {"last_event_id": item.last_event_id}
-    if isinstance(item, Reset):
-        return (
-            None,
-            "reset",
-            {
-                "last_event_id": item.last_event_id,
-                "message": "Events after this id have left the backlog; reload the current state.",
-            },
-        )
-    return (
-        None,
-        "overflow",
-        {
-            "limit": item.limit,
-            "message": "This viewer fell too far behind and was disconnected; resume from its last id.",
-        },
-    )
+__all__ = ["live_events"]
 
 
 @operation(
@@ -81,7 +49,7 @@ async def live_events(request: HttpRequest) -> HttpResponseBase:
     after = chorus.last_event_id(request) or request.GET.get("last_event_id") or None
     if after is not None:
         try:
-            hub.backend.sort_key(after)
+            hub.log.sort_key(after)
         except ValueError:
             return json_error(
                 400, "bad_last_event_id", "Last-Event-ID is not an event id of this stream."
@@ -97,17 +65,4 @@ async def live_events(request: HttpRequest) -> HttpResponseBase:
                 400, "bad_parameter", "heartbeat must be a number between 0.05 and 60"
             )
 
-    async def events() -> AsyncIterator[chorus.Event | bytes]:
-        first = True
-        # aclosing: when the client goes, the subscription ends now (not at garbage collection).
-        async with aclosing(hub.subscribe_batches(after)) as items:
-            async for item in items:
-                if isinstance(item, list):  # events arrived together: one write
-                    yield b"".join(event.sse for event in item)
-                    continue
-                event_id, name, data = to_frame(item)
-                retry = RETRY_MS if first else None
-                yield chorus.Event(id=event_id, event=name, data=data, retry=retry)
-                first = False
-
-    return chorus.EventStreamResponse(request, events(), heartbeat=heartbeat)
+    return LiveStreamResponse(request, hub, after=after, heartbeat=heartbeat)

@@ -1,10 +1,22 @@
 """One reader per worker, fanning every event out to all the worker's viewers.
 
-A ``Hub`` belongs to one event loop (one worker). While it has viewers it runs
-one task that reads the backend (one blocking ``XREAD`` connection, or one
-database poller) and hands each event to every viewer's bounded queue: 10,000
-viewers cost 10,000 small queues, not 10,000 connections or pollers. When the
-last viewer leaves, the reader stops and its connection closes.
+A ``Hub`` belongs to one event loop (one worker) and one ``EventLog``. While
+it has viewers it runs one task that reads the log (one blocking ``XREAD``
+connection, or one database poller) and hands each batch of events to every
+viewer: 10,000 viewers cost 10,000 small queues, not 10,000 connections or
+pollers. When the last viewer leaves, the reader stops and its connection
+closes.
+
+Delivery is built for thousands of viewers per worker, since each batch costs
+the worker one step per viewer:
+
+- a batch (the events one read returned) is encoded to SSE once, for all
+  viewers (``Batch.sse``);
+- a viewer waits on a bare future, woken once however many batches arrive
+  before it runs: a busy worker sends fewer, larger writes instead of falling
+  further behind;
+- nothing else runs per viewer and batch: no task, no timer (heartbeats are
+  one timer per viewer, re-armed only when it fires; see ``Subscription.poke``).
 
 A viewer that resumes after an id first registers (so nothing published from
 then on escapes it), then replays the backlog after its id, then drains its
@@ -13,6 +25,10 @@ queue, skipping what the replay already gave: every event once, in order.
 A viewer whose queue is full (it reads slower than events arrive) is cut off
 with ``Overflow`` instead of letting its queue grow: it can reconnect with its
 last id and catch up from the backlog.
+
+Written here rather than taken from Channels' layers or broadcaster libraries:
+those deliver per message and per consumer, with no backlog to resume from
+and no bound on a slow consumer, which is the part that matters here.
 """
 
 from __future__ import annotations
@@ -20,19 +36,30 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
-import weakref
-from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass
+from functools import cached_property
 
-from storefront.live.backends import Backend, LiveEvent, Reader, get_backend
-from storefront.live.conf import live_settings
+from chorus.live.log import EventLog, LiveEvent, LogReader
+from chorus.loop_local import LoopLocal
 
-__all__ = ["Hub", "Overflow", "Ready", "Reset", "aclose_hubs", "get_hub"]
+__all__ = [
+    "DEFAULT_VIEWER_QUEUE",
+    "Batch",
+    "Hub",
+    "Idle",
+    "Overflow",
+    "Ready",
+    "Reset",
+    "Subscription",
+    "aclose_hubs",
+    "get_hub",
+]
 
-logger = logging.getLogger("storefront.live")
+logger = logging.getLogger("chorus.live")
 
+DEFAULT_VIEWER_QUEUE = 1_000
 _READ_BATCH = 500
 _READ_WAIT = 5.0
 _RETRY_AFTER_ERROR = 1.0
@@ -59,36 +86,98 @@ class Overflow:
     limit: int
 
 
-class _Viewer:
-    __slots__ = ("_arrived", "limit", "overflowed", "queue")
+@dataclass(frozen=True, slots=True)
+class Idle:
+    """Nothing arrived for a while: the stream's owner asked (``poke``) and may send a heartbeat."""
+
+
+IDLE = Idle()
+
+
+class Batch:
+    """Events that arrived together, oldest first; their SSE frames joined once for every viewer."""
+
+    __slots__ = ("__dict__", "events")
+
+    def __init__(self, events: Sequence[LiveEvent]) -> None:
+        self.events = events
+
+    @cached_property
+    def sse(self) -> bytes:
+        return b"".join(event.sse for event in self.events)
+
+    def after(self, key: tuple[int, int]) -> Batch:
+        """This batch without the events at or before ``key`` (what a replay already gave)."""
+        if self.events[0].key > key:
+            return self
+        return Batch([event for event in self.events if event.key > key])
+
+
+class Subscription:
+    """One viewer's place in the hub: a bounded queue of batches and one waiter."""
+
+    __slots__ = ("_closed", "_poked", "_waiter", "batches", "limit", "overflowed", "pending")
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
-        self.queue: deque[LiveEvent] = deque()
+        self.batches: list[Batch] = []
+        self.pending = 0
         self.overflowed = False
-        self._arrived = asyncio.Event()
+        self._poked = False
+        self._closed = False
+        self._waiter: asyncio.Future[None] | None = None
 
-    def deliver(self, events: list[LiveEvent]) -> None:
+    def deliver(self, batch: Batch) -> None:
         if self.overflowed:
             return
-        if len(self.queue) + len(events) > self.limit:
+        self.pending += len(batch.events)
+        if self.pending > self.limit:
             self.overflowed = True
-            self.queue.clear()  # its memory goes now, not when the viewer gets round to it
+            self.batches.clear()  # its memory goes now, not when the viewer gets round to it
         else:
-            self.queue.extend(events)
-        self._arrived.set()
+            self.batches.append(batch)
+        self._wake()
+
+    def poke(self) -> None:
+        """Wake the viewer even with nothing to deliver: it yields ``Idle`` (heartbeats)."""
+        self._poked = True
+        self._wake()
+
+    def close(self) -> None:
+        """End the viewer's stream after what it has already been given (draining)."""
+        self._closed = True
+        self._wake()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def _wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
     async def wait(self) -> None:
-        if not self.queue and not self.overflowed:
-            self._arrived.clear()
-            await self._arrived.wait()
+        if self.batches or self.overflowed or self._poked or self._closed:
+            return
+        self._waiter = waiter = asyncio.get_running_loop().create_future()
+        try:
+            await waiter
+        finally:
+            self._waiter = None
+
+    def take(self) -> list[Batch]:
+        batches, self.batches, self.pending = self.batches, [], 0
+        self._poked = False
+        return batches
 
 
 class Hub:
-    def __init__(self, backend: Backend) -> None:
-        self.backend = backend
-        self._viewers: set[_Viewer] = set()
-        self._reader: Reader | None = None
+    def __init__(self, log: EventLog, *, viewer_queue: int = DEFAULT_VIEWER_QUEUE) -> None:
+        self.log = log
+        self.viewer_queue = viewer_queue
+        self._viewers: set[Subscription] = set()
+        self._reader: LogReader | None = None
         self._task: asyncio.Task[None] | None = None
         self._started: asyncio.Future[str] | None = None
         self._cursor = ""
@@ -103,27 +192,33 @@ class Hub:
 
     async def subscribe(
         self, after: str | None = None, *, limit: int | None = None
-    ) -> AsyncIterator[LiveEvent | Ready | Reset | Overflow]:
-        """Events after ``after`` (``None``: from now), starting with ``Ready``.
+    ) -> AsyncGenerator[LiveEvent | Ready | Reset | Overflow]:
+        """Events after ``after`` (``None``: from now), one at a time, starting with ``Ready``.
 
-        ``after`` must be an id of this backend (check with ``backend.sort_key``).
+        ``after`` must be an id of this log (check with ``log.sort_key``).
         """
         async with aclosing(self.subscribe_batches(after, limit=limit)) as items:
             async for item in items:
-                if isinstance(item, list):
-                    for event in item:
+                if isinstance(item, Batch):
+                    for event in item.events:
                         yield event
-                else:
+                elif not isinstance(item, Idle):
                     yield item
 
     async def subscribe_batches(
-        self, after: str | None = None, *, limit: int | None = None
-    ) -> AsyncIterator[list[LiveEvent] | Ready | Reset | Overflow]:
-        """As ``subscribe``, but the events that arrived together come as one list.
+        self,
+        after: str | None = None,
+        *,
+        limit: int | None = None,
+        subscription: Subscription | None = None,
+    ) -> AsyncGenerator[Batch | Ready | Reset | Overflow | Idle]:
+        """As ``subscribe``, but the events that arrived together come as one ``Batch``.
 
-        A stream writes each list at once: one wake-up and one write per batch, not per event.
+        Pass your own ``subscription`` to ``poke`` it (``Idle`` is yielded) or
+        ``close`` it (the iteration ends) from outside, as ``LiveStreamResponse``
+        does for heartbeats and draining.
         """
-        viewer = _Viewer(limit or live_settings().viewer_queue)
+        viewer = subscription or Subscription(limit or self.viewer_queue)
         self._viewers.add(viewer)
         try:
             reader = await self._ensure_running()
@@ -134,35 +229,42 @@ class Hub:
                 else:
                     yield Reset(after)
             yield Ready(position)
-            key = self.backend.sort_key(position)
+            key = self.log.sort_key(position)
             # Replay what the backlog holds after the viewer's id, page by page.
             while after is not None:
                 page = await reader.read_after(position, limit=_READ_BATCH, wait=0)
                 if page:
-                    yield page
+                    yield Batch(page)
                     position, key = page[-1].id, page[-1].key
                 if len(page) < _READ_BATCH:
                     break
-            while True:
+            while not viewer.closed:
                 await viewer.wait()
                 if viewer.overflowed:
                     yield Overflow(viewer.limit)
                     return
+                batches = viewer.take()
+                if not batches:
+                    if not viewer.closed:
+                        yield IDLE
+                    continue
                 # The replay may have run ahead of the reader: skip what it gave already.
-                batch = [event for event in viewer.queue if event.key > key]
-                viewer.queue.clear()
-                if batch:
-                    key = batch[-1].key
-                    yield batch
+                if batches[0].events[0].key <= key:
+                    batches = [batch.after(key) for batch in batches]
+                    batches = [batch for batch in batches if batch.events]
+                    if not batches:
+                        continue
+                key = batches[-1].events[-1].key
+                yield batches[0] if len(batches) == 1 else _joined(batches)
         finally:
             self._viewers.discard(viewer)
             if not self._viewers:
                 await self._stop()
 
-    async def _ensure_running(self) -> Reader:
+    async def _ensure_running(self) -> LogReader:
         if self._started is None:
             self._started = asyncio.get_running_loop().create_future()
-            self._reader = self.backend.reader()
+            self._reader = self.log.reader()
             # A fresh context: the reader outlives the request that happened to start it.
             self._task = asyncio.create_task(
                 self._read(self._reader, self._started), context=contextvars.Context()
@@ -171,13 +273,13 @@ class Hub:
         assert self._reader is not None
         return self._reader
 
-    async def _read(self, reader: Reader, started: asyncio.Future[str]) -> None:
+    async def _read(self, reader: LogReader, started: asyncio.Future[str]) -> None:
         while not started.done():
             try:
                 self._cursor = await reader.latest_id()
                 started.set_result(self._cursor)
             except Exception:
-                logger.exception("live events: cannot reach the backend; retrying")
+                logger.exception("live events: cannot reach the event log; retrying")
                 await asyncio.sleep(_RETRY_AFTER_ERROR)
         while True:
             try:
@@ -188,8 +290,9 @@ class Hub:
                 continue
             if events:
                 self._cursor = events[-1].id
-                for viewer in list(self._viewers):
-                    viewer.deliver(events)
+                batch = Batch(events)
+                for viewer in self._viewers:  # deliver() never awaits: the set cannot change
+                    viewer.deliver(batch)
 
     async def _stop(self) -> None:
         task, reader, started = self._task, self._reader, self._started
@@ -206,24 +309,33 @@ class Hub:
                 await reader.aclose()
 
     async def aclose(self) -> None:
+        for viewer in self._viewers:
+            viewer.close()
         self._viewers.clear()
         await self._stop()
 
 
-_hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Hub] = weakref.WeakKeyDictionary()
+def _joined(batches: list[Batch]) -> Batch:
+    joined = Batch([event for batch in batches for event in batch.events])
+    # The parts' frames are cached already (or are about to be, for the other viewers).
+    joined.__dict__["sse"] = b"".join(batch.sse for batch in batches)
+    return joined
 
 
-def get_hub() -> Hub:
-    """The running loop's hub for the configured backend."""
-    loop = asyncio.get_running_loop()
-    backend = get_backend()
-    hub = _hubs.get(loop)
-    if hub is None or hub.backend is not backend:
-        hub = _hubs[loop] = Hub(backend)
+_hubs: LoopLocal[dict[int, Hub]] = LoopLocal(dict)
+
+
+def get_hub(log: EventLog, *, viewer_queue: int = DEFAULT_VIEWER_QUEUE) -> Hub:
+    """The running loop's hub for ``log`` (one per log object, made on first use)."""
+    hubs = _hubs.get()
+    hub = hubs.get(id(log))
+    if hub is None or hub.log is not log:
+        hub = hubs[id(log)] = Hub(log, viewer_queue=viewer_queue)
+    hub.viewer_queue = viewer_queue
     return hub
 
 
 async def aclose_hubs() -> None:
-    hub = _hubs.pop(asyncio.get_running_loop(), None)
-    if hub is not None:
+    """Close the running loop's hubs: their viewers' streams end and their readers stop."""
+    for hub in (_hubs.pop() or {}).values():
         await hub.aclose()

@@ -1,4 +1,4 @@
-"""The Redis backend: one stream (``XADD ... MAXLEN ~ backlog``) read with blocking ``XREAD``.
+"""A Redis stream as the event log: one stream (``XADD ... MAXLEN ~ backlog``) read with blocking ``XREAD``.
 
 Stream ids (``<ms>-<seq>``) are assigned by Redis in order, so every reader
 sees the same sequence. A resuming viewer can be served when nothing after its
@@ -18,13 +18,15 @@ import orjson
 import redis
 import redis.asyncio
 
-from storefront.live.backends import LiveEvent
-from storefront.live.backends.encoding import dumps
+from chorus.live.encoding import dumps
+from chorus.live.log import LiveEvent
 
-__all__ = ["RedisStreamBackend"]
+__all__ = ["RedisStreamLog"]
 
 
-class RedisStreamBackend:
+class RedisStreamLog:
+    """``RedisStreamLog(url, stream="shop:live", backlog=10_000)``: ``chorus.EventLog`` on Redis."""
+
     def __init__(self, url: str, *, stream: str, backlog: int) -> None:
         self.url = url
         self.stream = stream
@@ -60,7 +62,7 @@ class RedisStreamBackend:
 
 
 class RedisStreamReader:
-    def __init__(self, backend: RedisStreamBackend) -> None:
+    def __init__(self, backend: RedisStreamLog) -> None:
         self._backend = backend
         # The blocking XREAD waits up to 5 s: reads time out only well past that, so a
         # busy event loop is not mistaken for a dead server.
@@ -81,7 +83,10 @@ class RedisStreamReader:
 
     async def read_after(self, after: str, *, limit: int, wait: float) -> list[LiveEvent]:
         block = int(wait * 1000) if wait > 0 else None
-        answer = await self._client.xread({self._backend.stream: after}, count=limit, block=block)
+        # [[stream, [(id, {field: value}), ...]]] with decode_responses (redis-py types it loosely).
+        answer: Any = await self._client.xread(
+            {self._backend.stream: after}, count=limit, block=block
+        )
         if not answer:
             return []
         _stream, entries = answer[0]

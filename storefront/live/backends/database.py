@@ -20,8 +20,8 @@ import orjson
 from django.db import connection, connections, transaction
 from django.db.models import Max, Min
 
-from storefront.live.backends import LiveEvent
-from storefront.live.backends.encoding import dumps
+from chorus.live import LiveEvent
+from chorus.live.encoding import dumps
 
 __all__ = ["DatabaseBackend"]
 

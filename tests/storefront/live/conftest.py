@@ -15,7 +15,8 @@ import pytest
 import redis
 from django.test import override_settings
 
-from storefront.live.backends import Backend, get_backend
+from chorus.live import EventLog
+from storefront.live.backends import get_backend
 from storefront.live.conf import live_settings
 
 FAST_POLL = 0.02
@@ -43,7 +44,7 @@ def live_backend(
     live_backend_name: str,
     live_overrides: dict[str, Any],
     transactional_db: None,
-) -> Iterator[Backend]:
+) -> Iterator[EventLog]:
     """The configured backend, fresh and empty, under ``STOREFRONT_LIVE`` for this test."""
     overrides = dict(live_overrides)
     stream = None

@@ -7,14 +7,14 @@ from typing import Any
 import pytest
 from asgiref.sync import sync_to_async
 
-from storefront.live.backends import Backend
+from chorus.live import EventLog
 
 
-async def _publish(backend: Backend, kind: str, data: dict[str, Any]) -> str:
+async def _publish(backend: EventLog, kind: str, data: dict[str, Any]) -> str:
     return await sync_to_async(backend.publish)(kind, data)
 
 
-async def test_events_are_read_back_in_publish_order(live_backend: Backend) -> None:
+async def test_events_are_read_back_in_publish_order(live_backend: EventLog) -> None:
     reader = live_backend.reader()
     try:
         start = await reader.latest_id()
@@ -27,7 +27,7 @@ async def test_events_are_read_back_in_publish_order(live_backend: Backend) -> N
     assert [event.kind for event in events] == ["test.step"] * 5
 
 
-async def test_money_is_published_as_its_exact_string(live_backend: Backend) -> None:
+async def test_money_is_published_as_its_exact_string(live_backend: EventLog) -> None:
     from decimal import Decimal
 
     reader = live_backend.reader()
@@ -40,7 +40,7 @@ async def test_money_is_published_as_its_exact_string(live_backend: Backend) -> 
     assert event.data == {"total": "10.10"}
 
 
-async def test_a_viewer_within_the_backlog_can_resume(live_backend: Backend) -> None:
+async def test_a_viewer_within_the_backlog_can_resume(live_backend: EventLog) -> None:
     reader = live_backend.reader()
     try:
         first = await _publish(live_backend, "test.step", {})
@@ -51,7 +51,7 @@ async def test_a_viewer_within_the_backlog_can_resume(live_backend: Backend) -> 
 
 
 @pytest.mark.live_settings(BACKLOG=3)
-async def test_a_viewer_older_than_the_backlog_cannot_resume(live_backend: Backend) -> None:
+async def test_a_viewer_older_than_the_backlog_cannot_resume(live_backend: EventLog) -> None:
     reader = live_backend.reader()
     try:
         first = await _publish(live_backend, "test.step", {})
@@ -63,7 +63,7 @@ async def test_a_viewer_older_than_the_backlog_cannot_resume(live_backend: Backe
         await reader.aclose()
 
 
-async def test_an_id_from_the_future_cannot_resume(live_backend: Backend) -> None:
+async def test_an_id_from_the_future_cannot_resume(live_backend: EventLog) -> None:
     reader = live_backend.reader()
     try:
         latest = await _publish(live_backend, "test.step", {})
@@ -73,13 +73,13 @@ async def test_an_id_from_the_future_cannot_resume(live_backend: Backend) -> Non
         await reader.aclose()
 
 
-def test_an_id_of_another_shape_is_refused(live_backend: Backend) -> None:
+def test_an_id_of_another_shape_is_refused(live_backend: EventLog) -> None:
     with pytest.raises(ValueError, match="not an event id"):
         live_backend.sort_key("12; DROP TABLE")
 
 
 async def test_an_emptied_event_table_still_starts_after_the_last_issued_id(
-    live_backend: Backend, live_backend_name: str
+    live_backend: EventLog, live_backend_name: str
 ) -> None:
     if live_backend_name != "database":
         pytest.skip("the event table is the database backend's")

@@ -10,8 +10,7 @@ from typing import Any
 import pytest
 from asgiref.sync import sync_to_async
 
-from storefront.live.backends import Backend, LiveEvent
-from storefront.live.hub import Hub, Overflow, Ready, Reset
+from chorus.live import EventLog, Hub, LiveEvent, Overflow, Ready, Reset
 
 WAIT = 5.0
 
@@ -26,11 +25,11 @@ async def _take(items: AsyncIterator[object], count: int) -> list[Any]:
     return taken
 
 
-async def _publish(backend: Backend, count: int, kind: str = "test.step") -> list[str]:
+async def _publish(backend: EventLog, count: int, kind: str = "test.step") -> list[str]:
     return [await sync_to_async(backend.publish)(kind, {"n": n}) for n in range(count)]
 
 
-async def test_every_viewer_gets_every_event_once_in_order(live_backend: Backend) -> None:
+async def test_every_viewer_gets_every_event_once_in_order(live_backend: EventLog) -> None:
     hub = Hub(live_backend)
     async with aclosing(hub.subscribe()) as first, aclosing(hub.subscribe()) as second:
         assert isinstance(await anext(first), Ready)
@@ -43,7 +42,7 @@ async def test_every_viewer_gets_every_event_once_in_order(live_backend: Backend
 
 
 async def test_many_viewers_share_one_reader(
-    live_backend: Backend, monkeypatch: pytest.MonkeyPatch
+    live_backend: EventLog, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     hub = Hub(live_backend)
     readers_made = 0
@@ -69,7 +68,9 @@ async def test_many_viewers_share_one_reader(
             await viewer.aclose()
 
 
-async def test_a_resuming_viewer_gets_what_it_missed_then_new_events(live_backend: Backend) -> None:
+async def test_a_resuming_viewer_gets_what_it_missed_then_new_events(
+    live_backend: EventLog,
+) -> None:
     hub = Hub(live_backend)
     ids = await _publish(live_backend, 6)
     async with aclosing(hub.subscribe(after=ids[1])) as viewer:
@@ -82,7 +83,7 @@ async def test_a_resuming_viewer_gets_what_it_missed_then_new_events(live_backen
 
 
 async def test_replay_and_live_delivery_overlapping_give_no_duplicates(
-    live_backend: Backend,
+    live_backend: EventLog,
 ) -> None:
     hub = Hub(live_backend)
     async with aclosing(hub.subscribe()) as watcher:
@@ -99,7 +100,7 @@ async def test_replay_and_live_delivery_overlapping_give_no_duplicates(
 
 
 @pytest.mark.live_settings(BACKLOG=3)
-async def test_a_viewer_older_than_the_backlog_is_told_to_reset(live_backend: Backend) -> None:
+async def test_a_viewer_older_than_the_backlog_is_told_to_reset(live_backend: EventLog) -> None:
     hub = Hub(live_backend)
     [first] = await _publish(live_backend, 1)
     await _publish(live_backend, 250)
@@ -109,7 +110,7 @@ async def test_a_viewer_older_than_the_backlog_is_told_to_reset(live_backend: Ba
         assert isinstance(await anext(viewer), Ready)
 
 
-async def test_a_slow_viewer_is_cut_off_with_overflow(live_backend: Backend) -> None:
+async def test_a_slow_viewer_is_cut_off_with_overflow(live_backend: EventLog) -> None:
     hub = Hub(live_backend)
     async with aclosing(hub.subscribe(limit=5)) as slow, aclosing(hub.subscribe()) as fast:
         await anext(slow)
@@ -121,7 +122,7 @@ async def test_a_slow_viewer_is_cut_off_with_overflow(live_backend: Backend) -> 
     assert items == [Overflow(5)]
 
 
-async def test_the_reader_stops_when_the_last_viewer_leaves(live_backend: Backend) -> None:
+async def test_the_reader_stops_when_the_last_viewer_leaves(live_backend: EventLog) -> None:
     hub = Hub(live_backend)
     tasks_before = asyncio.all_tasks()
     viewer = hub.subscribe()
@@ -132,7 +133,7 @@ async def test_the_reader_stops_when_the_last_viewer_leaves(live_backend: Backen
     assert asyncio.all_tasks() == tasks_before
 
 
-async def test_events_are_live_events_with_kind_and_data(live_backend: Backend) -> None:
+async def test_events_are_live_events_with_kind_and_data(live_backend: EventLog) -> None:
     hub = Hub(live_backend)
     async with aclosing(hub.subscribe()) as viewer:
         await anext(viewer)

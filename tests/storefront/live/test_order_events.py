@@ -6,7 +6,7 @@ import pytest
 from django.db import transaction
 from django.test import Client
 
-from storefront.live.backends import Backend
+from chorus.live import EventLog
 from storefront.orders.models import Customer, Order, OrderStatus
 from tests.storefront.live.support.helpers import latest_id, published_after
 
@@ -26,7 +26,7 @@ def _order(customer: Customer, status: str = OrderStatus.PENDING) -> Order:
 
 
 def test_an_order_created_through_the_api_is_published(
-    live_backend: Backend, api: Client, customer: Customer
+    live_backend: EventLog, api: Client, customer: Customer
 ) -> None:
     start = latest_id(live_backend)
     body = {"customer": customer.pk, "items": [{"sku": "TEA", "qty": 2, "unit_price": "4.75"}]}
@@ -40,7 +40,7 @@ def test_an_order_created_through_the_api_is_published(
 
 
 def test_an_order_saved_in_plain_python_is_published(
-    live_backend: Backend, customer: Customer
+    live_backend: EventLog, customer: Customer
 ) -> None:
     start = latest_id(live_backend)
     order = _order(customer)
@@ -55,7 +55,7 @@ def test_an_order_saved_in_plain_python_is_published(
     assert events[1].data["status"] == "paid"
 
 
-def test_nothing_is_published_before_the_commit(live_backend: Backend, customer: Customer) -> None:
+def test_nothing_is_published_before_the_commit(live_backend: EventLog, customer: Customer) -> None:
     start = latest_id(live_backend)
     with transaction.atomic():
         _order(customer)
@@ -63,7 +63,7 @@ def test_nothing_is_published_before_the_commit(live_backend: Backend, customer:
     assert [e.kind for e in published_after(live_backend, start)] == ["order.created"]
 
 
-def test_a_rolled_back_change_publishes_nothing(live_backend: Backend, customer: Customer) -> None:
+def test_a_rolled_back_change_publishes_nothing(live_backend: EventLog, customer: Customer) -> None:
     start = latest_id(live_backend)
 
     def create_then_fail() -> None:
@@ -77,7 +77,7 @@ def test_a_rolled_back_change_publishes_nothing(live_backend: Backend, customer:
 
 
 def test_saving_without_a_status_change_publishes_nothing(
-    live_backend: Backend, customer: Customer
+    live_backend: EventLog, customer: Customer
 ) -> None:
     order = _order(customer)
     start = latest_id(live_backend)
@@ -87,7 +87,7 @@ def test_saving_without_a_status_change_publishes_nothing(
 
 
 def test_patch_moves_an_order_along_an_allowed_transition(
-    live_backend: Backend, api: Client, customer: Customer
+    live_backend: EventLog, api: Client, customer: Customer
 ) -> None:
     order = _order(customer)
     start = latest_id(live_backend)
@@ -105,7 +105,7 @@ def test_patch_moves_an_order_along_an_allowed_transition(
 
 
 def test_cancelling_an_order_publishes_order_cancelled(
-    live_backend: Backend, api: Client, customer: Customer
+    live_backend: EventLog, api: Client, customer: Customer
 ) -> None:
     order = _order(customer, OrderStatus.PAID)
     start = latest_id(live_backend)
@@ -117,7 +117,7 @@ def test_cancelling_an_order_publishes_order_cancelled(
 
 
 def test_patch_refuses_a_forbidden_transition_with_409(
-    live_backend: Backend, api: Client, customer: Customer
+    live_backend: EventLog, api: Client, customer: Customer
 ) -> None:
     order = _order(customer, OrderStatus.COMPLETED)
     start = latest_id(live_backend)

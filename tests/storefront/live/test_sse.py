@@ -9,14 +9,14 @@ import httpx
 import pytest
 from asgiref.sync import sync_to_async
 
-from storefront.live.backends import Backend
-from storefront.live.hub import get_hub
+from chorus.live import EventLog
+from storefront.live.backends import get_hub
 from tests.storefront.live.support.sse import frames, take_events
 from tests.storefront.support.server import serving_storefront
 
 
 @pytest.fixture
-async def base_url(live_backend: Backend) -> AsyncIterator[str]:
+async def base_url(live_backend: EventLog) -> AsyncIterator[str]:
     async with serving_storefront() as url:
         yield url
 
@@ -27,12 +27,12 @@ async def http(base_url: str, api_key: dict[str, str]) -> AsyncIterator[httpx.As
         yield client
 
 
-async def _publish(backend: Backend, count: int) -> list[str]:
+async def _publish(backend: EventLog, count: int) -> list[str]:
     return [await sync_to_async(backend.publish)("test.step", {"n": n}) for n in range(count)]
 
 
 async def test_a_published_event_arrives_with_its_id_kind_and_json_data(
-    http: httpx.AsyncClient, live_backend: Backend
+    http: httpx.AsyncClient, live_backend: EventLog
 ) -> None:
     async with http.stream("GET", "/api/live/") as response:
         assert response.status_code == 200
@@ -47,7 +47,7 @@ async def test_a_published_event_arrives_with_its_id_kind_and_json_data(
 
 @pytest.mark.parametrize("how", ["header", "query"])
 async def test_last_event_id_replays_what_was_missed(
-    http: httpx.AsyncClient, live_backend: Backend, how: str
+    http: httpx.AsyncClient, live_backend: EventLog, how: str
 ) -> None:
     ids = await _publish(live_backend, 5)
     headers = {"Last-Event-ID": ids[1]} if how == "header" else {}
@@ -61,7 +61,7 @@ async def test_last_event_id_replays_what_was_missed(
 
 @pytest.mark.live_settings(BACKLOG=3)
 async def test_an_id_older_than_the_backlog_gets_a_reset_event(
-    http: httpx.AsyncClient, live_backend: Backend
+    http: httpx.AsyncClient, live_backend: EventLog
 ) -> None:
     [first] = await _publish(live_backend, 1)
     await _publish(live_backend, 250)
@@ -119,7 +119,7 @@ async def test_a_viewer_that_disconnects_leaves_no_reader_behind(
 
 @pytest.mark.live_settings(VIEWER_QUEUE=5)
 async def test_a_viewer_that_stops_reading_is_cut_off_with_a_final_overflow_event(
-    http: httpx.AsyncClient, live_backend: Backend
+    http: httpx.AsyncClient, live_backend: EventLog
 ) -> None:
     big = "x" * 256_000  # enough events of this size fill the socket buffers between us
     async with http.stream("GET", "/api/live/") as response:

@@ -13,15 +13,15 @@ from asgiref.sync import sync_to_async
 from prometheus_client import REGISTRY
 from websockets.asyncio.client import ClientConnection, connect
 
-from storefront.live.backends import Backend
-from storefront.live.hub import get_hub
+from chorus.live import EventLog
+from storefront.live.backends import get_hub
 from tests.storefront.support.server import serving_storefront
 
 WAIT = 5.0
 
 
 @pytest.fixture
-async def ws_url(live_backend: Backend) -> AsyncIterator[str]:
+async def ws_url(live_backend: EventLog) -> AsyncIterator[str]:
     async with serving_storefront() as url:
         yield url.replace("http://", "ws://") + "/ws/live/"
 
@@ -32,7 +32,7 @@ async def _receive(socket: ClientConnection, count: int) -> list[dict[str, Any]]
 
 
 async def test_a_published_event_arrives_as_one_json_message(
-    ws_url: str, api_key: dict[str, str], live_backend: Backend
+    ws_url: str, api_key: dict[str, str], live_backend: EventLog
 ) -> None:
     async with connect(ws_url, additional_headers=api_key) as socket:
         [ready] = await _receive(socket, 1)
@@ -43,7 +43,7 @@ async def test_a_published_event_arrives_as_one_json_message(
 
 
 async def test_last_event_id_in_the_query_replays_what_was_missed(
-    ws_url: str, api_key: dict[str, str], live_backend: Backend
+    ws_url: str, api_key: dict[str, str], live_backend: EventLog
 ) -> None:
     ids = [await sync_to_async(live_backend.publish)("test.step", {"n": n}) for n in range(4)]
     async with connect(f"{ws_url}?last_event_id={ids[0]}", additional_headers=api_key) as socket:

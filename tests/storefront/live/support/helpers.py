@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
-from storefront.live.backends import Backend, LiveEvent
+from chorus.live import EventLog, LiveEvent
 
 
-def latest_id(backend: Backend) -> str:
+def latest_id(backend: EventLog) -> str:
     async def read() -> str:
         reader = backend.reader()
         try:
@@ -18,7 +18,7 @@ def latest_id(backend: Backend) -> str:
     return asyncio.run(read())
 
 
-def published_after(backend: Backend, after: str) -> list[LiveEvent]:
+def published_after(backend: EventLog, after: str) -> list[LiveEvent]:
     async def read() -> list[LiveEvent]:
         reader = backend.reader()
         try:
