@@ -29,6 +29,10 @@ matter:
   ``SpooledTemporaryFile``.
 - A ``SuspiciousOperation`` (a bad ``Host``, …) is a 400 on the loop with one
   throttled WARNING line, not a thread hop and a traceback (``chorus.suspicious``).
+- A response with a ``stream_to_asgi(send)`` coroutine (``chorus.live.LiveStreamResponse``)
+  is given ``send`` to write its body itself, instead of being iterated: a
+  broadcast then writes to each viewer from the hub's task, with no wake-up
+  of the viewer's own.
 
 Before any of that, it applies ``CHORUS["REQUEST_LIMITS"]`` (``chorus.limits``)
 to the scope: too many or too large headers are a 431, and a body over its
@@ -243,6 +247,25 @@ class ChorusASGIHandler(ASGIHandler):
             raise
         body_file.seek(0)
         return body_file
+
+    async def send_response(self, response: HttpResponseBase, send: Send) -> None:
+        stream_to_asgi = getattr(response, "stream_to_asgi", None)
+        if stream_to_asgi is None:
+            await super().send_response(response, send)
+            return
+        headers = [
+            (str(name).encode("ascii"), str(value).encode("latin1"))
+            for name, value in response.items()
+        ]
+        headers += [
+            (b"Set-Cookie", cookie.OutputString().encode("ascii"))
+            for cookie in response.cookies.values()
+        ]
+        await send(
+            {"type": "http.response.start", "status": response.status_code, "headers": headers}
+        )
+        await stream_to_asgi(send)
+        await send({"type": "http.response.body"})
 
     async def _close_response(self, response: HttpResponseBase) -> None:
         """``response.close()``, with its closers inline when they are known no-ops."""

@@ -116,10 +116,22 @@ class Batch:
 class Subscription:
     """One viewer's place in the hub: a bounded queue of batches and one waiter."""
 
-    __slots__ = ("_closed", "_poked", "_waiter", "batches", "limit", "overflowed", "pending")
+    __slots__ = (
+        "_closed",
+        "_poked",
+        "_waiter",
+        "active_at",
+        "batches",
+        "key",
+        "limit",
+        "overflowed",
+        "pending",
+    )
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
+        self.key = (0, 0)  # the newest event it has been given
+        self.active_at = 0.0  # loop time of its last write, for heartbeats
         self.batches: list[Batch] = []
         self.pending = 0
         self.overflowed = False
@@ -152,6 +164,10 @@ class Subscription:
     def closed(self) -> bool:
         return self._closed
 
+    @property
+    def poked(self) -> bool:
+        return self._poked
+
     def _wake(self) -> None:
         waiter = self._waiter
         if waiter is not None and not waiter.done():
@@ -170,6 +186,18 @@ class Subscription:
         batches, self.batches, self.pending = self.batches, [], 0
         self._poked = False
         return batches
+
+    def take_new(self) -> Batch | None:
+        """What was delivered since the last call, as one batch, without what it had already."""
+        batches = self.take()
+        if batches and batches[0].events[0].key <= self.key:
+            # The replay may have run ahead of the reader: skip what it gave already.
+            batches = [batch.after(self.key) for batch in batches]
+            batches = [batch for batch in batches if batch.events]
+        if not batches:
+            return None
+        self.key = batches[-1].events[-1].key
+        return batches[0] if len(batches) == 1 else _joined(batches)
 
 
 class Hub:
@@ -215,51 +243,58 @@ class Hub:
         """As ``subscribe``, but the events that arrived together come as one ``Batch``.
 
         Pass your own ``subscription`` to ``poke`` it (``Idle`` is yielded) or
-        ``close`` it (the iteration ends) from outside, as ``LiveStreamResponse``
-        does for heartbeats and draining.
+        ``close`` it (the iteration ends) from outside.
         """
         viewer = subscription or Subscription(limit or self.viewer_queue)
-        self._viewers.add(viewer)
         try:
-            reader = await self._ensure_running()
-            position = self._cursor
-            if after is not None:
-                if await reader.can_resume(after):
-                    position = after
-                else:
-                    yield Reset(after)
-            yield Ready(position)
-            key = self.log.sort_key(position)
-            # Replay what the backlog holds after the viewer's id, page by page.
-            while after is not None:
-                page = await reader.read_after(position, limit=_READ_BATCH, wait=0)
-                if page:
-                    yield Batch(page)
-                    position, key = page[-1].id, page[-1].key
-                if len(page) < _READ_BATCH:
-                    break
+            async with aclosing(self.attach(viewer, after)) as opening:
+                async for item in opening:
+                    yield item
             while not viewer.closed:
                 await viewer.wait()
                 if viewer.overflowed:
                     yield Overflow(viewer.limit)
                     return
-                batches = viewer.take()
-                if not batches:
-                    if not viewer.closed:
-                        yield IDLE
-                    continue
-                # The replay may have run ahead of the reader: skip what it gave already.
-                if batches[0].events[0].key <= key:
-                    batches = [batch.after(key) for batch in batches]
-                    batches = [batch for batch in batches if batch.events]
-                    if not batches:
-                        continue
-                key = batches[-1].events[-1].key
-                yield batches[0] if len(batches) == 1 else _joined(batches)
+                poked = viewer.poked
+                batch = viewer.take_new()
+                if batch is not None:
+                    yield batch
+                elif poked and not viewer.closed:
+                    yield IDLE
         finally:
-            self._viewers.discard(viewer)
-            if not self._viewers:
-                await self._stop()
+            await self.detach(viewer)
+
+    async def attach(
+        self, viewer: Subscription, after: str | None
+    ) -> AsyncGenerator[Batch | Ready | Reset]:
+        """Register ``viewer``, then yield ``Reset`` (if its id left the backlog), ``Ready`` and
+        the backlog after ``after``. From registration on the hub delivers to it; what it
+        delivers during the replay is skipped by ``take_new`` where the replay gave it already.
+        Pair with ``detach``.
+        """
+        self._viewers.add(viewer)
+        reader = await self._ensure_running()
+        position = self._cursor
+        if after is not None:
+            if await reader.can_resume(after):
+                position = after
+            else:
+                yield Reset(after)
+        yield Ready(position)
+        viewer.key = self.log.sort_key(position)
+        # Replay what the backlog holds after the viewer's id, page by page.
+        while after is not None:
+            page = await reader.read_after(position, limit=_READ_BATCH, wait=0)
+            if page:
+                yield Batch(page)
+                position, viewer.key = page[-1].id, page[-1].key
+            if len(page) < _READ_BATCH:
+                break
+
+    async def detach(self, viewer: Subscription) -> None:
+        self._viewers.discard(viewer)
+        if not self._viewers:
+            await self._stop()
 
     async def _ensure_running(self) -> LogReader:
         if self._started is None:
