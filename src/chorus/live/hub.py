@@ -61,6 +61,7 @@ logger = logging.getLogger("chorus.live")
 
 DEFAULT_VIEWER_QUEUE = 1_000
 _READ_BATCH = 500
+_SLICE = 256  # viewers delivered to between two yields to the loop
 _READ_WAIT = 5.0
 _RETRY_AFTER_ERROR = 1.0
 
@@ -122,15 +123,19 @@ class Subscription:
         "_waiter",
         "active_at",
         "batches",
+        "detached",
         "key",
         "limit",
         "overflowed",
         "pending",
+        "sent_key",
     )
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
-        self.key = (0, 0)  # the newest event it has been given
+        self.key = (0, 0)  # the newest event it has taken (or been written)
+        self.sent_key = (0, 0)  # the newest event the hub has delivered to it
+        self.detached = False
         self.active_at = 0.0  # loop time of its last write, for heartbeats
         self.batches: list[Batch] = []
         self.pending = 0
@@ -142,6 +147,7 @@ class Subscription:
     def deliver(self, batch: Batch) -> None:
         if self.overflowed:
             return
+        self.sent_key = batch.events[-1].key
         self.pending += len(batch.events)
         if self.pending > self.limit:
             self.overflowed = True
@@ -207,8 +213,12 @@ class Hub:
         self._viewers: set[Subscription] = set()
         self._reader: LogReader | None = None
         self._task: asyncio.Task[None] | None = None
+        self._writer: asyncio.Task[None] | None = None
         self._started: asyncio.Future[str] | None = None
         self._cursor = ""
+        # Batches read and not yet delivered to every viewer, oldest first.
+        self._recent: list[Batch] = []
+        self._arrived = asyncio.Event()
 
     @property
     def viewer_count(self) -> int:
@@ -281,7 +291,7 @@ class Hub:
             else:
                 yield Reset(after)
         yield Ready(position)
-        viewer.key = self.log.sort_key(position)
+        viewer.key = viewer.sent_key = self.log.sort_key(position)
         # Replay what the backlog holds after the viewer's id, page by page.
         while after is not None:
             page = await reader.read_after(position, limit=_READ_BATCH, wait=0)
@@ -292,6 +302,7 @@ class Hub:
                 break
 
     async def detach(self, viewer: Subscription) -> None:
+        viewer.detached = True
         self._viewers.discard(viewer)
         if not self._viewers:
             await self._stop()
@@ -304,6 +315,7 @@ class Hub:
             self._task = asyncio.create_task(
                 self._read(self._reader, self._started), context=contextvars.Context()
             )
+            self._writer = asyncio.create_task(self._deliver(), context=contextvars.Context())
         await asyncio.shield(self._started)
         assert self._reader is not None
         return self._reader
@@ -325,18 +337,67 @@ class Hub:
                 continue
             if events:
                 self._cursor = events[-1].id
-                batch = Batch(events)
-                for viewer in self._viewers:  # deliver() never awaits: the set cannot change
-                    viewer.deliver(batch)
+                self._recent.append(Batch(events))
+                self._arrived.set()
+
+    async def _deliver(self) -> None:
+        """Give every viewer what it has not had yet, cycling over them, as long as events come.
+
+        The cycle yields to the loop every ``_SLICE`` viewers: other requests
+        on the worker are not held up by a cycle over thousands of viewers,
+        the reader keeps reading, and the viewers later in the cycle already
+        get what arrived meanwhile. An event thus waits at most one cycle for
+        a viewer, not the rest of the current one and then its own.
+        """
+        recent = self._recent
+        while True:
+            await self._arrived.wait()
+            self._arrived.clear()
+            # Batches made for a suffix of ``recent``, by its start; valid while nothing is added.
+            made: dict[int, Batch] = {}
+            size = len(recent)
+            for count, viewer in enumerate(list(self._viewers), 1):
+                if count % _SLICE == 0:
+                    await asyncio.sleep(0)
+                    if len(recent) != size:
+                        made.clear()
+                        size = len(recent)
+                if viewer.detached:
+                    continue
+                start = size
+                while start and recent[start - 1].events[-1].key > viewer.sent_key:
+                    start -= 1
+                if start == size:
+                    continue  # it has everything
+                if recent[start].events[0].key <= viewer.sent_key:  # it has part of the first
+                    viewer.deliver(
+                        _joined([recent[start].after(viewer.sent_key), *recent[start + 1 : size]])
+                    )
+                    continue
+                batch = made.get(start)
+                if batch is None:
+                    batch = made[start] = (
+                        recent[start] if start == size - 1 else _joined(recent[start:size])
+                    )
+                viewer.deliver(batch)
+            # Forget what every viewer has had.
+            if self._viewers:
+                oldest = min(viewer.sent_key for viewer in self._viewers)
+                keep = 0
+                while keep < len(recent) and recent[keep].events[-1].key <= oldest:
+                    keep += 1
+                del recent[:keep]
 
     async def _stop(self) -> None:
-        task, reader, started = self._task, self._reader, self._started
-        self._task = self._reader = self._started = None
-        if task is None:
+        task, writer, reader, started = self._task, self._writer, self._reader, self._started
+        self._task = self._writer = self._reader = self._started = None
+        self._recent.clear()
+        if task is None or writer is None:
             return
         task.cancel()
+        writer.cancel()
         try:
-            await asyncio.wait({task})
+            await asyncio.wait({task, writer})
         finally:
             if started is not None and not started.done():
                 started.cancel()

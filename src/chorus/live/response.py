@@ -210,7 +210,7 @@ class _DirectSubscription(Subscription):
             super().deliver(batch)
         elif not (self.overflowed or self.closed):
             if self._writing is None:
-                self.key = batch.events[-1].key
+                self.key = self.sent_key = batch.events[-1].key
                 self._write_now(batch.sse)
             else:
                 super().deliver(batch)  # queued (or overflowed) behind the pending write
