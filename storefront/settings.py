@@ -170,6 +170,19 @@ STOREFRONT_LIVE = {
     "POLL_INTERVAL": env_float("STOREFRONT_LIVE_POLL_INTERVAL", 0.1),
     "HEARTBEAT": env_float("STOREFRONT_LIVE_HEARTBEAT", 15.0),
 }
+# Django Channels' layer (storefront/live/revocation.py): it addresses WebSocket connections
+# across workers, to close those of a revoked key. Redis pub/sub when REDIS_URL is set; in
+# memory (this process only) otherwise. The events themselves travel over STOREFRONT_LIVE.
+CHANNEL_LAYERS = {
+    "default": (
+        {
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL], "prefix": "storefront:channels"},
+        }
+        if REDIS_URL
+        else {"BACKEND": "channels.layers.InMemoryChannelLayer"}
+    )
+}
 # GET /metrics (storefront/ops/metrics.py): open to loopback and private addresses, and to
 # "Authorization: Bearer <token>" from anywhere when this is set.
 STOREFRONT_METRICS_TOKEN = os.environ.get("STOREFRONT_METRICS_TOKEN", "").strip()

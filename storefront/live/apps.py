@@ -10,7 +10,8 @@ class LiveConfig(AppConfig):
     def ready(self) -> None:
         import chorus
         from chorus.live import aclose_hubs
-        from storefront.live import order_events
+        from storefront.live import order_events, revocation
 
         order_events.connect()
+        revocation.connect()
         chorus.on_shutdown(aclose_hubs)

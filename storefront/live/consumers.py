@@ -11,8 +11,11 @@ browsers send cookies with cross-site WebSockets, so this is the CSRF check.
 Refusals close the handshake (403). Keep-alive pings are the server's
 (uvicorn ``--ws-ping-interval``, daphne ``--ping-interval``).
 
-The hub (one reader per worker) does the fan-out, so no channel layer is
-needed: a layer would add a second hop through Redis for every event.
+The events come from the worker's hub (``chorus.live``: one reader per
+worker, ordered, resumable). The channel layer (``channels-redis`` when
+``REDIS_URL`` is set) carries what is addressed to particular sockets: a
+socket opened with an API key joins that key's group, and revoking the key
+closes it with ``4003`` on every worker (``storefront/live/revocation.py``).
 """
 
 from __future__ import annotations
@@ -30,12 +33,14 @@ from chorus.live import Overflow, to_frame
 from storefront.access.keys import Credential, acheck_key
 from storefront.access.tokens import check_token, looks_like_jwt
 from storefront.live.backends import get_hub
+from storefront.live.revocation import group_for
 
 __all__ = ["LiveConsumer"]
 
 # Its label in chorus_streams_open: Channels' router is not Django's resolver, so spelled here.
 ROUTE = "/ws/live/"
 # 4000-4999 are the application's own close codes.
+CLOSE_REVOKED = 4003
 CLOSE_OVERFLOW = 4008
 
 
@@ -67,11 +72,16 @@ def _same_origin(headers: dict[str, str]) -> bool:
 
 class LiveConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
     _pump: asyncio.Task[None] | None = None
+    _group: str | None = None
 
     async def connect(self) -> None:
-        if not await self._allowed():
+        credential = await self._allowed()
+        if credential is False:
             await self.close()  # before accept: the handshake is refused with a 403
             return
+        if isinstance(credential, Credential) and self.channel_layer is not None:
+            self._group = group_for(credential.identity)
+            await self.channel_layer.group_add(self._group, self.channel_name)
         after = (
             parse_qs(self.scope.get("query_string", b"").decode()).get("last_event_id") or [None]
         )[0]
@@ -85,14 +95,19 @@ class LiveConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
         await self.accept()
         self._pump = asyncio.create_task(self._forward(after))
 
-    async def _allowed(self) -> bool:
+    async def _allowed(self) -> Credential | bool:
+        """The key's credential, ``True`` for a staff session from the page, ``False`` otherwise."""
         headers = _headers(self.scope)
         key = _presented_key(headers)
         if key is not None:
-            return await _key_credential(key) is not None
+            return await _key_credential(key) or False
         user = self.scope.get("user")
         staff = bool(user and user.is_authenticated and user.is_active and user.is_staff)
         return staff and _same_origin(headers)
+
+    async def live_revoked(self, message: dict[str, Any]) -> None:
+        """``revocation.REVOKED``: the key this socket was opened with is revoked."""
+        await self.close(code=CLOSE_REVOKED)
 
     async def _forward(self, after: str | None) -> None:
         # A viewer is open while its events are forwarded (chorus_streams_open).
@@ -111,3 +126,6 @@ class LiveConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
         if pump is not None:
             pump.cancel()
             await asyncio.wait({pump})
+        group, self._group = self._group, None
+        if group is not None and self.channel_layer is not None:
+            await self.channel_layer.group_discard(group, self.channel_name)

@@ -118,3 +118,38 @@ async def test_an_open_socket_is_counted_as_a_viewer_until_it_closes(
             break
         await asyncio.sleep(0.01)
     assert _viewers() == before
+
+
+def _revoke(headers: dict[str, str]) -> None:
+    from django.utils import timezone
+
+    from storefront.access.keys import digest
+    from storefront.access.models import ApiKey
+
+    plaintext = headers["authorization"].removeprefix("Bearer ")
+    api_key = ApiKey.objects.get(digest=digest(plaintext))
+    api_key.revoked_at = timezone.now()
+    api_key.save(update_fields=["revoked_at"])
+
+
+async def test_revoking_a_key_closes_its_sockets_with_4003_and_no_other(
+    ws_url: str, api_key: dict[str, str], live_backend: EventLog
+) -> None:
+    from storefront.access.keys import create_key
+
+    other_key, _ = await sync_to_async(create_key)(name="other", scope="read")
+    async with (
+        connect(ws_url, additional_headers=api_key) as revoked,
+        connect(ws_url, additional_headers={"x-api-key": other_key}) as kept,
+    ):
+        await _receive(revoked, 1)
+        await _receive(kept, 1)
+        await sync_to_async(_revoke)(api_key)  # through the channel layer, after the commit
+        async with asyncio.timeout(WAIT):
+            with pytest.raises(websockets.ConnectionClosed) as closed:
+                await revoked.recv()
+        assert closed.value.rcvd is not None
+        assert closed.value.rcvd.code == 4003
+        event_id = await sync_to_async(live_backend.publish)("order.created", {"id": 4})
+        [message] = await _receive(kept, 1)
+        assert message["id"] == event_id
