@@ -34,6 +34,7 @@ from chorus.exceptions import (
 )
 from chorus.fanout import Fanout, Source, gather, source
 from chorus.lifespan import on_shutdown
+from chorus.live import EventLog, LiveEvent, LiveStreamResponse
 from chorus.loop_local import LoopLocal
 from chorus.metrics import render as render_metrics
 from chorus.metrics import track_stream
@@ -69,11 +70,14 @@ __all__ = [
     "Default",
     "DualModeMiddleware",
     "Event",
+    "EventLog",
     "EventStreamResponse",
     "EventStreamUnavailableError",
     "Fanout",
     "HedgePolicy",
     "Http1Transport",
+    "LiveEvent",
+    "LiveStreamResponse",
     "LoopLocal",
     "NonBlockingMiddlewareMixin",
     "Outcome",
