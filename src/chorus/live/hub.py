@@ -285,13 +285,15 @@ class Hub:
         self._viewers.add(viewer)
         reader = await self._ensure_running()
         position = self._cursor
+        # The writer gives it what the reader reads from here on; the replay, what came before.
+        viewer.sent_key = max(viewer.sent_key, self.log.sort_key(position))
         if after is not None:
             if await reader.can_resume(after):
                 position = after
             else:
                 yield Reset(after)
+        viewer.key = self.log.sort_key(position)
         yield Ready(position)
-        viewer.key = viewer.sent_key = self.log.sort_key(position)
         # Replay what the backlog holds after the viewer's id, page by page.
         while after is not None:
             page = await reader.read_after(position, limit=_READ_BATCH, wait=0)
