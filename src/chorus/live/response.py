@@ -142,7 +142,7 @@ class LiveStreamResponse(StreamingHttpResponse):
         """Write the stream with ``send`` (after the response's start), until it ends.
 
         The opening (``ready``, the replay) is awaited frame by frame. Then the
-        hub writes each batch itself, from its reader task, as it delivers it
+        hub's writer task writes each batch itself as it delivers it
         (``_DirectSubscription``), and this coroutine only waits for the end:
         the client leaving (Django cancels it), draining, an overflow, or a
         failed write.
