@@ -12,9 +12,9 @@
 - ``EventLog`` (``log.py``): the interface a log implements: ``publish``,
   ``sort_key`` and an async ``reader``. ``RedisStreamLog`` is chorus's; a
   project can bring another (storefront keeps its events in a table).
-- ``Hub`` (``hub.py``): one reader task per event loop and log, handing every
-  batch to each viewer's bounded ``Subscription``; resume, ``Reset`` and
-  ``Overflow``.
+- ``Hub`` (``hub.py``): per event loop and log, one reader task and one
+  writer task that hands each viewer's bounded ``Subscription``
+  (``subscription.py``) what it has not had; resume, ``Reset`` and ``Overflow``.
 - ``LiveStreamResponse`` (``response.py``): a subscription as SSE, with
   heartbeats and draining, at one wake-up and one write per viewer and batch.
 """
@@ -23,19 +23,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from chorus.live.hub import (
-    Batch,
-    Hub,
-    Idle,
-    Overflow,
-    Ready,
-    Reset,
-    Subscription,
-    aclose_hubs,
-    get_hub,
-)
+from chorus.live.hub import Hub, aclose_hubs, get_hub
 from chorus.live.log import EventLog, LiveEvent, LogReader
 from chorus.live.response import LiveStreamResponse, to_frame
+from chorus.live.subscription import Batch, Idle, Overflow, Ready, Reset, Subscription
 
 if TYPE_CHECKING:
     from chorus.live.redis_stream import RedisStreamLog

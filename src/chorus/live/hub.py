@@ -36,26 +36,23 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
-from collections.abc import AsyncGenerator, Sequence
+from collections.abc import AsyncGenerator
 from contextlib import aclosing
-from dataclasses import dataclass
-from functools import cached_property
 
 from chorus.live.log import EventLog, LiveEvent, LogReader
+from chorus.live.subscription import (
+    IDLE,
+    Batch,
+    Idle,
+    Overflow,
+    Ready,
+    Reset,
+    Subscription,
+    joined,
+)
 from chorus.loop_local import LoopLocal
 
-__all__ = [
-    "DEFAULT_VIEWER_QUEUE",
-    "Batch",
-    "Hub",
-    "Idle",
-    "Overflow",
-    "Ready",
-    "Reset",
-    "Subscription",
-    "aclose_hubs",
-    "get_hub",
-]
+__all__ = ["DEFAULT_VIEWER_QUEUE", "Hub", "aclose_hubs", "get_hub"]
 
 logger = logging.getLogger("chorus.live")
 
@@ -64,146 +61,6 @@ _READ_BATCH = 500
 _SLICE = 256  # viewers delivered to between two yields to the loop
 _READ_WAIT = 5.0
 _RETRY_AFTER_ERROR = 1.0
-
-
-@dataclass(frozen=True, slots=True)
-class Ready:
-    """The viewer is registered: every event after ``last_event_id`` will reach it."""
-
-    last_event_id: str
-
-
-@dataclass(frozen=True, slots=True)
-class Reset:
-    """Events after the viewer's id have left the backlog: it must reload its state."""
-
-    last_event_id: str
-
-
-@dataclass(frozen=True, slots=True)
-class Overflow:
-    """The viewer fell ``limit`` events behind and is disconnected."""
-
-    limit: int
-
-
-@dataclass(frozen=True, slots=True)
-class Idle:
-    """Nothing arrived for a while: the stream's owner asked (``poke``) and may send a heartbeat."""
-
-
-IDLE = Idle()
-
-
-class Batch:
-    """Events that arrived together, oldest first; their SSE frames joined once for every viewer."""
-
-    __slots__ = ("__dict__", "events")
-
-    def __init__(self, events: Sequence[LiveEvent]) -> None:
-        self.events = events
-
-    @cached_property
-    def sse(self) -> bytes:
-        return b"".join(event.sse for event in self.events)
-
-    def after(self, key: tuple[int, int]) -> Batch:
-        """This batch without the events at or before ``key`` (what a replay already gave)."""
-        if self.events[0].key > key:
-            return self
-        return Batch([event for event in self.events if event.key > key])
-
-
-class Subscription:
-    """One viewer's place in the hub: a bounded queue of batches and one waiter."""
-
-    __slots__ = (
-        "_closed",
-        "_poked",
-        "_waiter",
-        "active_at",
-        "batches",
-        "detached",
-        "key",
-        "limit",
-        "overflowed",
-        "pending",
-        "sent_key",
-    )
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self.key = (0, 0)  # the newest event it has taken (or been written)
-        self.sent_key = (0, 0)  # the newest event the hub has delivered to it
-        self.detached = False
-        self.active_at = 0.0  # loop time of its last write, for heartbeats
-        self.batches: list[Batch] = []
-        self.pending = 0
-        self.overflowed = False
-        self._poked = False
-        self._closed = False
-        self._waiter: asyncio.Future[None] | None = None
-
-    def deliver(self, batch: Batch) -> None:
-        if self.overflowed:
-            return
-        self.sent_key = batch.events[-1].key
-        self.pending += len(batch.events)
-        if self.pending > self.limit:
-            self.overflowed = True
-            self.batches.clear()  # its memory goes now, not when the viewer gets round to it
-        else:
-            self.batches.append(batch)
-        self._wake()
-
-    def poke(self) -> None:
-        """Wake the viewer even with nothing to deliver: it yields ``Idle`` (heartbeats)."""
-        self._poked = True
-        self._wake()
-
-    def close(self) -> None:
-        """End the viewer's stream after what it has already been given (draining)."""
-        self._closed = True
-        self._wake()
-
-    @property
-    def closed(self) -> bool:
-        return self._closed
-
-    @property
-    def poked(self) -> bool:
-        return self._poked
-
-    def _wake(self) -> None:
-        waiter = self._waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
-
-    async def wait(self) -> None:
-        if self.batches or self.overflowed or self._poked or self._closed:
-            return
-        self._waiter = waiter = asyncio.get_running_loop().create_future()
-        try:
-            await waiter
-        finally:
-            self._waiter = None
-
-    def take(self) -> list[Batch]:
-        batches, self.batches, self.pending = self.batches, [], 0
-        self._poked = False
-        return batches
-
-    def take_new(self) -> Batch | None:
-        """What was delivered since the last call, as one batch, without what it had already."""
-        batches = self.take()
-        if batches and batches[0].events[0].key <= self.key:
-            # The replay may have run ahead of the reader: skip what it gave already.
-            batches = [batch.after(self.key) for batch in batches]
-            batches = [batch for batch in batches if batch.events]
-        if not batches:
-            return None
-        self.key = batches[-1].events[-1].key
-        return batches[0] if len(batches) == 1 else _joined(batches)
 
 
 class Hub:
@@ -373,13 +230,13 @@ class Hub:
                     continue  # it has everything
                 if recent[start].events[0].key <= viewer.sent_key:  # it has part of the first
                     viewer.deliver(
-                        _joined([recent[start].after(viewer.sent_key), *recent[start + 1 : size]])
+                        joined([recent[start].after(viewer.sent_key), *recent[start + 1 : size]])
                     )
                     continue
                 batch = made.get(start)
                 if batch is None:
                     batch = made[start] = (
-                        recent[start] if start == size - 1 else _joined(recent[start:size])
+                        recent[start] if start == size - 1 else joined(recent[start:size])
                     )
                 viewer.deliver(batch)
             # Forget what every viewer has had.
@@ -411,13 +268,6 @@ class Hub:
             viewer.close()
         self._viewers.clear()
         await self._stop()
-
-
-def _joined(batches: list[Batch]) -> Batch:
-    joined = Batch([event for batch in batches for event in batch.events])
-    # The parts' frames are cached already (or are about to be, for the other viewers).
-    joined.__dict__["sse"] = b"".join(batch.sse for batch in batches)
-    return joined
 
 
 _hubs: LoopLocal[dict[int, Hub]] = LoopLocal(dict)

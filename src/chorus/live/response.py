@@ -33,8 +33,9 @@ from django.http import HttpRequest, StreamingHttpResponse
 
 from chorus.draining import discard, on_drain
 from chorus.exceptions import EventStreamUnavailableError
-from chorus.live.hub import Batch, Hub, Idle, Overflow, Ready, Reset, Subscription
+from chorus.live.hub import Hub
 from chorus.live.log import LiveEvent
+from chorus.live.subscription import Batch, Idle, Overflow, Ready, Reset, Subscription
 from chorus.metrics import route_label, track_stream
 from chorus.sse import DEFAULT_HEARTBEAT, DRAIN_EVENT, HEARTBEAT_FRAME, Event
 
