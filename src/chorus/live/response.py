@@ -245,8 +245,10 @@ class _DirectSubscription(Subscription):
         if error is not None:
             self.failed = error
             self.close()
-        elif (batch := self.take_new()) is not None and not (self.overflowed or self.closed):
-            self._write_now(batch.sse)
+        elif self.batches and not (self.overflowed or self.closed):
+            # What queued while this write waited on the client goes out together.
+            if (batch := self.take_new()) is not None:
+                self._write_now(batch.sse)
 
     async def stop_writing(self, *, cancel: bool = True) -> None:
         """Wait for the pending write (cancel it first if ``cancel``)."""
@@ -258,7 +260,7 @@ class _DirectSubscription(Subscription):
 
 def _as_coroutine(awaitable: Awaitable[None]) -> Coroutine[Any, Any, None]:
     # An eager task needs a coroutine; ASGI only promises an awaitable.
-    return awaitable if isinstance(awaitable, Coroutine) else _awaiting(awaitable)
+    return awaitable if asyncio.iscoroutine(awaitable) else _awaiting(awaitable)
 
 
 async def _awaiting(awaitable: Awaitable[None]) -> None:
