@@ -245,10 +245,13 @@ class _DirectSubscription(Subscription):
         if error is not None:
             self.failed = error
             self.close()
-        elif self.batches and not (self.overflowed or self.closed):
+        elif (
             # What queued while this write waited on the client goes out together.
-            if (batch := self.take_new()) is not None:
-                self._write_now(batch.sse)
+            self.batches
+            and not (self.overflowed or self.closed)
+            and (batch := self.take_new()) is not None
+        ):
+            self._write_now(batch.sse)
 
     async def stop_writing(self, *, cancel: bool = True) -> None:
         """Wait for the pending write (cancel it first if ``cancel``)."""
