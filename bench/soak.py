@@ -1,6 +1,6 @@
 """A soak: storefront under steady load for minutes, with faulty upstreams. Does anything grow?
 
-    uv run --group bench python bench/soak.py [--minutes 10] [--connections 200] [--window 30]
+    flock /tmp/bench.lock uv run --group bench python bench/soak.py [--minutes 10] [--connections 200] [--window 30] [--log PATH]
 
 Starts the simulator with 5% of calls faulted on every service, each service a
 different kind (a reset, a 503, a hang, invalid JSON, a slow body), and
@@ -11,7 +11,11 @@ the dashboard (60%), the newest orders (20%) and order creation (20%, a POST
 with a new SKU each time). The worker's RSS and open file descriptors are
 sampled every 2 s (psutil); its log (INFO, one line per request) is kept and
 read at the end: responses by status class, and every ERROR line that is not
-a fan-out's documented 502/504.
+a fan-out's documented 502/504. wrk's own error count (answers of 400 and up,
+socket errors) is kept per window too: a refusal made before Django's
+middleware (the access gate's 401, a 413) never reaches the access log.
+``--log PATH`` keeps the log (JSON lines, each fan-out with its upstreams'
+outcomes) for a closer look.
 
 Prints a Markdown table for ``bench/README.md``; writes
 ``bench/results/soak.json`` and ``bench/results/soak.png`` (RSS, requests/s and

@@ -325,6 +325,13 @@ CHORUS = {
     },
     # Prometheus metrics (GET /metrics); STOREFRONT_METRICS=0 turns them off (bench/compare.py).
     "METRICS": env_bool("STOREFRONT_METRICS", True),
+    # Requests handled at once per worker, the rest waiting at the door in arrival order
+    # (chorus/admission.py; bench/README.md, "Soak"); STOREFRONT_MAX_IN_FLIGHT=0 turns it off.
+    # The probes never wait: a load balancer must see a busy worker as alive.
+    "ADMISSION": {
+        "MAX_IN_FLIGHT": env_int("STOREFRONT_MAX_IN_FLIGHT", 32) or None,
+        "EXEMPT": ["/healthz", "/readyz"],
+    },
 }
 
 # The simulator's fault API, behind the dashboard's fault controls (storefront/dashboard/fault_control.py):
