@@ -9,6 +9,7 @@ import contextlib
 import pytest
 
 import chorus
+from chorus.admission import Admission, _Door
 from chorus.asgi import ChorusASGIHandler
 from chorus.conf import problems
 from tests.chorus.support import admission_urls
@@ -115,6 +116,69 @@ async def test_without_a_limit_every_request_is_handled_at_once(settings, gate):
         await asyncio.gather(*requests)
 
 
+def adaptive(settings, ceiling, floor, lag):
+    settings.CHORUS = {
+        "ADMISSION": {"MAX_IN_FLIGHT": ceiling, "MIN_IN_FLIGHT": floor, "TARGET_LAG": lag}
+    }
+    return ChorusASGIHandler()
+
+
+async def test_an_adaptive_limit_comes_down_when_the_loop_lags(settings, gate):
+    async with serving(adaptive(settings, 40, 2, 0.005)) as port:
+        answers = await asyncio.gather(*(get(port, "/busy/") for _ in range(80)))
+        state = chorus.admission_state()
+    assert all(b"busy" in body(a) for a in answers)
+    # Each waiter ran 20 ms of other requests' CPU after its place was handed over.
+    assert 2 <= state.limit < 40
+    assert (state.in_flight, state.waiting) == (0, 0)
+
+
+async def test_an_adaptive_limit_comes_down_with_nobody_waiting_too(settings, gate):
+    async with serving(adaptive(settings, 100, 2, 0.005)) as port:
+        # Fewer requests than the limit: all go straight in, and each times a turn of the loop.
+        answers = await asyncio.gather(*(get(port, "/busy/") for _ in range(30)))
+        state = chorus.admission_state()
+    assert all(b"busy" in body(a) for a in answers)
+    assert state.limit < 100
+
+
+async def test_an_adaptive_limit_stays_up_while_the_loop_keeps_up(settings, gate):
+    async with serving(adaptive(settings, 20, 2, 0.05)) as port:
+        answers = await asyncio.gather(*(get(port, "/napping/") for _ in range(60)))
+        state = chorus.admission_state()
+    assert all(b"napped" in body(a) for a in answers)
+    assert state.limit == 20
+    assert gate.most_inside == 20  # the door let the ceiling in, and no more
+
+
+async def test_a_request_cancelled_while_waiting_takes_no_place():
+    door = _Door(Admission(max_in_flight=1, min_in_flight=1))
+    await door.enter()
+    waiting = asyncio.create_task(door.enter())
+    await asyncio.sleep(0)
+    waiting.cancel()
+    door.leave()  # before the cancelled waiter has run: the hand-over must pass it by
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    assert (door.in_flight, len(door.queue)) == (0, 0)
+    await asyncio.wait_for(door.enter(), 1)  # the place is free
+    assert door.in_flight == 1
+
+
+async def test_a_place_handed_to_a_request_cancelled_before_it_ran_is_passed_on():
+    door = _Door(Admission(max_in_flight=1, min_in_flight=1))
+    await door.enter()
+    first = asyncio.create_task(door.enter())
+    second = asyncio.create_task(door.enter())
+    await asyncio.sleep(0)
+    door.leave()  # hands the place to the first waiter ...
+    first.cancel()  # ... which is cancelled before it runs
+    with pytest.raises(asyncio.CancelledError):
+        await first
+    await asyncio.wait_for(second, 1)  # the place went on to the next in line
+    assert (door.in_flight, len(door.queue)) == (1, 0)
+
+
 @pytest.mark.parametrize(
     ("admission", "message"),
     [
@@ -123,6 +187,9 @@ async def test_without_a_limit_every_request_is_handled_at_once(settings, gate):
         ({"MAX_IN_FLIGHT": 8, "EXEMPT": "/healthz"}, "EXEMPT must be a list"),
         ({"MAX_IN_FLIGHT": 8, "EXEMPT": ["healthz"]}, "must start with '/'"),
         ({"LIMIT": 8}, "unknown keys: LIMIT"),
+        ({"MAX_IN_FLIGHT": 8, "MIN_IN_FLIGHT": 9}, "must not be over MAX_IN_FLIGHT"),
+        ({"MAX_IN_FLIGHT": 8, "MIN_IN_FLIGHT": 0}, "MIN_IN_FLIGHT must be a positive integer"),
+        ({"MAX_IN_FLIGHT": 8, "TARGET_LAG": 0}, "TARGET_LAG must be a positive number"),
         ([8], "must be a dict"),
     ],
 )
@@ -135,3 +202,5 @@ def test_a_bad_setting_is_a_system_check_error(admission, message):
 def test_a_good_setting_has_no_problem():
     assert problems({"ADMISSION": {"MAX_IN_FLIGHT": 32, "EXEMPT": ["/healthz"]}}) == []
     assert problems({"ADMISSION": {"MAX_IN_FLIGHT": None}}) == []
+    adaptive = {"MAX_IN_FLIGHT": 256, "MIN_IN_FLIGHT": 16, "TARGET_LAG": 0.01}
+    assert problems({"ADMISSION": adaptive}) == []
