@@ -7,8 +7,8 @@ threads of their ORM calls), so a request's time inside the worker grows with th
 number of requests in it. A fan-out's deadline and its upstreams' timeouts run
 from the moment its view starts, so under a burst they expire while replies that
 came back in time wait for the loop (bench/README.md, "Soak": a no-I/O
-``/healthz`` took 541 ms at the median under the soak's load, and a dashboard
-answered 504 with its upstreams fine).
+``/healthz`` took 374-541 ms at the median under the soak's load, and
+dashboards answered 504 with their upstreams fine).
 
 With ``MAX_IN_FLIGHT`` set, at most that many requests (or the door's current
 limit, see below) are handled at once in a worker; the others wait at the
