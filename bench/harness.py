@@ -148,8 +148,9 @@ def wrk(
     seconds: int,
     threads: int = 2,
     headers: Sequence[str] = (),
+    script: Path | None = None,
 ) -> WrkResult:
-    output = subprocess.run(
+    done = subprocess.run(
         [
             ensure_wrk(),
             f"-t{min(threads, connections)}",
@@ -158,13 +159,17 @@ def wrk(
             "--latency",
             "--timeout",
             "10s",
+            *(("-s", str(script)) if script is not None else ()),
             *(arg for header in headers for arg in ("-H", header)),
             url,
         ],
         check=True,
         capture_output=True,
         text=True,
-    ).stdout
+    )
+    if script is not None and done.stderr.strip():  # a Lua error: wrk would quietly send GETs
+        raise RuntimeError(f"wrk's script failed: {done.stderr.strip()}")
+    output = done.stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
     # Anchored: a "+/- Stdev" column such as "60.50%" also contains "50%".
     p50 = _ms(re.search(r"^\s+50%\s+(\S+)", output, re.M).group(1))  # type: ignore[union-attr]

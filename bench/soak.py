@@ -1,6 +1,6 @@
 """A soak: storefront under steady load for minutes, with faulty upstreams. Does anything grow?
 
-    uv run --group bench python bench/soak.py [--minutes 10] [--connections 200] [--window 30]
+    flock /tmp/bench.lock uv run --group bench python bench/soak.py [--minutes 10] [--connections 200] [--window 30] [--log PATH]
 
 Starts the simulator with 5% of calls faulted on every service, each service a
 different kind (a reset, a 503, a hang, invalid JSON, a slow body), and
@@ -11,7 +11,11 @@ the dashboard (60%), the newest orders (20%) and order creation (20%, a POST
 with a new SKU each time). The worker's RSS and open file descriptors are
 sampled every 2 s (psutil); its log (INFO, one line per request) is kept and
 read at the end: responses by status class, and every ERROR line that is not
-a fan-out's documented 502/504.
+a fan-out's documented 502/504. wrk's own error count (answers of 400 and up,
+socket errors) is kept per window too: a refusal made before Django's
+middleware (the access gate's 401, a 413) never reaches the access log.
+``--log PATH`` keeps the log (JSON lines, each fan-out with its upstreams'
+outcomes) for a closer look.
 
 Prints a Markdown table for ``bench/README.md``; writes
 ``bench/results/soak.json`` and ``bench/results/soak.png`` (RSS, requests/s and
@@ -24,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -53,14 +58,21 @@ ROUTES = (
     ("/api/orders/recent/", 0.2, None),
     ("/api/orders/", 0.2, "post_order.lua"),
 )
+# wrk.format(method, path, headers, body) uses ``headers`` *instead of* wrk.headers (the -H
+# ones): passing a table of its own there dropped the API key, and every POST was a 401 from
+# the gate (storefront.access.gate), which the access log never sees. The Content-Type goes
+# into wrk.headers instead, which keeps the key.
 POST_ORDER = """
 counter = 0
+init = function(args)
+  wrk.headers["Content-Type"] = "application/json"
+end
 request = function()
   counter = counter + 1
   local body = string.format(
     '{"customer": %d, "items": [{"sku": "SOAK-%d-%d", "qty": 1, "unit_price": "1.50"}]}',
     CUSTOMER, math.random(1, 1000000000), counter)
-  return wrk.format("POST", nil, {["Content-Type"] = "application/json"}, body)
+  return wrk.format("POST", nil, nil, body)
 end
 """
 STATUS = re.compile(r" path=(\S+) status=(\d{3}) ")
@@ -74,6 +86,7 @@ class Window:
     p99_ms: float
     rss_mib: float
     fds: int
+    wrk_errors: int = 0
 
 
 @dataclass
@@ -111,46 +124,37 @@ def set_faults(port: int) -> None:
 
 def one_window(
     base: str, auth: list[str], connections: int, seconds: int, lua: Path
-) -> tuple[float, float]:
-    """Every route loaded at once for ``seconds``; total requests/s and the worst p99."""
+) -> tuple[float, float, int]:
+    """Every route loaded at once for ``seconds``: total requests/s, the worst p99, and wrk's
+    errors (answers of 400 and up, and socket errors), which also count the refusals made
+    before the access log (the gate's 401: see POST_ORDER)."""
     results = []
     threads = []
     for path, share, script in ROUTES:
         count = max(1, round(connections * share))
 
         def run(path: str = path, count: int = count, script: str | None = script) -> None:
-            headers = [*auth]
-            if script:
-                results.append(wrk_script(base + path, count, seconds, auth, lua))
-            else:
-                results.append(
-                    wrk(
-                        base + path, label=path, connections=count, seconds=seconds, headers=headers
-                    )
+            results.append(
+                wrk(
+                    base + path,
+                    label=path,
+                    connections=count,
+                    seconds=seconds,
+                    headers=auth,
+                    script=lua if script else None,
                 )
+            )
 
         thread = threading.Thread(target=run)
         thread.start()
         threads.append(thread)
     for thread in threads:
         thread.join()
-    return sum(r.requests_per_second for r in results), max(r.p99_ms for r in results)
-
-
-def wrk_script(url: str, connections: int, seconds: int, auth: list[str], lua: Path):  # type: ignore[no-untyped-def]
-    from harness import WrkResult, _ms, ensure_wrk
-
-    done = subprocess.run(
-        [ensure_wrk(), "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "10s",
-         "-s", str(lua), *(arg for h in auth for arg in ("-H", h)), url],
-        check=True, capture_output=True, text=True,
-    )  # fmt: skip
-    if done.stderr.strip():  # a Lua error: wrk would quietly send GETs instead
-        raise RuntimeError(f"wrk's script failed: {done.stderr.strip()}")
-    output = done.stdout
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
-    p99 = _ms(re.search(r"^\s+99%\s+(\S+)", output, re.M).group(1))  # type: ignore[union-attr]
-    return WrkResult(url, connections, rps, 0.0, p99, 0)
+    return (
+        sum(r.requests_per_second for r in results),
+        max(r.p99_ms for r in results),
+        sum(r.errors for r in results),
+    )
 
 
 def read_log(log: Path, soak: Soak) -> None:
@@ -198,6 +202,7 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--connections", type=int, default=200)
     parser.add_argument("--window", type=int, default=30, help="seconds per measured window")
+    parser.add_argument("--log", type=Path, help="keep the worker's log (JSON lines) at this path")
     args = parser.parse_args()
     soak = Soak(minutes=args.minutes, connections=args.connections)
     upstream_port, port = free_port(), free_port()
@@ -244,15 +249,18 @@ def main() -> None:
                 sampler.start()
                 base = f"http://127.0.0.1:{port}"
                 while time.monotonic() - started < args.minutes * 60:
-                    rps, p99 = one_window(base, auth, args.connections, args.window, lua)
+                    rps, p99, errors = one_window(base, auth, args.connections, args.window, lua)
                     _, rss, fds = soak.samples[-1] if soak.samples else (0, 0.0, 0)
-                    soak.windows.append(Window(time.monotonic() - started, rps, p99, rss, fds))
+                    at = time.monotonic() - started
+                    soak.windows.append(Window(at, rps, p99, rss, fds, errors))
                     print(f"{soak.windows[-1]}", flush=True)
             finally:
                 stop.set()
                 server.terminate()
                 server.wait(timeout=30)
         read_log(log, soak)
+        if args.log is not None:
+            shutil.copyfile(log, args.log)
     report(soak)
 
 
@@ -265,8 +273,9 @@ def report(soak: Soak) -> None:
     growth = (after[1] - warm.rss_mib) / warm.rss_mib * 100 if warm.rss_mib else float("nan")
     fds = [f for _, _, f in soak.samples]
     print("| minutes | connections | requests/s (median window) | p99 ms (median window) "
-          "| RSS after warm-up → end MiB | growth | open fds min-max | 2xx | 4xx | 5xx | 500 | unexpected ERROR lines |")  # fmt: skip
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+          "| RSS after warm-up → end MiB | growth | open fds min-max | 2xx | 4xx | 5xx | 500 "
+          "| unexpected ERROR lines | wrk errors |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     print(
         f"| {soak.minutes:g} | {soak.connections} "
         f"| {statistics.median(w.rps for w in soak.windows):,.0f} "
@@ -274,7 +283,7 @@ def report(soak: Soak) -> None:
         f"| {warm.rss_mib:.0f} → {after[1]:.0f} | {growth:+.1f}% | {min(fds)}-{max(fds)} "
         f"| {soak.statuses.get('2xx', 0):,} | {soak.statuses.get('4xx', 0):,} "
         f"| {soak.statuses.get('5xx', 0):,} | {soak.statuses.get('500', 0)} "
-        f"| {len(soak.unexpected_errors)} |"
+        f"| {len(soak.unexpected_errors)} | {sum(w.wrk_errors for w in soak.windows):,} |"
     )
     print("4xx and 5xx by route:", soak.refusals)
     for line in soak.unexpected_errors[:10]:

@@ -306,6 +306,7 @@ _POLICIES_BY_UPSTREAM = {
     "inventory": {"HEDGE": {"DELAY": "p95"}},
 }
 
+_MAX_IN_FLIGHT = env_int("STOREFRONT_MAX_IN_FLIGHT", 256)
 CHORUS = {
     "UPSTREAMS": {
         name: {
@@ -338,6 +339,17 @@ CHORUS = {
     },
     # Prometheus metrics (GET /metrics); STOREFRONT_METRICS=0 turns them off (bench/compare.py).
     "METRICS": env_bool("STOREFRONT_METRICS", True),
+    # Requests handled at once per worker, the rest waiting at the door in arrival order
+    # (chorus/admission.py; bench/README.md, "Soak"): the limit moves between the floor and
+    # the ceiling to hold the loop's lag near 10 ms, so a fan-out's upstream timeouts measure
+    # the upstreams, not the queue. STOREFRONT_MAX_IN_FLIGHT=0 turns the door off.
+    # The probes never wait: a load balancer must see a busy worker as alive.
+    "ADMISSION": {
+        "MAX_IN_FLIGHT": _MAX_IN_FLIGHT or None,
+        "MIN_IN_FLIGHT": min(16, _MAX_IN_FLIGHT) or None,
+        "TARGET_LAG": 0.01,
+        "EXEMPT": ["/healthz", "/readyz"],
+    },
 }
 
 # The simulator's fault API, behind the dashboard's fault controls (storefront/dashboard/fault_control.py):

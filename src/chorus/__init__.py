@@ -12,6 +12,7 @@ async def dashboard(request):
     return result.response()
 """
 
+from chorus.admission import Admission, AdmissionState, admission_state
 from chorus.chain import fetch
 from chorus.coalesce import CoalescingCache
 from chorus.composite import Composite
@@ -57,6 +58,8 @@ from chorus.transport import (
 from chorus.upstream import Call, Default, call
 
 __all__ = [
+    "Admission",
+    "AdmissionState",
     "AiohttpTransport",
     "BreakerPolicy",
     "CachePolicy",
@@ -101,6 +104,7 @@ __all__ = [
     "UpstreamStatusError",
     "UpstreamTimeoutError",
     "aclose_transport",
+    "admission_state",
     "begin_draining",
     "call",
     "current_request_id",

@@ -34,7 +34,8 @@ matter:
   broadcast then writes to each viewer from the hub's task, with no wake-up
   of the viewer's own.
 
-Before any of that, it applies ``CHORUS["REQUEST_LIMITS"]`` (``chorus.limits``)
+Before any of that, a request waits at the door if ``CHORUS["ADMISSION"]`` bounds
+how many are handled at once (``chorus.admission``), and it applies ``CHORUS["REQUEST_LIMITS"]`` (``chorus.limits``)
 to the scope: too many or too large headers are a 431, and a body over its
 route's limit a 413, refused on its ``Content-Length`` before a byte of it is
 read, or cut off as soon as a chunked body passes the limit. And when a request
@@ -80,6 +81,7 @@ from django.urls import set_script_prefix, set_urlconf
 from django.utils.log import log_response
 
 from chorus import suspicious
+from chorus.admission import admit, release_current
 from chorus.conf import BeforeBody, get_settings
 from chorus.lifespan import run_shutdown
 from chorus.limits import Refusal, too_large
@@ -145,11 +147,17 @@ class ChorusASGIHandler(ASGIHandler):
         if refusal is not None:
             await _send_refusal(send, refusal)
             return
-        async with ThreadSensitiveContext():
-            try:
-                await self.handle(scope, receive, send)
-            finally:
-                await _close_connections_if_used()
+        # Waits at the door (CHORUS["ADMISSION"]) before anything else costs this worker.
+        slot = await admit(get_settings().admission, scope["path"])
+        try:
+            async with ThreadSensitiveContext():
+                try:
+                    await self.handle(scope, receive, send)
+                finally:
+                    await _close_connections_if_used()
+        finally:
+            if slot is not None:
+                slot.release()
 
     async def handle(self, scope: Mapping[str, Any], receive: Receive, send: Send) -> None:
         """Django's ``ASGIHandler.handle`` with the signal and close hops removed."""
@@ -185,6 +193,8 @@ class ChorusASGIHandler(ASGIHandler):
                     async with asyncio.TaskGroup() as group:
                         listener = group.create_task(self.listen_for_disconnect(receive))
                         response = await self.run_get_response(request)
+                        if response.streaming:
+                            release_current()  # a stream may stay open for hours
                         await self.send_response(response, send)
                         # Django raises an exception here to end the group; cancelling the
                         # listener ends it as well without building an exception group.

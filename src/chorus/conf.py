@@ -18,6 +18,7 @@ refuses a configuration with errors.
         "DEFAULT_DEADLINE": 2.0,
         "REDIS_URL": None,  # shared breakers and caches, when set
         "METRICS": True,  # Prometheus metrics (chorus.metrics); False: not recorded at all
+        "ADMISSION": {"MAX_IN_FLIGHT": None},  # requests handled at once (chorus.admission)
     }
 """
 
@@ -37,6 +38,7 @@ from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponseBase
 from django.utils.module_loading import import_string
 
+from chorus.admission import Admission, admission_problems, read_admission
 from chorus.exceptions import ConfigurationError, UnknownUpstreamError
 from chorus.limits import RequestLimits, limits_problems, read_limits
 from chorus.policies.config import (
@@ -67,7 +69,15 @@ _POLICY_KEYS: tuple[tuple[str, type[Any], str], ...] = (
 )
 
 _TOP_LEVEL_KEYS = frozenset(
-    {"UPSTREAMS", "DEFAULT_DEADLINE", "REDIS_URL", "REQUEST_LIMITS", "BEFORE_BODY", "METRICS"}
+    {
+        "UPSTREAMS",
+        "DEFAULT_DEADLINE",
+        "REDIS_URL",
+        "REQUEST_LIMITS",
+        "BEFORE_BODY",
+        "METRICS",
+        "ADMISSION",
+    }
 )
 _UPSTREAM_KEYS = frozenset(
     {
@@ -119,6 +129,8 @@ class ChorusSettings:
     # Decides on a request's headers before its body is read (chorus/asgi.py).
     before_body: BeforeBody | None = None
     metrics: bool = True
+    # How many requests a worker handles at once; the rest wait at the door (chorus/admission.py).
+    admission: Admission = field(default_factory=Admission)
 
     def upstream(self, name: str) -> UpstreamConfig:
         try:
@@ -275,6 +287,8 @@ def problems(raw: object) -> list[Problem]:
             )
     for message in limits_problems(raw.get("REQUEST_LIMITS", {})):
         found.append(Problem("error", "chorus.E013", f"CHORUS['REQUEST_LIMITS']: {message}"))
+    for message in admission_problems(raw.get("ADMISSION", {})):
+        found.append(Problem("error", "chorus.E016", f"CHORUS['ADMISSION']: {message}"))
     upstreams = raw.get("UPSTREAMS", {})
     if not isinstance(upstreams, Mapping):
         found.append(Problem("error", "chorus.E001", "CHORUS['UPSTREAMS'] must be a dict"))
@@ -337,6 +351,7 @@ def _build(raw: Mapping[str, Any]) -> ChorusSettings:
         request_limits=read_limits(raw.get("REQUEST_LIMITS")),
         before_body=import_string(raw["BEFORE_BODY"]) if raw.get("BEFORE_BODY") else None,
         metrics=raw.get("METRICS", True),
+        admission=read_admission(raw.get("ADMISSION")),
     )
 
 

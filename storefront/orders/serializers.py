@@ -14,7 +14,7 @@ from typing import Any
 
 from storefront.orders.models import Customer, Order, OrderItem
 
-__all__ = ["customer_dict", "money", "order_dict"]
+__all__ = ["customer_dict", "item_dict", "money", "order_dict"]
 
 
 def money(amount: Decimal) -> str:
@@ -32,13 +32,15 @@ def order_dict(order: Order, items: Iterable[OrderItem]) -> dict[str, Any]:
         "created_at": order.created_at,
         "total": money(order.total),
         "customer": customer_dict(order.customer),
-        "items": [
-            {
-                "sku": item.sku,
-                "qty": item.qty,
-                "unit_price": money(item.unit_price),
-                "line_total": money(item.line_total),
-            }
-            for item in items
-        ],
+        "items": [item_dict(item.sku, item.qty, item.unit_price) for item in items],
+    }
+
+
+def item_dict(sku: str, qty: int, unit_price: Decimal) -> dict[str, Any]:
+    """One order line; from a model or from ``values()`` rows (``queries.recent_orders_page``)."""
+    return {
+        "sku": sku,
+        "qty": qty,
+        "unit_price": money(unit_price),
+        "line_total": money(qty * unit_price),  # OrderItem.line_total, for rows without a model
     }

@@ -82,21 +82,19 @@ async def recent_orders(request: HttpRequest) -> HttpResponse:
         return json_error(400, "invalid_page", "page must be a whole number from 1.")
     except EmptyPage as exc:
         return json_error(404, "page_not_found", str(exc))
-    paginator = page.paginator
 
     def link(number: int) -> str:
         return request.build_absolute_uri(f"{request.path}?page={number}")
 
-    has_next = await page.ahas_next()
     return json_response(
         {
-            "count": await paginator.acount(),
+            "count": page.count,
             "page": page.number,
-            "num_pages": await paginator.anum_pages(),
-            "per_page": paginator.per_page,
-            "next": link(page.number + 1) if has_next else None,
+            "num_pages": page.num_pages,
+            "per_page": page.per_page,
+            "next": link(page.number + 1) if page.has_next else None,
             "previous": link(page.number - 1) if page.number > 1 else None,
-            "results": [order_dict(order, order.items.all()) for order in page],
+            "results": page.results,
         }
     )
 
