@@ -34,9 +34,9 @@ matter:
   broadcast then writes to each viewer from the hub's task, with no wake-up
   of the viewer's own.
 
-Before any of that, a request waits at the door if ``CHORUS["ADMISSION"]`` bounds
-how many are handled at once (``chorus.admission``), and it applies ``CHORUS["REQUEST_LIMITS"]`` (``chorus.limits``)
-to the scope: too many or too large headers are a 431, and a body over its
+Before any of that, a request waits at the door if ``CHORUS["ADMISSION"]``
+bounds how many are handled at once (``chorus.admission``), and it applies
+``CHORUS["REQUEST_LIMITS"]`` (``chorus.limits``) to the scope: too many or too large headers are a 431, and a body over its
 route's limit a 413, refused on its ``Content-Length`` before a byte of it is
 read, or cut off as soon as a chunked body passes the limit. And when a request
 declares a body, ``CHORUS["BEFORE_BODY"]`` (the dotted path of an async
