@@ -290,6 +290,12 @@ _BREAKER = {
     "SHARED": bool(REDIS_URL),
 }
 _RETRY = {"ATTEMPTS": 2}
+# The dashboard's required upstreams are asked on every page (TTL 0: never served from the
+# cache while they answer), but a failure, a timeout or an open breaker is answered with the
+# worker's last good answer for 30 s, marked stale: the page is a 200 saying which source is
+# old and why (complete: false), not a 502 for one dropped call in a few hundred. Past 30 s
+# an outage is an outage again.
+_LAST_GOOD = {"TTL": 0, "STALE_IF_ERROR": 30.0, "BACKEND": "memory"}
 _POLICIES_BY_UPSTREAM = {
     # Analytics is optional and changes slowly: a five-second cache, and its last good
     # answer (marked stale) for five minutes when it fails or its breaker is open.
@@ -303,7 +309,8 @@ _POLICIES_BY_UPSTREAM = {
     # Inventory is required and on every dashboard: a hedge after its observed p95 cuts
     # the tail of the page for about 5% more inventory requests. The others are either
     # optional (a slow answer costs nothing) or not on the page's critical path.
-    "inventory": {"HEDGE": {"DELAY": "p95"}},
+    "inventory": {"HEDGE": {"DELAY": "p95"}, "CACHE": _LAST_GOOD},
+    "notifications": {"CACHE": _LAST_GOOD},
 }
 
 _MAX_IN_FLIGHT = env_int("STOREFRONT_MAX_IN_FLIGHT", 256)

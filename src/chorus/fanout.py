@@ -150,7 +150,7 @@ class Fanout:
                 meter.calls[result.outcome].inc(1)
             if on_result is not None:
                 on_result(result)
-            if self._fail_fast and plan.required and not result.ok:
+            if self._fail_fast and plan.required and not result.answered:
                 for other in tasks:
                     other.cancel()
 

@@ -83,6 +83,12 @@ class SourceResult:
     def ok(self) -> bool:
         return self.outcome is Outcome.OK
 
+    @property
+    def answered(self) -> bool:
+        """``ok``, or ``stale``: there is data to show. A required source answered stale does
+        not fail the response; it leaves it incomplete (``complete`` is false)."""
+        return self.outcome is Outcome.OK or self.stale
+
     def as_dict(self) -> dict[str, Any]:
         """The entry under ``sources`` in the envelope (without ``data``)."""
         return {
@@ -120,7 +126,7 @@ class Result:
 
     @property
     def status_code(self) -> int:
-        failed = [s for s in self.sources.values() if s.required and not s.ok]
+        failed = [s for s in self.sources.values() if s.required and not s.answered]
         if not failed:
             return 200
         if any(s.outcome in _OUT_OF_TIME for s in failed):

@@ -151,11 +151,16 @@ def test_e010_hedge_settings(settings, hedge):
 
 
 @pytest.mark.parametrize(
-    "cache", [{}, {"TTL": 0}, {"TTL": 1, "BACKEND": "disk"}, {"TTL": 1, "STALE_IF_ERROR": -1}]
+    "cache", [{}, {"TTL": -1}, {"TTL": 1, "BACKEND": "disk"}, {"TTL": 1, "STALE_IF_ERROR": -1}]
 )
 def test_e011_cache_settings(settings, cache):
     upstream = {**GOOD_UPSTREAM, "CACHE": cache}
     assert ids_for(settings, {"UPSTREAMS": {"inventory": upstream}}) == ["chorus.E011"]
+
+
+def test_a_cache_of_ttl_0_that_only_stands_in_for_failures_is_valid(settings):
+    upstream = {**GOOD_UPSTREAM, "CACHE": {"TTL": 0, "STALE_IF_ERROR": 30.0}}
+    assert ids_for(settings, {"UPSTREAMS": {"inventory": upstream}}) == []
 
 
 @pytest.mark.parametrize(

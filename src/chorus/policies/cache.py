@@ -12,7 +12,9 @@
   breaker. The reply keeps the failure (``error``) and carries the old data,
   ``cached`` and ``stale``. To answer a timeout with stale data before the
   fan-out cancels the call, a call that has a stale entry to fall back on
-  gives up ``STALE_MARGIN`` before its deadline.
+  gives up ``STALE_MARGIN`` before its deadline. With a ``ttl`` of 0 nothing is
+  served without a request: the cache only stands in for failures (and still
+  shares one request among identical concurrent callers).
 
 Entries live in the worker's memory (a bounded LRU from ``cachetools``), or
 in Redis (``backend: "redis"``) so that every worker shares them; a Redis

@@ -93,7 +93,8 @@ class CachePolicy:
 
     With ``stale_if_error``, a failed call (or a refused one: breaker open) is
     answered with the last good value for that many seconds past its ``ttl``,
-    marked stale. ``backend`` is ``"memory"`` (per worker) or ``"redis"``
+    marked stale. A ``ttl`` of 0 never answers without a request: the last good
+    value is kept only to stand in for a failure. ``backend`` is ``"memory"`` (per worker) or ``"redis"``
     (``CHORUS["REDIS_URL"]``, shared by every worker).
     """
 
@@ -189,7 +190,7 @@ _KEYS: dict[type[Any], dict[str, Check]] = {
     },
     HedgePolicy: {"DELAY": _hedge_delay, "MIN_DELAY": _seconds},
     CachePolicy: {
-        "TTL": _seconds,
+        "TTL": _non_negative,
         "STALE_IF_ERROR": _optional_seconds,
         "BACKEND": _cache_backend,
         "MAX_ENTRIES": _positive_int,

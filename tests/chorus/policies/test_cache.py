@@ -80,6 +80,43 @@ async def test_a_failure_is_answered_with_the_last_good_value_marked_stale(cache
     assert b'"stale":true' in response.content
 
 
+async def test_a_required_source_answered_stale_leaves_the_response_incomplete_not_failed(
+    cached, simulator
+):
+    cached(TTL=0.05, STALE_IF_ERROR=1.0)
+    good = await run(chorus.call("svc", "/summary"))
+    await simulator.aset_fault("analytics", status=503)
+    await asyncio.sleep(0.1)
+    slow_peer = chorus.source(asyncio.sleep(0.2, result="peer"), required=True)
+    result = await chorus.gather(svc=chorus.call("svc", "/summary"), peer=slow_peer)
+    stale = result.sources["svc"]
+    assert stale.required is True
+    assert (stale.outcome, stale.stale) == (Outcome.BAD_STATUS, True)
+    assert stale.data == good.data
+    # Not a failure: the other required source was not cancelled (fail-fast) and ran out.
+    assert result.sources["peer"].ok
+    assert result["peer"] == "peer"
+    assert result.complete is False
+    assert result.status_code == 200
+    # Past its bound the same failure fails the response.
+    await asyncio.sleep(1.0)
+    failed = await chorus.gather(svc=chorus.call("svc", "/summary"))
+    assert failed.sources["svc"].stale is False
+    assert failed.status_code == 502
+
+
+async def test_a_ttl_of_0_always_asks_and_only_stands_in_for_failures(cached, simulator):
+    cached(TTL=0, STALE_IF_ERROR=60.0)
+    first = await run(chorus.call("svc", "/summary"))
+    second = await run(chorus.call("svc", "/summary"))
+    assert (first.cached, second.cached) == (False, False)
+    assert await requests_to(simulator, "analytics") == 2
+    await simulator.aset_fault("analytics", fault="reset")
+    stale = await run(chorus.call("svc", "/summary", retry=False))
+    assert (stale.outcome, stale.stale, stale.cached) == (Outcome.ERROR, True, True)
+    assert stale.data == second.data
+
+
 async def test_a_timeout_is_answered_stale_before_the_deadline(cached, simulator):
     cached(TTL=0.1, STALE_IF_ERROR=60.0)
     good = await run(chorus.call("svc", "/summary"))

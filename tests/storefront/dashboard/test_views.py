@@ -8,6 +8,7 @@ import pytest
 
 import chorus
 import chorus.testing
+import storefront.settings
 from storefront.asgi import application
 from storefront.orders.models import Customer, Order
 from tests.fixtures.asgi import asgi_request
@@ -79,6 +80,31 @@ async def test_hanging_required_source_is_504(upstreams, api_key):
     response = await asgi_request(application, "/api/dashboard/", headers=api_key)
     assert response.status == 504
     assert response.json()["sources"]["inventory"]["status"] == "timeout"
+
+
+async def test_a_required_upstream_failing_after_a_good_answer_is_served_stale_in_a_200(
+    upstreams, settings, api_key
+):
+    shipped = storefront.settings.CHORUS["UPSTREAMS"]["notifications"]["CACHE"]
+    assert shipped["TTL"] == 0
+    settings.CHORUS["UPSTREAMS"]["notifications"]["CACHE"] = shipped
+    settings.CHORUS = settings.CHORUS  # setting_changed: the policies are read again
+    good = (await asgi_request(application, "/api/dashboard/", headers=api_key)).json()
+    assert good["sources"]["notifications"]["cached"] is False  # TTL 0: always asked
+    await upstreams.aset_fault("notifications", status=503)
+    response = await asgi_request(application, "/api/dashboard/", headers=api_key)
+    body = response.json()
+    assert response.status == 200
+    assert response.headers["chorus-complete"] == "false"
+    notifications = body["sources"]["notifications"]
+    assert (notifications["status"], notifications["stale"]) == ("bad_status", True)
+    assert notifications["http_status"] == 503
+    assert body["data"]["notifications"] == good["data"]["notifications"]
+    # With no good answer to fall back on (a new worker), the same failure is a 502.
+    chorus.testing.reset_policies()
+    response = await asgi_request(application, "/api/dashboard/", headers=api_key)
+    assert response.status == 502
+    assert response.json()["sources"]["notifications"]["stale"] is False
 
 
 async def test_failing_required_source_is_502_without_its_error_body(upstreams, api_key):
