@@ -56,7 +56,14 @@ from chorus.draining import discard, on_drain
 from chorus.exceptions import EventStreamUnavailableError
 from chorus.metrics import route_label, track_stream
 
-__all__ = ["DEFAULT_HEARTBEAT", "DRAIN_EVENT", "Event", "EventStreamResponse", "last_event_id"]
+__all__ = [
+    "DEFAULT_HEARTBEAT",
+    "DRAIN_EVENT",
+    "Event",
+    "EventStreamBase",
+    "EventStreamResponse",
+    "last_event_id",
+]
 
 logger = logging.getLogger("chorus")
 
@@ -125,7 +132,41 @@ def last_event_id(request: HttpRequest) -> str | None:
     return value
 
 
-class EventStreamResponse(StreamingHttpResponse):
+class EventStreamBase(StreamingHttpResponse):
+    """What every ``text/event-stream`` response shares; a subclass writes ``_frames``.
+
+    It is refused outside ASGI (``EventStreamUnavailableError``), says ``no-cache``
+    and no proxy buffering, counts itself in ``chorus_streams_open`` while it runs,
+    and closes its frames the moment the client goes. ``heartbeat`` is the idle
+    time in seconds before a comment line (``None``: never).
+    """
+
+    def __init__(self, request: HttpRequest, *, heartbeat: float | None, status: int = 200) -> None:
+        if not isinstance(request, ASGIRequest):
+            raise EventStreamUnavailableError(type(request).__name__)
+        if heartbeat is not None and not heartbeat > 0:
+            raise ValueError("heartbeat must be a positive number of seconds, or None for none")
+        self.heartbeat = heartbeat
+        self._route = route_label(request)
+        self._stream = self._frames()
+        super().__init__(self._stream, status=status, content_type="text/event-stream")
+        self["Cache-Control"] = "no-cache"
+        # nginx (and proxies that follow it) would otherwise buffer the stream.
+        self["X-Accel-Buffering"] = "no"
+
+    async def __aiter__(self) -> AsyncGenerator[bytes]:
+        # Django's own wrapper does not close the iterator it wraps; closing it
+        # here is what lets the stream's cleanup run the moment the client goes.
+        with track_stream(self._route, "sse"):
+            async with aclosing(self._stream) as frames:
+                async for frame in frames:
+                    yield frame
+
+    def _frames(self) -> AsyncGenerator[bytes]:
+        raise NotImplementedError
+
+
+class EventStreamResponse(EventStreamBase):
     """A ``text/event-stream`` response over an async iterator of ``Event``s.
 
         return chorus.EventStreamResponse(request, produce(), heartbeat=15)
@@ -145,31 +186,13 @@ class EventStreamResponse(StreamingHttpResponse):
         status: int = 200,
         drain_event: Event | None = DRAIN_EVENT,
     ) -> None:
-        if not isinstance(request, ASGIRequest):
-            raise EventStreamUnavailableError(type(request).__name__)
-        if heartbeat is not None and not heartbeat > 0:
-            raise ValueError("heartbeat must be a positive number of seconds, or None for none")
         self._events = events
-        self.heartbeat = heartbeat
         self.drain_event = drain_event
-        self._route = route_label(request)
         # The producer runs later, while the handler sends the response, after the
         # middleware has returned: its steps run in the view's context, so what the
         # request set there (its request id, say) is still seen, upstream calls included.
         self._context = contextvars.copy_context()
-        self._stream = self._frames()
-        super().__init__(self._stream, status=status, content_type="text/event-stream")
-        self["Cache-Control"] = "no-cache"
-        # nginx (and proxies that follow it) would otherwise buffer the stream.
-        self["X-Accel-Buffering"] = "no"
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        # Django's own wrapper does not close the iterator it wraps; closing it
-        # here is what lets the producer's cleanup run the moment the client goes.
-        with track_stream(self._route, "sse"):
-            async with aclosing(self._stream) as frames:
-                async for frame in frames:
-                    yield frame
+        super().__init__(request, heartbeat=heartbeat, status=status)
 
     async def _frames(self) -> AsyncGenerator[bytes]:
         events = aiter(self._events)

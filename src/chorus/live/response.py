@@ -28,16 +28,14 @@ from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine, Mapp
 from contextlib import aclosing
 from typing import Any
 
-from django.core.handlers.asgi import ASGIRequest
-from django.http import HttpRequest, StreamingHttpResponse
+from django.http import HttpRequest
 
 from chorus.draining import discard, on_drain
-from chorus.exceptions import EventStreamUnavailableError
 from chorus.live.hub import Hub
 from chorus.live.log import LiveEvent
 from chorus.live.subscription import Batch, Idle, Overflow, Ready, Reset, Subscription
-from chorus.metrics import route_label, track_stream
-from chorus.sse import DEFAULT_HEARTBEAT, DRAIN_EVENT, HEARTBEAT_FRAME, Event
+from chorus.metrics import track_stream
+from chorus.sse import DEFAULT_HEARTBEAT, DRAIN_EVENT, HEARTBEAT_FRAME, Event, EventStreamBase
 
 __all__ = ["RETRY_MS", "LiveStreamResponse", "to_frame"]
 
@@ -73,7 +71,7 @@ def to_frame(
     )
 
 
-class LiveStreamResponse(StreamingHttpResponse):
+class LiveStreamResponse(EventStreamBase):
     """A ``text/event-stream`` of ``hub``'s events after ``after`` (``None``: from now).
 
     ``heartbeat``: idle seconds before a comment line (``None``: never). ``limit``:
@@ -93,28 +91,10 @@ class LiveStreamResponse(StreamingHttpResponse):
         heartbeat: float | None = DEFAULT_HEARTBEAT,
         limit: int | None = None,
     ) -> None:
-        if not isinstance(request, ASGIRequest):
-            raise EventStreamUnavailableError(type(request).__name__)
-        if heartbeat is not None and not heartbeat > 0:
-            raise ValueError("heartbeat must be a positive number of seconds, or None for none")
         self.hub = hub
         self.after = after
-        self.heartbeat = heartbeat
         self.limit = limit or hub.viewer_queue
-        self._route = route_label(request)
-        self._stream = self._frames()
-        super().__init__(self._stream, content_type="text/event-stream")
-        self["Cache-Control"] = "no-cache"
-        # nginx (and proxies that follow it) would otherwise buffer the stream.
-        self["X-Accel-Buffering"] = "no"
-
-    async def __aiter__(self) -> AsyncGenerator[bytes]:
-        # Django's own wrapper does not close the iterator it wraps; closing it
-        # here is what ends the subscription the moment the client goes.
-        with track_stream(self._route, "sse"):
-            async with aclosing(self._stream) as frames:
-                async for frame in frames:
-                    yield frame
+        super().__init__(request, heartbeat=heartbeat)
 
     async def _frames(self) -> AsyncGenerator[bytes]:
         subscription = Subscription(self.limit)
