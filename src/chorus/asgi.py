@@ -58,7 +58,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import tempfile
 from collections.abc import Awaitable, Callable, Mapping
 from contextlib import closing, suppress
 from typing import IO, Any
@@ -85,6 +84,7 @@ from chorus.admission import admit, release_current
 from chorus.conf import BeforeBody, get_settings
 from chorus.lifespan import run_shutdown
 from chorus.limits import Refusal, too_large
+from chorus.request_body import BodyTooLargeError, declares_body, read_limited_body
 
 __all__ = ["ChorusASGIHandler", "get_asgi_application"]
 
@@ -97,11 +97,6 @@ _HANDLED_HERE = frozenset({reset_queries, close_old_connections, close_caches, r
 
 
 _WRAPPER = "convert_exception_to_response"
-
-
-class _BodyTooLarge(Exception):
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
 
 
 class ChorusASGIHandler(ASGIHandler):
@@ -162,7 +157,7 @@ class ChorusASGIHandler(ASGIHandler):
     async def handle(self, scope: Mapping[str, Any], receive: Receive, send: Send) -> None:
         """Django's ``ASGIHandler.handle`` with the signal and close hops removed."""
         chorus_settings = get_settings()
-        if chorus_settings.before_body is not None and _declares_body(scope):
+        if chorus_settings.before_body is not None and declares_body(scope):
             set_script_prefix(get_script_prefix(scope))
             refused = await self._decide_before_body(scope, chorus_settings.before_body)
             if refused is not None:
@@ -175,7 +170,7 @@ class ChorusASGIHandler(ASGIHandler):
             body_file = await self.read_limited_body(receive, limit)
         except RequestAborted:
             return
-        except _BodyTooLarge as refused:
+        except BodyTooLargeError as refused:
             await _send_refusal(send, too_large(refused.limit))
             return
         with closing(body_file):
@@ -227,36 +222,7 @@ class ChorusASGIHandler(ASGIHandler):
 
     async def read_limited_body(self, receive: Receive, limit: int | None) -> IO[bytes]:
         """Django's ``read_body``, in memory when it comes in one message, and cut at ``limit``."""
-        first = await receive()
-        if first["type"] == "http.request" and not first.get("more_body", False):
-            body = first.get("body", b"")
-            if limit is not None and len(body) > limit:
-                raise _BodyTooLarge(limit)
-            return io.BytesIO(body)
-        body_file = tempfile.SpooledTemporaryFile(  # noqa: SIM115 (closed below or by the request)
-            max_size=settings.FILE_UPLOAD_MAX_MEMORY_SIZE, mode="w+b"
-        )
-        try:
-            message, received = first, 0
-            while True:
-                if message["type"] == "http.disconnect":
-                    raise RequestAborted()
-                chunk = message.get("body", b"")
-                received += len(chunk)
-                if limit is not None and received > limit:
-                    raise _BodyTooLarge(limit)
-                if getattr(body_file, "_rolled", False):
-                    await sync_to_async(body_file.write, thread_sensitive=False)(chunk)
-                else:
-                    body_file.write(chunk)
-                if not message.get("more_body", False):
-                    break
-                message = await receive()
-        except BaseException:
-            body_file.close()
-            raise
-        body_file.seek(0)
-        return body_file
+        return await read_limited_body(receive, limit)
 
     async def send_response(self, response: HttpResponseBase, send: Send) -> None:
         stream_to_asgi = getattr(response, "stream_to_asgi", None)
@@ -302,16 +268,6 @@ class ChorusASGIHandler(ASGIHandler):
                     raise
                 await send({"type": "lifespan.shutdown.complete"})
                 return
-
-
-def _declares_body(scope: Mapping[str, Any]) -> bool:
-    """A ``Content-Length`` over 0, or a chunked body: something would be read."""
-    for name, value in scope["headers"]:
-        if name == b"content-length":
-            return value not in (b"0", b"")
-        if name == b"transfer-encoding":
-            return True
-    return False
 
 
 def _refuse_scope(scope: Mapping[str, Any]) -> Refusal | None:

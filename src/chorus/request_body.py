@@ -1,0 +1,82 @@
+"""Reading a request's body under a limit, for ``ChorusASGIHandler``.
+
+Django's ``ASGIHandler.read_body`` spools every body to a
+``SpooledTemporaryFile`` and has no limit of its own: a limit checked later, in
+middleware or a view, comes after the cost it was meant to prevent. Here a
+body that arrives in one message (the usual small JSON document) is wrapped in
+memory, and a body over its route's limit is refused as soon as the bytes
+received pass it: a chunked upload is cut off, not read to its end. Past
+``FILE_UPLOAD_MAX_MEMORY_SIZE`` the file rolls over to disk, and from then on
+each write runs in a thread, as Django's does.
+"""
+
+from __future__ import annotations
+
+import io
+import tempfile
+from collections.abc import Awaitable, Callable, Mapping
+from typing import IO, Any
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.core.exceptions import RequestAborted
+
+__all__ = ["BodyTooLargeError", "declares_body", "read_limited_body"]
+
+Receive = Callable[[], Awaitable[Mapping[str, Any]]]
+
+
+class BodyTooLargeError(Exception):
+    """The body passed ``limit`` bytes; what was read of it is already discarded."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"the body is over {limit} bytes")
+        self.limit = limit
+
+
+def declares_body(scope: Mapping[str, Any]) -> bool:
+    """A ``Content-Length`` over 0, or a chunked body: something would be read."""
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            return value not in (b"0", b"")
+        if name == b"transfer-encoding":
+            return True
+    return False
+
+
+async def read_limited_body(receive: Receive, limit: int | None) -> IO[bytes]:
+    """The body as a file, in memory when it came in one message; cut off past ``limit``.
+
+    Raises ``BodyTooLargeError`` past ``limit`` and ``RequestAborted`` when the
+    client disconnects first.
+    """
+    first = await receive()
+    if first["type"] == "http.request" and not first.get("more_body", False):
+        body = first.get("body", b"")
+        if limit is not None and len(body) > limit:
+            raise BodyTooLargeError(limit)
+        return io.BytesIO(body)
+    body_file = tempfile.SpooledTemporaryFile(  # noqa: SIM115 (closed below or by the request)
+        max_size=settings.FILE_UPLOAD_MAX_MEMORY_SIZE, mode="w+b"
+    )
+    try:
+        message, received = first, 0
+        while True:
+            if message["type"] == "http.disconnect":
+                raise RequestAborted()
+            chunk = message.get("body", b"")
+            received += len(chunk)
+            if limit is not None and received > limit:
+                raise BodyTooLargeError(limit)
+            if getattr(body_file, "_rolled", False):
+                await sync_to_async(body_file.write, thread_sensitive=False)(chunk)
+            else:
+                body_file.write(chunk)
+            if not message.get("more_body", False):
+                break
+            message = await receive()
+    except BaseException:
+        body_file.close()
+        raise
+    body_file.seek(0)
+    return body_file
