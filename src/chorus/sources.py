@@ -87,7 +87,7 @@ async def await_source(spec: SourceSpec, until: float | None) -> Reply:
     """An awaitable source's value as a ``Reply``, through its cache when it has one."""
     target = spec.target if isinstance(spec, Source) else spec
 
-    async def produce(deadline: float | None = None) -> Reply:
+    async def produce() -> Reply:
         return Reply(status=None, data=await target)  # type: ignore[misc]
 
     if not isinstance(spec, Source) or spec.cache is None:

@@ -10,9 +10,10 @@
 - **stale-if-error** (RFC 5861): for ``stale_if_error`` seconds past its TTL,
   an entry answers for a call that fails, times out or is refused by the
   breaker. The reply keeps the failure (``error``) and carries the old data,
-  ``cached`` and ``stale``. To answer a timeout with stale data before the
-  fan-out cancels the call, a call that has a stale entry to fall back on
-  gives up ``STALE_MARGIN`` before its deadline. With a ``ttl`` of 0 nothing is
+  ``cached`` and ``stale``. A timeout is the deadline's cancellation of the
+  call: it is caught at the deadline and answered with the stale entry. A
+  waiter sharing another caller's request answers stale ``STALE_MARGIN``
+  before its own deadline when that comes first. With a ``ttl`` of 0 nothing is
   served without a request: the cache only stands in for failures (and still
   shares one request among identical concurrent callers).
 
@@ -29,8 +30,9 @@ import asyncio
 import hashlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Hashable
-from dataclasses import dataclass, replace
+from collections.abc import Awaitable, Callable, Hashable
+from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import orjson
@@ -75,13 +77,12 @@ class ResponseCache:
     async def through(
         self,
         key: Hashable,
-        produce: Callable[[float | None], Awaitable[Reply]],
+        produce: Callable[[], Awaitable[Reply]],
         deadline: float | None,
     ) -> Reply:
         """The answer for ``key``: from the cache, from a request in flight, or from ``produce``.
 
-        ``produce`` is given the deadline it must answer by: ``deadline``, or a
-        little sooner when a stale entry waits to stand in for a timeout.
+        ``deadline`` is the call's, at which its cancellation is a timeout.
         """
         entry = await self._get(key)
         now = time.time()
@@ -158,24 +159,18 @@ class ResponseCache:
     async def _refresh(
         self,
         key: Hashable,
-        produce: Callable[[float | None], Awaitable[Reply]],
+        produce: Callable[[], Awaitable[Reply]],
         deadline: float | None,
         entry: _Entry | None,
     ) -> Reply:
         fallback = entry if entry is not None and time.time() < entry.stale_until else None
         try:
-            if fallback is not None and deadline is not None:
-                # The links below see the sooner deadline too: the breaker then counts
-                # this cut-off as the upstream's timeout, which it is.
-                sooner = deadline - STALE_MARGIN
-                async with asyncio.timeout_at(sooner):
-                    reply = await produce(sooner)
-            else:
-                reply = await produce(deadline)
+            reply = await produce()
         except asyncio.CancelledError:
-            # At the deadline this is the deadline's own cancel: a loop too busy to run
-            # the margin's timer first ran both in one turn. Still a timeout that the
-            # stale entry answers. Any sooner cancel is the caller's, and goes on.
+            # At the deadline this is the deadline's own cancel (the fan-out's time limit,
+            # or chorus.fetch's): a timeout, which the links below have already counted as
+            # one and the stale entry answers. Any sooner cancel is the caller's, and goes
+            # on. No timer of the cache's own: it would cost every call a timer handle.
             if fallback is None or deadline is None:
                 raise
             if asyncio.get_running_loop().time() < deadline - STALE_MARGIN:
@@ -268,11 +263,6 @@ def cache_link(send: Send, cache: ResponseCache) -> Send:
         if attempt.call.method != "GET":
             return await send(attempt)
 
-        def produce(deadline: float | None) -> Coroutine[Any, Any, Reply]:
-            return send(
-                attempt if deadline == attempt.deadline else replace(attempt, deadline=deadline)
-            )
-
-        return await cache.through(call_key(attempt), produce, attempt.deadline)
+        return await cache.through(call_key(attempt), partial(send, attempt), attempt.deadline)
 
     return caching
