@@ -277,6 +277,8 @@ def main() -> None:
                     if args.memory and len(soak.windows) == 1:
                         server.send_signal(signal.SIGUSR1)  # the baseline snapshot
                 if args.memory:
+                    stop.set()  # the samples end before malloc_trim(0) shrinks RSS
+                    sampler.join()
                     server.send_signal(signal.SIGUSR1)  # compared with the baseline
                     server.send_signal(signal.SIGUSR2)  # malloc_trim(0): RSS before and after
                     deadline = time.monotonic() + 120  # a big heap's snapshot takes a while
