@@ -29,6 +29,7 @@ import argparse
 import json
 import re
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -203,6 +204,22 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=200)
     parser.add_argument("--window", type=int, default=30, help="seconds per measured window")
     parser.add_argument("--log", type=Path, help="keep the worker's log (JSON lines) at this path")
+    parser.add_argument(
+        "--memory",
+        type=Path,
+        metavar="DIR",
+        help="run the worker under bench/traced_worker.py: RSS, malloc's arenas (in use, free, "
+        "mmapped) and SQLite's memory every 2 s in DIR/memory.tsv; at the end, RSS before and "
+        "after malloc_trim(0)",
+    )
+    parser.add_argument(
+        "--tracemalloc",
+        type=int,
+        default=0,
+        metavar="FRAMES",
+        help="with --memory: tracemalloc too (FRAMES deep), and DIR/diff-1.txt, the top "
+        "differences between the end of the first window and the end (5x slower)",
+    )
     args = parser.parse_args()
     soak = Soak(minutes=args.minutes, connections=args.connections)
     upstream_port, port = free_port(), free_port()
@@ -234,7 +251,10 @@ def main() -> None:
         lua.write_text(f"CUSTOMER = {customer}\n{POST_ORDER}")
         log = var_dir / "storefront.log"
         uvicorn = [
-            sys.executable, "-m", "uvicorn", "storefront.asgi:application",
+            sys.executable,
+            *(["bench/traced_worker.py", str(args.memory.resolve()), str(args.tracemalloc)]
+              if args.memory else ["-m", "uvicorn"]),
+            "storefront.asgi:application",
             "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
             "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning",
         ]  # fmt: skip
@@ -254,6 +274,20 @@ def main() -> None:
                     at = time.monotonic() - started
                     soak.windows.append(Window(at, rps, p99, rss, fds, errors))
                     print(f"{soak.windows[-1]}", flush=True)
+                    if args.memory and len(soak.windows) == 1:
+                        server.send_signal(signal.SIGUSR1)  # the baseline snapshot
+                if args.memory:
+                    stop.set()  # the samples end before malloc_trim(0) shrinks RSS
+                    sampler.join()
+                    server.send_signal(signal.SIGUSR1)  # compared with the baseline
+                    server.send_signal(signal.SIGUSR2)  # malloc_trim(0): RSS before and after
+                    deadline = time.monotonic() + 120  # a big heap's snapshot takes a while
+                    expected = ["trim.txt", *(["diff-1.txt"] if args.tracemalloc else [])]
+                    while not all((args.memory / name).exists() for name in expected):
+                        if time.monotonic() > deadline:
+                            break
+                        time.sleep(1)
+                    print((args.memory / "trim.txt").read_text(), end="")
             finally:
                 stop.set()
                 server.terminate()

@@ -174,7 +174,18 @@ def env_database(
                 "timeout": 20,
                 # WAL: readers never wait for the writer; NORMAL: a commit is not an fsync
                 # (a power cut can lose the last commits, never corrupt the file).
-                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+                # cache_size: 256 KiB of page cache per connection, not SQLite's 2,000 KiB.
+                # A request's connection lives for that request alone (a new thread and
+                # connection each, closed at its end), so its cache never serves another
+                # one; what it held was a copy of every page the request's scans read (the
+                # newest-orders page's COUNT(*), the dashboard's counts by status), which
+                # grows with the tables until the 2,000 KiB bound, times every request in
+                # flight, and glibc's per-thread arenas keep each one's peak
+                # (bench/README.md, "Soak": RSS +21% over 10 minutes). The file's pages
+                # stay in the OS's page cache either way.
+                "init_command": (
+                    "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-256;"
+                ),
             },
         }
     # The URL itself is never quoted back: it usually holds a password.

@@ -7,6 +7,7 @@ import stat
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
@@ -235,3 +236,48 @@ def test_malformed_database_url_stops_manage_py_with_one_line(tmp_path: Path) ->
     assert completed.stderr.startswith("Error: DATABASE_URL ")
     assert "Traceback" not in completed.stderr
     assert len(completed.stderr.splitlines()) == 1
+
+
+def _sqlite_memory_used() -> int:
+    """``sqlite3_memory_used()`` of the libsqlite3 Python's ``sqlite3`` is linked with."""
+    import _sqlite3
+    import ctypes
+
+    try:
+        memory_used = ctypes.CDLL(_sqlite3.__file__).sqlite3_memory_used
+    except (OSError, AttributeError):
+        pytest.skip("libsqlite3's sqlite3_memory_used is not reachable from ctypes here")
+    memory_used.restype = ctypes.c_int64
+    return int(memory_used())
+
+
+def test_sqlite_connection_page_cache_does_not_grow_with_the_table(
+    tmp_path: Path, django_db_blocker: Any
+) -> None:
+    """A scan leaves at most 256 KiB of pages in the connection's cache, not SQLite's 2,000 KiB.
+
+    Every request opens its own connection (its own thread, closed at its end), and the
+    newest-orders page counts every order: with the default cache, each connection in
+    flight held up to 2 MiB, growing with the table (bench/README.md, "Soak").
+    """
+    import sqlite3
+
+    from django.db.utils import ConnectionHandler
+
+    config = env_database(tmp_path, environ={})
+    with sqlite3.connect(config["NAME"]) as setup:  # some 5 MiB of pages, in one transaction
+        setup.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, pad TEXT)")
+        setup.executemany("INSERT INTO t (pad) VALUES (?)", [("x" * 200,)] * 20_000)
+    setup.close()
+    connection = ConnectionHandler({"default": config})["default"]
+    with django_db_blocker.unblock():
+        try:
+            connection.ensure_connection()
+            before = _sqlite_memory_used()
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT count(*), sum(length(pad)) FROM t")
+                assert cursor.fetchone() == (20_000, 4_000_000)
+            grown = _sqlite_memory_used() - before
+        finally:
+            connection.close()
+    assert grown < 512 * 1024, f"the connection kept {grown / 1024:.0f} KiB after one scan"
