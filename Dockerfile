@@ -34,7 +34,11 @@ RUN groupadd --system --gid 10001 storefront \
     && mkdir -p /app/var/media \
     && chown -R storefront:storefront /app
 COPY --from=build --chown=storefront:storefront /app /app
+# MALLOC_ARENA_MAX: glibc gives each thread that allocates its own arena (up to 8 per core)
+# and keeps each arena at its peak; a worker's ORM threads come and go per request, so RSS
+# would follow the busiest moment of every thread (bench/README.md, "Soak").
 ENV PATH="/app/.venv/bin:$PATH" \
+    MALLOC_ARENA_MAX=2 \
     PYTHONUNBUFFERED=1 \
     DEBUG=0 \
     STOREFRONT_VAR_DIR=/app/var \

@@ -5,8 +5,9 @@
 Starts the simulator with 5% of calls faulted on every service, each service a
 different kind (a reset, a 503, a hang, invalid JSON, a slow body), and
 storefront (one uvicorn worker, uvloop, httptools, ``DEBUG=0``, SQLite, its
-resilience policies as shipped) with the sample shop loaded. Then, window after
-window until the time is up, wrk loads it with ``--connections`` spread over
+resilience policies as shipped, ``MALLOC_ARENA_MAX=2`` as the image and the
+systemd units run it: ``--malloc-arena-max 0`` for glibc's default) with the
+sample shop loaded. Then, window after window until the time is up, wrk loads it with ``--connections`` spread over
 the dashboard (60%), the newest orders (20%) and order creation (20%, a POST
 with a new SKU each time). The worker's RSS and open file descriptors are
 sampled every 2 s (psutil); its log (INFO, one line per request) is kept and
@@ -205,6 +206,14 @@ def main() -> None:
     parser.add_argument("--window", type=int, default=30, help="seconds per measured window")
     parser.add_argument("--log", type=Path, help="keep the worker's log (JSON lines) at this path")
     parser.add_argument(
+        "--malloc-arena-max",
+        type=int,
+        default=2,
+        metavar="N",
+        help="the worker's MALLOC_ARENA_MAX, as the image and the systemd units set it "
+        "(default 2; 0: glibc's own default, 8 arenas per core)",
+    )
+    parser.add_argument(
         "--memory",
         type=Path,
         metavar="DIR",
@@ -226,6 +235,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-soak-") as var:
         var_dir = Path(var)
         env = bench_env(upstream_port, STOREFRONT_VAR_DIR=str(var_dir), LOG_LEVEL="INFO")
+        env.pop("MALLOC_ARENA_MAX", None)
+        if args.malloc_arena_max:
+            env["MALLOC_ARENA_MAX"] = str(args.malloc_arena_max)
         env.pop("DATABASE_URL", None)
         env.pop("REDIS_URL", None)
         auth = bench_api_key(env)
