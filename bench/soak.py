@@ -7,21 +7,21 @@ different kind (a reset, a 503, a hang, invalid JSON, a slow body), and
 storefront (one uvicorn worker, uvloop, httptools, ``DEBUG=0``, SQLite, its
 resilience policies as shipped, ``MALLOC_ARENA_MAX=2`` as the image and the
 systemd units run it: ``--malloc-arena-max 0`` for glibc's default) with the
-sample shop loaded. Then, window after window until the time is up, wrk loads it with ``--connections`` spread over
-the dashboard (60%), the newest orders (20%) and order creation (20%, a POST
-with a new SKU each time). The worker's RSS and open file descriptors are
-sampled every 2 s (psutil); its log (INFO, one line per request) is kept and
-read at the end: responses by status class, and every ERROR line that is not
-a fan-out's documented 502/504. wrk's own error count (answers of 400 and up,
-socket errors) is kept per window too: a refusal made before Django's
-middleware (the access gate's 401, a 413) never reaches the access log.
-``--log PATH`` keeps the log (JSON lines, each fan-out with its upstreams'
-outcomes) for a closer look.
+sample shop loaded. Then, window after window until the time is up, wrk loads
+it with ``--connections`` spread over the dashboard (60%), the newest orders
+(20%) and order creation (20%, a POST with a new SKU each time). The worker's
+RSS and open file descriptors are sampled every 2 s (psutil); its log (INFO,
+one line per request) is kept and read at the end: responses by status class,
+and every ERROR line that is not a fan-out's documented 502/504. wrk's own
+error count (answers of 400 and up, socket errors) is kept per window too: a
+refusal made before Django's middleware (the access gate's 401, a 413) never
+reaches the access log. ``--log PATH`` keeps the log (JSON lines, each fan-out
+with its upstreams' outcomes) for a closer look.
 
 Prints a Markdown table for ``bench/README.md``; writes
 ``bench/results/soak.json`` and ``bench/results/soak.png`` (RSS, requests/s and
 p99 over time). Pass: RSS growth under 10% after the first window (the warm-up),
-no 500, no unexpected ERROR line, file descriptors flat.
+no 5xx, no unexpected ERROR line, file descriptors flat.
 """
 
 from __future__ import annotations
