@@ -10,7 +10,8 @@ from storefront.http.contract import EVENT_STREAM, described, operation
 _FAN_OUT = {200: Envelope, 502: Envelope, 504: Envelope}
 _FAN_OUT_NOTE = (
     "200 when every required source answered, 502 or 504 when one did not: the envelope "
-    "either way. Optional sources may fail in a 200 (then `complete` is false)."
+    "either way. Optional sources may fail in a 200 (then `complete` is false), and so may "
+    "a required one its cache answered with its last good data (`stale` is true)."
 )
 
 urlpatterns = [
