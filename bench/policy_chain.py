@@ -29,7 +29,7 @@ django.setup()
 from django.test.utils import override_settings  # noqa: E402
 
 import chorus  # noqa: E402 - needs the settings above
-from chorus.transport import TransportResponse  # noqa: E402
+from chorus import TransportResponse  # noqa: E402
 
 IDLE = {"BREAKER": {"WINDOW_SECONDS": 10.0}, "RETRY": {"ATTEMPTS": 2}, "HEDGE": {"DELAY": 5.0}}
 # Idle, and a cache that never answers while the upstream does (TTL 0) but keeps each

@@ -10,4 +10,4 @@ class StorefrontConfig(AppConfig):
         from storefront import checks  # noqa: F401 - registers the deploy checks
         from storefront.http.ratelimit import aclose_rate_limiter
 
-        chorus.on_shutdown(aclose_rate_limiter)
+        chorus.server.on_shutdown(aclose_rate_limiter)

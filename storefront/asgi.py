@@ -10,7 +10,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "storefront.settings")
 
 from channels.routing import ProtocolTypeRouter
 
-from chorus.asgi import get_asgi_application
+from chorus.server import get_asgi_application
 
 http_application = get_asgi_application()  # sets Django up: import the consumers after it
 

@@ -56,8 +56,8 @@ INSTALLED_APPS = [
 # ApiInputMiddleware wraps everything that can refuse an /api/ request, so every refusal is JSON;
 # ApiAccessMiddleware needs the session's user, and RateLimitMiddleware the identity it finds.
 MIDDLEWARE = [
-    "chorus.RequestIDMiddleware",
-    "chorus.RouteMetricsMiddleware",
+    "chorus.server.RequestIDMiddleware",
+    "chorus.server.RouteMetricsMiddleware",
     "storefront.http.middleware.SecurityMiddleware",
     "storefront.http.middleware.StaticFilesMiddleware",
     # storefront.http.body's, letting the multipart image upload through to its view.
@@ -381,13 +381,13 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {
-        "request_id": {"()": "chorus.RequestIDFilter"},
+        "request_id": {"()": "chorus.server.RequestIDFilter"},
         "redact_secrets": {"()": "storefront.http.redaction.RedactSecretsFilter"},
     },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
         # One JSON object per line: the access line's fields (route, status, duration,
-        # each upstream's outcome: chorus.request_id) as keys of their own.
+        # each upstream's outcome: chorus.server._request_id) as keys of their own.
         "json": {
             "()": "pythonjsonlogger.json.JsonFormatter",
             "format": "%(asctime)s %(levelname)s %(name)s %(request_id)s %(message)s",

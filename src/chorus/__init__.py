@@ -1,24 +1,32 @@
 """Chorus: many upstreams, one fast response — concurrent fan-out for async Django.
 
-import chorus
+    import chorus
 
-async def dashboard(request):
-    result = await chorus.gather(
-        inventory=chorus.call("inventory", "/stock"),
-        analytics=chorus.call("analytics", "/summary", required=False),
-        deadline=1.0,
-        request=request,
-    )
-    return result.response()
+    async def dashboard(request):
+        result = await chorus.gather(
+            inventory=chorus.call("inventory", "/stock"),
+            analytics=chorus.call("analytics", "/summary", required=False),
+            deadline=1.0,
+            request=request,
+        )
+        return result.response()
+
+This face is the fan-out engine (``chorus/engine/``): gather, ``Fanout``,
+sources, results, calls and their policies, the transport, and ``Composite``
+(``chorus/views/``). The server side is ``chorus.server``, Server-Sent Events
+and live events are ``chorus.streams``, and test helpers are ``chorus.testing``.
+Optional integrations load when used: ``AiohttpTransport`` (the ``aiohttp``
+extra), metrics (``prometheus``), shared state (``redis``).
 """
 
-from chorus.admission import Admission, AdmissionState, admission_state
-from chorus.chain import fetch
-from chorus.coalesce import CoalescingCache
-from chorus.composite import Composite
-from chorus.conf import ChorusSettings, UpstreamConfig, get_settings
-from chorus.draining import begin_draining, is_draining, wait_draining
-from chorus.exceptions import (
+from __future__ import annotations
+
+import importlib.metadata as _metadata
+from typing import TYPE_CHECKING
+
+from chorus.engine._call import Call, Default, call
+from chorus.engine._chain import fetch
+from chorus.engine._exceptions import (
     ChorusError,
     CircuitOpenError,
     ConfigurationError,
@@ -33,33 +41,32 @@ from chorus.exceptions import (
     UpstreamStatusError,
     UpstreamTimeoutError,
 )
-from chorus.fanout import Fanout, Source, gather, source
-from chorus.lifespan import on_shutdown
-from chorus.live import EventLog, LiveEvent, LiveStreamResponse
-from chorus.loop_local import LoopLocal
-from chorus.metrics import render as render_metrics
-from chorus.metrics import track_stream
-from chorus.middleware import DualModeMiddleware, NonBlockingMiddlewareMixin
-from chorus.policies.config import BreakerPolicy, CachePolicy, HedgePolicy, RetryPolicy
-from chorus.policies.registry import policy_report
-from chorus.request_id import RequestIDFilter, RequestIDMiddleware, current_request_id
-from chorus.results import Outcome, Result, SourceResult
-from chorus.route_metrics import RouteMetricsMiddleware
-from chorus.sse import Event, EventStreamResponse, last_event_id
-from chorus.transport import (
-    AiohttpTransport,
-    Http1Transport,
-    Transport,
-    TransportResponse,
+from chorus.engine._fanout import Fanout, Source, gather, source
+from chorus.engine._loop_local import LoopLocal
+from chorus.engine._metrics import render as render_metrics
+from chorus.engine._request_context import current_request_id
+from chorus.engine._results import Outcome, Result, SourceResult
+from chorus.engine._settings import ChorusSettings, UpstreamConfig, get_settings
+from chorus.engine.policies._config import BreakerPolicy, CachePolicy, HedgePolicy, RetryPolicy
+from chorus.engine.policies._registry import policy_report
+from chorus.engine.transport._base import Transport, TransportResponse
+from chorus.engine.transport._factory import (
     aclose_transport,
     get_transport,
     set_transport_factory,
 )
-from chorus.upstream import Call, Default, call
+from chorus.engine.transport._http1 import Http1Transport
+from chorus.views._composite import Composite
+
+if TYPE_CHECKING:
+    from chorus.engine.transport._aiohttp import AiohttpTransport
+
+try:
+    __version__ = _metadata.version("django-chorus")
+except _metadata.PackageNotFoundError:  # pragma: no cover - run from a source tree without metadata
+    __version__ = "0+unknown"
 
 __all__ = [
-    "Admission",
-    "AdmissionState",
     "AiohttpTransport",
     "BreakerPolicy",
     "CachePolicy",
@@ -67,29 +74,18 @@ __all__ = [
     "ChorusError",
     "ChorusSettings",
     "CircuitOpenError",
-    "CoalescingCache",
     "Composite",
     "ConfigurationError",
     "Default",
-    "DualModeMiddleware",
-    "Event",
-    "EventLog",
-    "EventStreamResponse",
     "EventStreamUnavailableError",
     "Fanout",
     "HedgePolicy",
     "Http1Transport",
-    "LiveEvent",
-    "LiveStreamResponse",
     "LoopLocal",
-    "NonBlockingMiddlewareMixin",
     "Outcome",
-    "RequestIDFilter",
-    "RequestIDMiddleware",
     "ResponseTooLargeError",
     "Result",
     "RetryPolicy",
-    "RouteMetricsMiddleware",
     "Source",
     "SourceResult",
     "Transport",
@@ -103,22 +99,25 @@ __all__ = [
     "UpstreamError",
     "UpstreamStatusError",
     "UpstreamTimeoutError",
+    "__version__",
     "aclose_transport",
-    "admission_state",
-    "begin_draining",
     "call",
     "current_request_id",
     "fetch",
     "gather",
     "get_settings",
     "get_transport",
-    "is_draining",
-    "last_event_id",
-    "on_shutdown",
     "policy_report",
     "render_metrics",
     "set_transport_factory",
     "source",
-    "track_stream",
-    "wait_draining",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # aiohttp is an optional dependency: imported only when its transport is asked for.
+    if name == "AiohttpTransport":
+        from chorus.engine.transport._aiohttp import AiohttpTransport
+
+        return AiohttpTransport
+    raise AttributeError(f"module 'chorus' has no attribute {name!r}")

@@ -16,27 +16,26 @@ that run against a Redis of their own.
 
 from __future__ import annotations
 
-from chorus.chain import forget_policies
-from chorus.policies import switches
-from chorus.shared_redis import get_redis
+from chorus.engine import _chain, _redis
+from chorus.engine.policies import _switches
 
 __all__ = ["areset_shared_state", "reset_policies", "set_testing"]
 
 
 def set_testing(testing: bool = True) -> None:
     """In a test suite: no backoff sleeps between retries (attempts still count)."""
-    switches.testing = testing
+    _switches.testing = testing
 
 
 def reset_policies() -> None:
     """Close every breaker, empty every retry budget, latency record and memory cache."""
-    forget_policies()
+    _chain.forget_policies()
 
 
 async def areset_shared_state() -> None:
     """``reset_policies``, and delete chorus's breaker and cache keys in ``CHORUS["REDIS_URL"]``."""
     reset_policies()
-    client = get_redis()
+    client = _redis.get_redis()
     for pattern in ("chorus:breaker:*", "chorus:cache:*"):
         keys = [key async for key in client.scan_iter(match=pattern, count=500)]
         if keys:

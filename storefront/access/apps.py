@@ -12,4 +12,4 @@ class AccessConfig(AppConfig):
         from storefront.access import keys
 
         keys.connect_signals()
-        chorus.on_shutdown(keys.aclose)
+        chorus.server.on_shutdown(keys.aclose)

@@ -1,7 +1,7 @@
 """Making API keys and checking them, fast: a digest lookup behind a short in-process cache.
 
 A request's key is hashed (SHA-256, a microsecond) and looked up in a small
-per-process cache (``chorus.CoalescingCache``); only a miss goes to the
+per-process cache (``CoalescingCache``); only a miss goes to the
 database, once however many requests missed together. Answers, found or not, are kept for
 ``STOREFRONT_API_KEY_CACHE_TTL`` seconds (default 30), so a revoked key keeps
 working in *other* processes for at most that long; the process that saves or
@@ -28,7 +28,7 @@ from django.core.signals import setting_changed
 from django.db import close_old_connections
 from django.db.models.signals import post_delete, post_save
 
-from chorus import CoalescingCache
+from storefront.access.coalesce import CoalescingCache
 from storefront.access.models import ApiKey, Scope
 
 __all__ = [
@@ -93,7 +93,7 @@ class _UnknownKeyError(Exception):
 class _Remembered:
     """Known keys' credentials and unknown keys' digests, each kept for the TTL.
 
-    Known keys sit in a ``chorus.CoalescingCache``: a burst of requests for a key
+    Known keys sit in a ``CoalescingCache`` (``coalesce.py``): a burst of requests for a key
     that is not cached makes one query, and a key in use is looked up again
     ahead of its expiry, so it never goes cold under steady traffic. Unknown
     keys are remembered apart, so that a flood of made-up keys, which fills
@@ -175,7 +175,7 @@ def check_key(key: str) -> Credential | None:
 
 
 async def aclose() -> None:
-    """Cancel this loop's key lookups in flight (``chorus.on_shutdown``)."""
+    """Cancel this loop's key lookups in flight (``chorus.server.on_shutdown``)."""
     await _remembered.known.aclose()
 
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.http import HttpRequest, HttpResponseBase
 
-from chorus import DualModeMiddleware
+from chorus.server import DualModeMiddleware
 from storefront.access.keys import Credential, acheck_key, check_key
 from storefront.access.tokens import check_token, looks_like_jwt
 from storefront.http.errors import is_api_path, json_error

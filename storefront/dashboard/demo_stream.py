@@ -54,7 +54,7 @@ def _parameter(request: HttpRequest, name: str) -> Any:
 
 
 def _resume_from(request: HttpRequest) -> int:
-    last = chorus.last_event_id(request)
+    last = chorus.streams.last_event_id(request)
     return int(last) + 1 if last is not None and last.isascii() and last.isdigit() else 0
 
 
@@ -87,17 +87,17 @@ async def events(request: HttpRequest) -> HttpResponseBase:
     except _BadParameter as exc:
         return json_error(400, "bad_parameter", str(exc))
 
-    async def steps() -> AsyncIterator[chorus.Event]:
+    async def steps() -> AsyncIterator[chorus.streams.Event]:
         first = _resume_from(request)
         last = count if per_connection is None else min(count, first + per_connection)
         for step in range(first, last):
             if step > first:
                 await asyncio.sleep(interval)
-            yield chorus.Event(
+            yield chorus.streams.Event(
                 id=str(step),
                 event="step",
                 data={"step": step, "of": count},
                 retry=RETRY_MS if step == first else None,
             )
 
-    return chorus.EventStreamResponse(request, steps(), heartbeat=heartbeat)
+    return chorus.streams.EventStreamResponse(request, steps(), heartbeat=heartbeat)

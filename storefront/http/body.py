@@ -35,7 +35,7 @@ from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import HttpRequest, HttpResponseBase
 from django.http.multipartparser import MultiPartParserError
 
-from chorus import DualModeMiddleware
+from chorus.server import DualModeMiddleware
 from storefront.http.errors import is_api_path, json_error
 from storefront.http.text import first_control_character_field, has_control_character
 

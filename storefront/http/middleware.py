@@ -1,6 +1,6 @@
 """Django's built-in middleware, made async-native for storefront's stack.
 
-Each class is Django's own with ``chorus.NonBlockingMiddlewareMixin``: the
+Each class is Django's own with ``chorus.server.NonBlockingMiddlewareMixin``: the
 hooks run on the event loop, because they only read headers and cookies and
 set attributes. Where a hook can do I/O, it hops to a thread only then:
 
@@ -29,7 +29,7 @@ from django.middleware import clickjacking, common, csp, csrf, security
 from django.utils.functional import SimpleLazyObject, empty
 from servestatic.middleware import ServeStaticMiddleware
 
-from chorus import NonBlockingMiddlewareMixin
+from chorus.server import NonBlockingMiddlewareMixin
 
 __all__ = [
     "AuthenticationMiddleware",

@@ -42,10 +42,10 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponseBase
+from redis.exceptions import RedisError
 
 import chorus
-from chorus import DualModeMiddleware
-from chorus.shared_redis import REDIS_ERRORS
+from chorus.server import DualModeMiddleware
 from storefront.http.errors import json_error
 
 __all__ = [
@@ -181,6 +181,10 @@ def _redis_failed(error: BaseException) -> None:
             type(error).__name__,
             error,
         )
+
+
+# What a failing Redis raises: the limiter then falls back to this worker's own buckets.
+REDIS_ERRORS = (RedisError, OSError, TimeoutError)
 
 
 async def take_token(identity: str, limit: Limit) -> float:

@@ -9,9 +9,9 @@ class LiveConfig(AppConfig):
 
     def ready(self) -> None:
         import chorus
-        from chorus.live import aclose_hubs
+        from chorus.streams import aclose_hubs
         from storefront.live import order_events, revocation
 
         order_events.connect()
         revocation.connect()
-        chorus.on_shutdown(aclose_hubs)
+        chorus.server.on_shutdown(aclose_hubs)

@@ -11,7 +11,7 @@ browsers send cookies with cross-site WebSockets, so this is the CSRF check.
 Refusals close the handshake (403). Keep-alive pings are the server's
 (uvicorn ``--ws-ping-interval``, daphne ``--ping-interval``).
 
-The events come from the worker's hub (``chorus.live``: one reader per
+The events come from the worker's hub (``chorus.streams``: one reader per
 worker, ordered, resumable). The channel layer (``channels-redis`` when
 ``REDIS_URL`` is set) carries what is addressed to particular sockets: a
 socket opened with an API key joins that key's group, and revoking the key
@@ -29,7 +29,7 @@ import orjson
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 import chorus
-from chorus.live import Overflow, to_frame
+from chorus.streams import Overflow, to_frame
 from storefront.access.keys import Credential, acheck_key
 from storefront.access.tokens import check_token, looks_like_jwt
 from storefront.live.backends import get_hub
@@ -111,7 +111,7 @@ class LiveConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
 
     async def _forward(self, after: str | None) -> None:
         # A viewer is open while its events are forwarded (chorus_streams_open).
-        with chorus.track_stream(ROUTE, "websocket"):
+        with chorus.streams.track_stream(ROUTE, "websocket"):
             async with aclosing(get_hub().subscribe(after)) as items:
                 async for item in items:
                     event_id, name, data = to_frame(item)

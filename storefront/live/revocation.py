@@ -9,7 +9,7 @@ is set (one subscription per worker and group), in memory otherwise (the
 admin and the sockets then share the one process, as in the demo).
 
 The events themselves do not travel over the layer: they need an order, a
-backlog to resume from and one reader per worker (``chorus.live``), which
+backlog to resume from and one reader per worker (``chorus.streams``), which
 channel layers do not give. The layer is for what it is made for: reaching
 particular connections, wherever they are.
 """

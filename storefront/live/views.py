@@ -19,7 +19,7 @@ from django.http import HttpRequest, HttpResponseBase
 from django.views.decorators.http import require_GET
 
 import chorus
-from chorus.live import LiveStreamResponse
+from chorus.streams import LiveStreamResponse
 from storefront.http.contract import EVENT_STREAM, Param, operation
 from storefront.http.errors import json_error
 from storefront.live.backends import get_hub
@@ -46,7 +46,7 @@ __all__ = ["live_events"]
 @require_GET
 async def live_events(request: HttpRequest) -> HttpResponseBase:
     hub = get_hub()
-    after = chorus.last_event_id(request) or request.GET.get("last_event_id") or None
+    after = chorus.streams.last_event_id(request) or request.GET.get("last_event_id") or None
     if after is not None:
         try:
             hub.log.sort_key(after)

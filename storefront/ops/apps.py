@@ -10,4 +10,4 @@ class OpsConfig(AppConfig):
         import chorus
         from storefront.ops.readiness import aclose_redis
 
-        chorus.on_shutdown(aclose_redis)
+        chorus.server.on_shutdown(aclose_redis)

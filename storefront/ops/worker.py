@@ -10,7 +10,7 @@ learn of the shutdown only at that last step, so an endless stream (SSE)
 would hold the worker until gunicorn's ``graceful_timeout`` and then be killed
 without a word. The server's ``shutdown()`` is the one place that runs on the
 worker's event loop at the moment accepting stops, so ``_DrainingServer``
-calls ``chorus.begin_draining()`` there, first: every ``EventStreamResponse``
+calls ``chorus.server.begin_draining()`` there, first: every ``EventStreamResponse``
 (``/api/live/``, ``/api/events/``) sends its final ``event: shutdown`` with a
 ``retry:`` hint and ends, so browsers reconnect to another worker. WebSockets
 (``/ws/live/``) are closed by uvicorn itself with code 1012 (service restart).
@@ -85,7 +85,7 @@ def raise_fd_limit(wanted: int) -> int:
 
 class _DrainingServer(Server):
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
-        chorus.begin_draining()  # streams end now; in-flight requests finish below
+        chorus.server.begin_draining()  # streams end now; in-flight requests finish below
         await super().shutdown(sockets=sockets)
 
 

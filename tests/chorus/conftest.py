@@ -8,7 +8,7 @@ import sys
 import pytest
 from django.conf import settings as django_settings
 
-from chorus.asgi import ChorusASGIHandler
+from chorus.server._asgi import ChorusASGIHandler
 
 CHORUS_SETTINGS = "tests.chorus.settings"
 
@@ -16,7 +16,7 @@ CHORUS_SETTINGS = "tests.chorus.settings"
 @pytest.fixture
 def chorus_app(settings):
     """``ChorusASGIHandler`` with only chorus's request-id middleware, whatever the settings."""
-    settings.MIDDLEWARE = ["chorus.RequestIDMiddleware"]
+    settings.MIDDLEWARE = ["chorus.server.RequestIDMiddleware"]
     return ChorusASGIHandler()
 
 

@@ -14,7 +14,7 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "chorus",
 ]
-MIDDLEWARE = ["chorus.RequestIDMiddleware"]
+MIDDLEWARE = ["chorus.server.RequestIDMiddleware"]
 ROOT_URLCONF = "tests.chorus.support.plain_urls"
 DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

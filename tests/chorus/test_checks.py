@@ -3,7 +3,7 @@
 import pytest
 from django.core import checks
 
-from chorus.checks import check_middleware, check_settings
+from chorus._checks import check_middleware, check_settings
 
 GOOD_UPSTREAM = {"BASE_URL": "http://127.0.0.1:8100/inventory", "TIMEOUT": 0.3}
 
@@ -96,7 +96,7 @@ def middleware_ids(settings, middleware):
 
 
 def test_async_native_middleware_passes(settings):
-    assert middleware_ids(settings, ["chorus.RequestIDMiddleware"]) == []
+    assert middleware_ids(settings, ["chorus.server.RequestIDMiddleware"]) == []
 
 
 def test_w002_sync_only_middleware(settings):

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from chorus.asgi import ChorusASGIHandler
+from chorus.server._asgi import ChorusASGIHandler
 from storefront.access.models import ApiKey
 from storefront.env import UPSTREAM_NAMES
 from storefront.orders.models import Customer, Order, OrderItem

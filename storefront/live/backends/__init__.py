@@ -3,17 +3,17 @@
 - ``"database"``: storefront's event table, polled (``database.py``); the
   embedded default, SQLite included, so a separate process reaches the page
   with no other service.
-- ``"redis"``: ``chorus.live.RedisStreamLog``, a Redis stream (``XADD`` with
+- ``"redis"``: ``chorus.streams.RedisStreamLog``, a Redis stream (``XADD`` with
   ``MAXLEN``) read with blocking ``XREAD``; chosen when ``REDIS_URL`` is set.
 
-Both implement ``chorus.live.EventLog``; the hub, the SSE response and the
+Both implement ``chorus.streams.EventLog``; the hub, the SSE response and the
 Redis log are chorus's, and only the table is storefront's own.
 """
 
 from __future__ import annotations
 
-from chorus.live import EventLog, Hub
-from chorus.live import get_hub as hub_of
+from chorus.streams import EventLog, Hub
+from chorus.streams import get_hub as hub_of
 
 __all__ = ["get_backend", "get_hub"]
 
@@ -29,7 +29,7 @@ def get_backend() -> EventLog:
     backend = _backends.get(key)
     if backend is None:
         if conf.backend == "redis":
-            from chorus.live.redis_stream import RedisStreamLog
+            from chorus.streams import RedisStreamLog
 
             assert conf.redis_url is not None
             backend = RedisStreamLog(conf.redis_url, stream=conf.stream, backlog=conf.backlog)

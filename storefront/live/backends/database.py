@@ -20,8 +20,7 @@ import orjson
 from django.db import connection, connections, transaction
 from django.db.models import Max, Min
 
-from chorus.live import LiveEvent
-from chorus.live.encoding import dumps
+from chorus.streams import LiveEvent, dump_event_data
 
 __all__ = ["DatabaseBackend"]
 
@@ -41,7 +40,7 @@ class DatabaseBackend:
     def publish(self, kind: str, data: Mapping[str, Any]) -> str:
         from storefront.live.models import StoredEvent
 
-        text = dumps(data)
+        text = dump_event_data(data)
         with transaction.atomic():
             if connection.vendor == "postgresql":
                 with connection.cursor() as cursor:

@@ -6,7 +6,7 @@ from django.http import HttpRequest, HttpResponseBase
 from django.urls import path
 
 import chorus
-from chorus.live import EventLog, LiveStreamResponse, get_hub
+from chorus.streams import EventLog, LiveStreamResponse, get_hub
 
 _log: list[EventLog] = []
 
@@ -19,7 +19,7 @@ async def live(request: HttpRequest) -> HttpResponseBase:
     return LiveStreamResponse(
         request,
         get_hub(_log[0]),
-        after=chorus.last_event_id(request),
+        after=chorus.streams.last_event_id(request),
         heartbeat=float(request.GET.get("heartbeat", 15)),
         limit=int(request.GET.get("limit", 1000)),
     )

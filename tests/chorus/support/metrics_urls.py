@@ -15,14 +15,14 @@ async def item(request: HttpRequest, pk: int) -> HttpResponse:
     return HttpResponse(str(pk).encode(), status=200 if pk < 1000 else 404)
 
 
-async def ticks(request: HttpRequest) -> chorus.EventStreamResponse:
+async def ticks(request: HttpRequest) -> chorus.streams.EventStreamResponse:
     """One tick, then open until the client goes."""
 
-    async def produce() -> AsyncIterator[chorus.Event]:
-        yield chorus.Event(event="tick", data="0")
+    async def produce() -> AsyncIterator[chorus.streams.Event]:
+        yield chorus.streams.Event(event="tick", data="0")
         await asyncio.Event().wait()
 
-    return chorus.EventStreamResponse(request, produce(), heartbeat=None)
+    return chorus.streams.EventStreamResponse(request, produce(), heartbeat=None)
 
 
 urlpatterns = [

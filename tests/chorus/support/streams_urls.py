@@ -20,39 +20,39 @@ def _heartbeat(request: HttpRequest) -> float | None:
     return float(value) if value else None
 
 
-async def steps(request: HttpRequest) -> chorus.EventStreamResponse:
+async def steps(request: HttpRequest) -> chorus.streams.EventStreamResponse:
     """Ten numbered steps; a reconnecting client resumes after its Last-Event-ID."""
-    resume = chorus.last_event_id(request)
+    resume = chorus.streams.last_event_id(request)
     first = int(resume) + 1 if resume is not None else 0
 
-    async def produce() -> AsyncIterator[chorus.Event]:
+    async def produce() -> AsyncIterator[chorus.streams.Event]:
         for n in range(first, 10):
-            yield chorus.Event(id=str(n), event="step", data={"step": n})
+            yield chorus.streams.Event(id=str(n), event="step", data={"step": n})
 
-    return chorus.EventStreamResponse(request, produce(), heartbeat=None)
+    return chorus.streams.EventStreamResponse(request, produce(), heartbeat=None)
 
 
-async def pause(request: HttpRequest) -> chorus.EventStreamResponse:
+async def pause(request: HttpRequest) -> chorus.streams.EventStreamResponse:
     """One event, a pause longer than the heartbeat interval, then another."""
     seconds = float(request.GET["pause"])
 
-    async def produce() -> AsyncIterator[chorus.Event]:
-        yield chorus.Event(event="before", data="one")
+    async def produce() -> AsyncIterator[chorus.streams.Event]:
+        yield chorus.streams.Event(event="before", data="one")
         await asyncio.sleep(seconds)
-        yield chorus.Event(event="after", data="two")
+        yield chorus.streams.Event(event="after", data="two")
 
-    return chorus.EventStreamResponse(request, produce(), heartbeat=_heartbeat(request))
+    return chorus.streams.EventStreamResponse(request, produce(), heartbeat=_heartbeat(request))
 
 
-async def endless(request: HttpRequest) -> chorus.EventStreamResponse:
+async def endless(request: HttpRequest) -> chorus.streams.EventStreamResponse:
     """A tick, then waits for ever; records how its generator ended."""
 
-    async def produce() -> AsyncIterator[chorus.Event]:
+    async def produce() -> AsyncIterator[chorus.streams.Event]:
         journal.append("started")
         try:
-            yield chorus.Event(event="tick", data="0")
+            yield chorus.streams.Event(event="tick", data="0")
             await asyncio.Event().wait()
-            yield chorus.Event(event="never", data="")
+            yield chorus.streams.Event(event="never", data="")
         except asyncio.CancelledError:
             journal.append("cancelled")
             raise
@@ -62,40 +62,43 @@ async def endless(request: HttpRequest) -> chorus.EventStreamResponse:
         finally:
             journal.append("finally")
 
-    return chorus.EventStreamResponse(request, produce(), heartbeat=_heartbeat(request))
+    return chorus.streams.EventStreamResponse(request, produce(), heartbeat=_heartbeat(request))
 
 
-async def chatty(request: HttpRequest) -> chorus.EventStreamResponse:
+async def chatty(request: HttpRequest) -> chorus.streams.EventStreamResponse:
     """Events as fast as the client takes them, for ever: disconnects land between yields."""
 
-    async def produce() -> AsyncIterator[chorus.Event]:
+    async def produce() -> AsyncIterator[chorus.streams.Event]:
         try:
             n = 0
             while True:
-                yield chorus.Event(id=str(n), data="x" * 512)
+                yield chorus.streams.Event(id=str(n), data="x" * 512)
                 n += 1
                 await asyncio.sleep(0)
         finally:
             journal.append("finally")
 
-    return chorus.EventStreamResponse(request, produce(), heartbeat=_heartbeat(request))
+    return chorus.streams.EventStreamResponse(request, produce(), heartbeat=_heartbeat(request))
 
 
-async def not_events(request: HttpRequest) -> chorus.EventStreamResponse:
+async def not_events(request: HttpRequest) -> chorus.streams.EventStreamResponse:
     async def produce() -> AsyncIterator[Any]:
         yield {"not": "an Event"}
 
-    return chorus.EventStreamResponse(request, produce(), heartbeat=None)
+    return chorus.streams.EventStreamResponse(request, produce(), heartbeat=None)
 
 
-async def encoded(request: HttpRequest) -> chorus.EventStreamResponse:
-    frames = chorus.Event(id="1", data="one").encode() + chorus.Event(id="2", data="two").encode()
+async def encoded(request: HttpRequest) -> chorus.streams.EventStreamResponse:
+    frames = (
+        chorus.streams.Event(id="1", data="one").encode()
+        + chorus.streams.Event(id="2", data="two").encode()
+    )
 
-    async def produce() -> AsyncIterator[chorus.Event | bytes]:
+    async def produce() -> AsyncIterator[chorus.streams.Event | bytes]:
         yield frames  # two frames encoded once, as a broadcaster would
-        yield chorus.Event(id="3", data="three")
+        yield chorus.streams.Event(id="3", data="three")
 
-    return chorus.EventStreamResponse(request, produce(), heartbeat=None)
+    return chorus.streams.EventStreamResponse(request, produce(), heartbeat=None)
 
 
 class Board(chorus.Composite):

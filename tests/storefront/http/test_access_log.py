@@ -31,7 +31,7 @@ def json_lines():
 
     handler = Keep()
     handler.setFormatter(formatter)
-    handler.addFilter(chorus.RequestIDFilter())
+    handler.addFilter(chorus.server.RequestIDFilter())
     logger = logging.getLogger("chorus.request")
     logger.addHandler(handler)
     level = logger.level

@@ -12,7 +12,7 @@ import logging
 import orjson
 import pytest
 
-from chorus import suspicious
+from chorus.server import _suspicious as suspicious
 from storefront.asgi import application
 from storefront.orders.models import Customer, Order
 from tests.fixtures.asgi import asgi_request

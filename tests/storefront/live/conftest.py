@@ -15,7 +15,7 @@ import pytest
 import redis
 from django.test import override_settings
 
-from chorus.live import EventLog
+from chorus.streams import EventLog
 from storefront.live.backends import get_backend
 from storefront.live.conf import live_settings
 

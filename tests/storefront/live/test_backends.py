@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from asgiref.sync import sync_to_async
 
-from chorus.live import EventLog
+from chorus.streams import EventLog
 
 
 async def _publish(backend: EventLog, kind: str, data: dict[str, Any]) -> str:

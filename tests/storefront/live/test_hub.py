@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from asgiref.sync import sync_to_async
 
-from chorus.live import EventLog, Hub, LiveEvent, Overflow, Ready, Reset
+from chorus.streams import EventLog, Hub, LiveEvent, Overflow, Ready, Reset
 
 WAIT = 5.0
 

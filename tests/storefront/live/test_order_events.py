@@ -6,7 +6,7 @@ import pytest
 from django.db import transaction
 from django.test import Client
 
-from chorus.live import EventLog
+from chorus.streams import EventLog
 from storefront.orders.models import Customer, Order, OrderStatus
 from tests.storefront.live.support.helpers import latest_id, published_after
 

@@ -9,7 +9,7 @@ import httpx
 import pytest
 from asgiref.sync import sync_to_async
 
-from chorus.live import EventLog
+from chorus.streams import EventLog
 from storefront.live.backends import get_hub
 from tests.storefront.live.support.sse import frames, take_events
 from tests.storefront.support.server import serving_storefront

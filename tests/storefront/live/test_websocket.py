@@ -13,7 +13,7 @@ from asgiref.sync import sync_to_async
 from prometheus_client import REGISTRY
 from websockets.asyncio.client import ClientConnection, connect
 
-from chorus.live import EventLog
+from chorus.streams import EventLog
 from storefront.live.backends import get_hub
 from tests.storefront.support.server import serving_storefront
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from chorus.live import EventLog, LiveEvent
+from chorus.streams import EventLog, LiveEvent
 
 
 def latest_id(backend: EventLog) -> str:

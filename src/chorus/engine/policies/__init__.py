@@ -1,0 +1,1 @@
+"""Resilience policies, one module each, behind the ``Attempt``/``Reply`` seam (private)."""

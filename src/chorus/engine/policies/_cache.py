@@ -1,0 +1,268 @@
+"""``ResponseCache``: good answers kept for a while, one request per key at a time, stale on error.
+
+- **TTL**: a good answer (2xx with a JSON body, or an awaitable source's
+  value) is kept for ``ttl`` seconds and served as ``cached`` without a request.
+- **Singleflight**: concurrent identical calls in one worker share one
+  request: the first one goes, the others wait for its answer (also when an
+  entry expires under load, which would otherwise send every waiting caller
+  at once: a cache stampede). If the leader is cancelled (its caller went
+  away), each waiter sends its own request instead of failing.
+- **stale-if-error** (RFC 5861): for ``stale_if_error`` seconds past its TTL,
+  an entry answers for a call that fails, times out or is refused by the
+  breaker. The reply keeps the failure (``error``) and carries the old data,
+  ``cached`` and ``stale``. A timeout is the deadline's cancellation of the
+  call: it is caught at the deadline and answered with the stale entry. A
+  waiter sharing another caller's request answers stale ``STALE_MARGIN``
+  before its own deadline when that comes first. With a ``ttl`` of 0 nothing is
+  served without a request: the cache only stands in for failures (and still
+  shares one request among identical concurrent callers).
+
+Entries live in the worker's memory (a bounded LRU from ``cachetools``), or
+in Redis (``backend: "redis"``) so that every worker shares them; a Redis
+failure counts as a miss and is logged. Keys hold the method, path, query,
+the call's headers and the values of forwarded request headers, so one
+user's answer is never served to another whose forwarded headers differ.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import time
+from collections.abc import Awaitable, Callable, Hashable
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+import orjson
+from cachetools import LRUCache
+
+from chorus.engine._attempt import Attempt, Reply, Send
+from chorus.engine._exceptions import UpstreamError, UpstreamTimeoutError
+from chorus.engine._loop_local import LoopLocal
+from chorus.engine._metrics import cache_meter
+from chorus.engine._redis import get_redis, redis_errors
+from chorus.engine.policies._config import CachePolicy
+
+__all__ = ["STALE_MARGIN", "ResponseCache", "cache_link", "call_key"]
+
+logger = logging.getLogger("chorus.cache")
+
+STALE_MARGIN = 0.005
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    status: int | None
+    data: Any
+    raw: bytes | None
+    fresh_until: float
+    stale_until: float
+
+
+class _LeaderGoneError(Exception):
+    """The request a waiter was sharing was cancelled; the waiter sends its own."""
+
+
+class ResponseCache:
+    def __init__(self, name: str, policy: CachePolicy) -> None:
+        self.name = name
+        self.policy = policy
+        self._memory: LRUCache[Hashable, _Entry] = LRUCache(maxsize=policy.max_entries)
+        self._flights: LoopLocal[dict[Hashable, asyncio.Future[Reply]]] = LoopLocal(dict)
+        self.hits = self.misses = self.stale = self.coalesced = 0
+        self._meter = cache_meter(name)
+
+    async def through(
+        self,
+        key: Hashable,
+        produce: Callable[[], Awaitable[Reply]],
+        deadline: float | None,
+    ) -> Reply:
+        """The answer for ``key``: from the cache, from a request in flight, or from ``produce``.
+
+        ``deadline`` is the call's, at which its cancellation is a timeout.
+        """
+        entry = await self._get(key)
+        now = time.time()
+        if entry is not None and now < entry.fresh_until:
+            self.hits += 1
+            if self._meter is not None:
+                self._meter.hit.inc()
+            return Reply(
+                status=entry.status, data=entry.data, raw=entry.raw, attempts=0, cached=True
+            )
+        flights = self._flights.get()
+        flight = flights.get(key)
+        if flight is not None:
+            fallback = entry if entry is not None and now < entry.stale_until else None
+            try:
+                shared = await self._follow(flight, fallback, deadline)
+            except _LeaderGoneError:
+                pass
+            else:
+                self.coalesced += 1
+                if self._meter is not None:
+                    self._meter.coalesced.inc()
+                return Reply(
+                    status=shared.status,
+                    data=shared.data,
+                    raw=shared.raw,
+                    attempts=0,
+                    cached=True,
+                    stale=shared.stale,
+                    error=shared.error,
+                )
+        self.misses += 1
+        if self._meter is not None:
+            self._meter.miss.inc()
+        flight = flights[key] = asyncio.get_running_loop().create_future()
+        try:
+            reply = await self._refresh(key, produce, deadline, entry)
+        except asyncio.CancelledError:
+            flight.set_exception(_LeaderGoneError())
+            raise
+        except BaseException as error:
+            flight.set_exception(error)
+            raise
+        else:
+            flight.set_result(reply)
+            return reply
+        finally:
+            if flights.get(key) is flight:
+                del flights[key]
+            if flight.done() and not flight.cancelled():
+                flight.exception()  # nobody may be waiting: not "never retrieved"
+
+    async def _follow(
+        self, flight: asyncio.Future[Reply], fallback: _Entry | None, deadline: float | None
+    ) -> Reply:
+        """The leader's reply; or, for a waiter with a stale entry, that entry once the
+        waiter's own deadline is near (the leader's may come later)."""
+        if fallback is None or deadline is None:
+            return await asyncio.shield(flight)
+        limit = asyncio.timeout_at(deadline - STALE_MARGIN)
+        try:
+            async with limit:
+                return await asyncio.shield(flight)
+        except TimeoutError:
+            if not limit.expired():
+                raise  # the leader's own failure
+            return self._stale_reply(fallback, TimeoutError())
+        except asyncio.CancelledError:
+            # As in _refresh: at the deadline, the deadline's own cancel in a busy turn.
+            if asyncio.get_running_loop().time() < deadline - STALE_MARGIN:
+                raise
+            return self._stale_reply(fallback, TimeoutError())
+
+    async def _refresh(
+        self,
+        key: Hashable,
+        produce: Callable[[], Awaitable[Reply]],
+        deadline: float | None,
+        entry: _Entry | None,
+    ) -> Reply:
+        fallback = entry if entry is not None and time.time() < entry.stale_until else None
+        try:
+            reply = await produce()
+        except asyncio.CancelledError:
+            # At the deadline this is the deadline's own cancel (the fan-out's time limit,
+            # or chorus.fetch's): a timeout, which the links below have already counted as
+            # one and the stale entry answers. Any sooner cancel is the caller's, and goes
+            # on. No timer of the cache's own: it would cost every call a timer handle.
+            if fallback is None or deadline is None:
+                raise
+            if asyncio.get_running_loop().time() < deadline - STALE_MARGIN:
+                raise
+            return self._stale_reply(fallback, TimeoutError())
+        except Exception as error:
+            if fallback is None:
+                raise
+            return self._stale_reply(fallback, error)
+        if reply.error is None:
+            await self._set(key, reply)
+        return reply
+
+    def _stale_reply(self, fallback: _Entry, error: Exception) -> Reply:
+        """``fallback``'s data standing in for the failure ``error``."""
+        self.stale += 1
+        if self._meter is not None:
+            self._meter.stale.inc()
+        if isinstance(error, TimeoutError) and not isinstance(error, UpstreamError):
+            error = UpstreamTimeoutError(self.name, "no answer in time", elapsed_ms=0.0)
+        return Reply(
+            status=fallback.status,
+            data=fallback.data,
+            raw=fallback.raw,
+            attempts=error.attempts if isinstance(error, UpstreamError) else 1,
+            cached=True,
+            stale=True,
+            error=error,
+        )
+
+    # -- the store ------------------------------------------------------------
+
+    async def _get(self, key: Hashable) -> _Entry | None:
+        if self.policy.backend == "memory":
+            entry = self._memory.get(key)
+            if entry is not None and time.time() >= entry.stale_until:
+                self._memory.pop(key, None)
+                return None
+            return entry
+        try:
+            stored = await get_redis().get(self._redis_key(key))
+        except redis_errors() as error:
+            logger.warning("cache for %r unavailable: %s", self.name, type(error).__name__)
+            return None
+        if stored is None:
+            return None
+        status, raw, fresh_until, stale_until = orjson.loads(stored)
+        body = raw.encode()
+        return _Entry(status, orjson.loads(body), body, fresh_until, stale_until)
+
+    async def _set(self, key: Hashable, reply: Reply) -> None:
+        now = time.time()
+        fresh_until = now + self.policy.ttl
+        stale_until = fresh_until + (self.policy.stale_if_error or 0.0)
+        if self.policy.backend == "memory":
+            self._memory[key] = _Entry(
+                reply.status, reply.data, reply.raw, fresh_until, stale_until
+            )
+            return
+        raw = reply.raw if reply.raw is not None else orjson.dumps(reply.data)
+        stored = orjson.dumps([reply.status, raw.decode(), fresh_until, stale_until])
+        try:
+            await get_redis().set(
+                self._redis_key(key), stored, px=max(1, int((stale_until - now) * 1000))
+            )
+        except redis_errors() as error:
+            logger.warning("cache for %r unavailable: %s", self.name, type(error).__name__)
+
+    def _redis_key(self, key: Hashable) -> str:
+        digest = hashlib.blake2b(orjson.dumps(key), digest_size=16).hexdigest()
+        return f"chorus:cache:{self.name}:{digest}"
+
+    def clear(self) -> None:
+        self._memory.clear()
+
+
+def call_key(attempt: Attempt) -> Hashable:
+    """What makes two calls the same for the cache (see the module docstring)."""
+    call, request = attempt.call, attempt.request
+    forwarded: tuple[str | None, ...] = ()
+    if request is not None and attempt.upstream.forward_headers:
+        forwarded = tuple(request.headers.get(name) for name in attempt.upstream.forward_headers)
+    return (call.method, call.path, call.params, call.headers, forwarded)
+
+
+def cache_link(send: Send, cache: ResponseCache) -> Send:
+    """The chain's cache link: GET calls only; anything else goes straight through."""
+
+    async def caching(attempt: Attempt) -> Reply:
+        if attempt.call.method != "GET":
+            return await send(attempt)
+
+        return await cache.through(call_key(attempt), partial(send, attempt), attempt.deadline)
+
+    return caching

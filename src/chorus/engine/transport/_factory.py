@@ -1,0 +1,54 @@
+"""One transport per event loop, made by a factory the project may choose.
+
+A ``Transport`` sends one request and returns the status, headers and a body
+read up to a byte limit. Each event loop gets its own, made on first use, so a
+worker's requests share its keep-alive connections and none is touched from a
+loop it was not made on. ``chorus.server._asgi`` closes the loop's transport at server
+shutdown; ``aclose_transport()`` does it by hand (tests, scripts).
+
+The default is ``Http1Transport`` (``chorus.engine.transport._http1``), chorus's own lean
+HTTP/1.1 client; ``AiohttpTransport`` wraps an ``aiohttp.ClientSession`` for
+what that one leaves out (proxies, HTTP features beyond a fan-out's needs).
+``set_transport_factory`` chooses. Timeouts are the caller's job
+(``asyncio.timeout``), except the connect timeout, which only a transport can see.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from chorus.engine._loop_local import LoopLocal
+from chorus.engine.transport._base import Transport
+from chorus.engine.transport._http1 import Http1Transport
+
+__all__ = ["TransportFactory", "aclose_transport", "get_transport", "set_transport_factory"]
+
+TransportFactory = Callable[[], Transport]
+_factory: TransportFactory = Http1Transport
+_transports: LoopLocal[Transport] = LoopLocal(lambda: _factory())
+
+
+def get_transport() -> Transport:
+    """The running event loop's transport, created on first use."""
+    return _transports.get()
+
+
+async def aclose_transport() -> bool:
+    """Close the running loop's transport; the next call makes a new one.
+
+    Returns whether there was one to close.
+    """
+    transport = _transports.pop()
+    if transport is None:
+        return False
+    await transport.aclose()
+    return True
+
+
+def set_transport_factory(factory: TransportFactory | None) -> None:
+    """Make transports with ``factory`` from now on (``None``: back to ``Http1Transport``).
+
+    Transports already made keep serving their loops until closed.
+    """
+    global _factory
+    _factory = factory if factory is not None else Http1Transport

@@ -1,0 +1,357 @@
+"""Chorus's ASGI application: Django's handler without its per-request thread hops.
+
+Django's ``ASGIHandler`` spends a thread on every request, even one whose view
+never touches the database: the sync receivers of ``request_started`` /
+``request_finished`` (``reset_queries``, ``close_old_connections``,
+``close_caches``) run through ``sync_to_async``, and so does
+``response.close()``; inside the request's ``ThreadSensitiveContext`` the
+first such call starts a fresh executor thread, and leaving the context joins
+it. For an endpoint that only waits on upstreams, that thread is most of the
+CPU a request costs.
+
+``ChorusASGIHandler`` keeps Django's semantics and drops the hops that cannot
+matter:
+
+- ``request_started``: ``reset_queries`` and ``close_old_connections`` act on
+  the connections of the thread they run in. In a fresh request context that
+  thread would be a new one with no connections, so they are no-ops and are
+  skipped. Receivers you connect still run: async ones inline, sync ones in
+  the request's thread, as ``Signal.asend`` would.
+- ``request_finished``: if the request ran thread-sensitive sync code (the
+  sync ORM, ``sync_to_async``, a sync view or middleware), its executor
+  thread exists and ``close_old_connections`` / ``reset_queries`` run there,
+  in the thread that owns the connections. If it did not, there is nothing
+  to close. ``close_caches`` runs only for cache backends that implement
+  ``close``; ``reset_urlconf`` is cheap and runs inline.
+- ``response.close()``: resource closers that are known no-ops (a request
+  with no uploaded files) run inline; any other closer runs in a thread.
+- A body that arrives in one message is wrapped in memory instead of a
+  ``SpooledTemporaryFile``.
+- A ``SuspiciousOperation`` (a bad ``Host``, …) is a 400 on the loop with one
+  throttled WARNING line, not a thread hop and a traceback (``chorus.server._suspicious``).
+- A response with a ``stream_to_asgi(send)`` coroutine (``chorus.streams.LiveStreamResponse``)
+  is given ``send`` to write its body itself, instead of being iterated: a
+  broadcast then writes to each viewer from the hub's task, with no wake-up
+  of the viewer's own.
+
+Before any of that, a request waits at the door if ``CHORUS["ADMISSION"]``
+bounds how many are handled at once (``chorus.server._admission``), and it applies
+``CHORUS["REQUEST_LIMITS"]`` (``chorus.server._limits``) to the scope: too many or too large headers are a 431, and a body over its
+route's limit a 413, refused on its ``Content-Length`` before a byte of it is
+read, or cut off as soon as a chunked body passes the limit. And when a request
+declares a body, ``CHORUS["BEFORE_BODY"]`` (the dotted path of an async
+function) is shown the request without it: a response it returns is sent
+instead, the body never read, so a stranger's upload costs only its headers.
+
+It also answers the ASGI lifespan protocol, which Django refuses: at shutdown
+it runs the ``chorus.on_shutdown`` callbacks, then closes the loop's
+transport (its pooled keep-alive connections to the upstreams) and the Redis
+clients of shared breakers and caches, instead of leaving open sockets to the
+garbage collector.
+
+    # asgi.py
+    from chorus.server._asgi import get_asgi_application
+    application = get_asgi_application()
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from collections.abc import Awaitable, Callable, Mapping
+from contextlib import closing, suppress
+from typing import IO, Any
+
+import django
+import orjson
+from asgiref.sync import SyncToAsync, ThreadSensitiveContext, sync_to_async
+from django.conf import settings
+from django.core import signals
+from django.core.cache import caches, close_caches
+from django.core.cache.backends.base import BaseCache
+from django.core.exceptions import RequestAborted
+from django.core.handlers import base
+from django.core.handlers.asgi import ASGIHandler, ASGIRequest, get_script_prefix
+from django.core.handlers.base import reset_urlconf
+from django.db import close_old_connections, reset_queries
+from django.dispatch import Signal
+from django.http import HttpRequest, HttpResponseBase
+from django.urls import set_script_prefix, set_urlconf
+from django.utils.log import log_response
+
+from chorus.server import _suspicious as suspicious
+from chorus.server._admission import admit, release_current
+from chorus.server._lifespan import run_shutdown
+from chorus.server._limits import Refusal, too_large
+from chorus.server._request_body import BodyTooLargeError, declares_body, read_limited_body
+from chorus.server._settings import BeforeBody, get_server_settings
+
+__all__ = ["ChorusASGIHandler", "get_asgi_application"]
+
+Receive = Callable[[], Awaitable[Mapping[str, Any]]]
+Send = Callable[[Mapping[str, Any]], Awaitable[None]]
+
+# Django's own receivers, handled below rather than through a thread hop.
+_CONNECTION_HOUSEKEEPING = (reset_queries, close_old_connections)
+_HANDLED_HERE = frozenset({reset_queries, close_old_connections, close_caches, reset_urlconf})
+
+
+_WRAPPER = "convert_exception_to_response"
+
+
+class ChorusASGIHandler(ASGIHandler):
+    def load_middleware(self, is_async: bool = False) -> None:
+        # Django wraps each layer with the name it imported into base; chorus's wrapper
+        # answers SuspiciousOperation on the loop. Swapped only while the chain is built.
+        django_wrapper = getattr(base, _WRAPPER)
+        setattr(base, _WRAPPER, suspicious.convert_exception_to_response)
+        try:
+            super().load_middleware(is_async)
+        finally:
+            setattr(base, _WRAPPER, django_wrapper)
+
+    async def get_response_async(self, request: HttpRequest) -> HttpResponseBase:
+        """Django's, logging a 4xx inline: only a 5xx's ERROR line can reach a blocking handler.
+
+        Django logs every 4xx and 5xx through ``sync_to_async``, a thread hop per 404
+        or 401, because ``mail_admins`` may send an email. That handler takes ERROR
+        and above, which is what a 5xx logs; a 4xx logs a WARNING.
+        """
+        set_urlconf(settings.ROOT_URLCONF)
+        chain = self._middleware_chain  # type: ignore[attr-defined]
+        response: Any = await chain(request)
+        response._resource_closers.append(request.close)
+        status = response.status_code
+        if status >= 500:
+            await sync_to_async(log_response, thread_sensitive=False)(
+                "%s: %s", response.reason_phrase, request.path, response=response, request=request
+            )
+        elif status >= 400:
+            log_response(
+                "%s: %s", response.reason_phrase, request.path, response=response, request=request
+            )
+        return response  # type: ignore[no-any-return]
+
+    async def __call__(self, scope: Mapping[str, Any], receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            raise ValueError(f"Django can only handle ASGI/HTTP connections, not {scope['type']}.")
+        refusal = _refuse_scope(scope)
+        if refusal is not None:
+            await _send_refusal(send, refusal)
+            return
+        # Waits at the door (CHORUS["ADMISSION"]) before anything else costs this worker.
+        slot = await admit(get_server_settings().admission, scope["path"])
+        try:
+            async with ThreadSensitiveContext():
+                try:
+                    await self.handle(scope, receive, send)
+                finally:
+                    await _close_connections_if_used()
+        finally:
+            if slot is not None:
+                slot.release()
+
+    async def handle(self, scope: Mapping[str, Any], receive: Receive, send: Send) -> None:
+        """Django's ``ASGIHandler.handle`` with the signal and close hops removed."""
+        chorus_settings = get_server_settings()
+        if chorus_settings.before_body is not None and declares_body(scope):
+            set_script_prefix(get_script_prefix(scope))
+            refused = await self._decide_before_body(scope, chorus_settings.before_body)
+            if refused is not None:
+                refused["Connection"] = "close"  # the body stays unread: end the connection
+                # Sent as is: no request_finished for a request that never started.
+                await self.send_response(refused, send)
+                return
+        limit = chorus_settings.request_limits.body_limit(scope["path"])
+        try:
+            body_file = await self.read_limited_body(receive, limit)
+        except RequestAborted:
+            return
+        except BodyTooLargeError as refused:
+            await _send_refusal(send, too_large(refused.limit))
+            return
+        with closing(body_file):
+            set_script_prefix(get_script_prefix(scope))
+            await _send_signal(signals.request_started, self.__class__, scope=scope)
+            request, error_response = self.create_request(scope, body_file)
+            if request is None:
+                assert error_response is not None
+                await self.send_response(error_response, send)
+                await self._close_response(error_response)
+                return
+            response = None
+            try:
+                try:
+                    async with asyncio.TaskGroup() as group:
+                        listener = group.create_task(self.listen_for_disconnect(receive))
+                        response = await self.run_get_response(request)
+                        if response.streaming:
+                            release_current()  # a stream may stay open for hours
+                        await self.send_response(response, send)
+                        # Django raises an exception here to end the group; cancelling the
+                        # listener ends it as well without building an exception group.
+                        listener.cancel()
+                except* RequestAborted:
+                    pass
+            except BaseExceptionGroup as group_error:
+                if len(group_error.exceptions) == 1:
+                    raise group_error.exceptions[0] from None
+                raise
+            if response is None:
+                await _send_signal(signals.request_finished, self.__class__)
+            else:
+                await self._close_response(response)
+
+    async def _decide_before_body(
+        self, scope: Mapping[str, Any], before_body: BeforeBody
+    ) -> HttpResponseBase | None:
+        """``CHORUS["BEFORE_BODY"]``'s verdict on the request, shown without its body."""
+        request, error_response = self.create_request(scope, io.BytesIO())
+        if request is None:
+            return error_response
+        try:
+            return await before_body(request)
+        finally:
+            request.close()
+
+    async def read_body(self, receive: Receive) -> IO[bytes]:
+        return await self.read_limited_body(receive, None)
+
+    async def read_limited_body(self, receive: Receive, limit: int | None) -> IO[bytes]:
+        """Django's ``read_body``, in memory when it comes in one message, and cut at ``limit``."""
+        return await read_limited_body(receive, limit)
+
+    async def send_response(self, response: HttpResponseBase, send: Send) -> None:
+        stream_to_asgi = getattr(response, "stream_to_asgi", None)
+        if stream_to_asgi is None:
+            await super().send_response(response, send)
+            return
+        headers = [
+            (str(name).encode("ascii"), str(value).encode("latin1"))
+            for name, value in response.items()
+        ]
+        headers += [
+            (b"Set-Cookie", cookie.OutputString().encode("ascii"))
+            for cookie in response.cookies.values()
+        ]
+        await send(
+            {"type": "http.response.start", "status": response.status_code, "headers": headers}
+        )
+        await stream_to_asgi(send)
+        await send({"type": "http.response.body"})
+
+    async def _close_response(self, response: HttpResponseBase) -> None:
+        """``response.close()``, with its closers inline when they are known no-ops."""
+        closers = response._resource_closers  # type: ignore[attr-defined]
+        if all(_is_trivial_closer(closer) for closer in closers):
+            _run_closers(closers)
+        else:
+            await sync_to_async(_run_closers, thread_sensitive=True)(closers)
+        response.closed = True
+        await _send_signal(signals.request_finished, self.__class__)
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                try:
+                    await run_shutdown()
+                except Exception as error:
+                    # The server logs the message; the process is going away either way.
+                    reason = f"shutdown failed: {type(error).__name__}"
+                    await send({"type": "lifespan.shutdown.failed", "message": reason})
+                    raise
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+
+def _refuse_scope(scope: Mapping[str, Any]) -> Refusal | None:
+    """The request refused on its headers alone (see ``chorus.server._limits``), or ``None``."""
+    limits = get_server_settings().request_limits
+    headers = scope["headers"]
+    refusal = limits.refuse_headers(headers)
+    if refusal is not None:
+        return refusal
+    for name, value in headers:
+        if name == b"content-length":
+            return limits.refuse_declared_body(scope["path"], value)
+    return None
+
+
+async def _send_refusal(send: Send, refusal: Refusal) -> None:
+    body = orjson.dumps({"error": {"code": refusal.code, "message": refusal.message}})
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        # The unread rest of the body is not worth keeping the connection for.
+        (b"connection", b"close"),
+    ]
+    await send({"type": "http.response.start", "status": refusal.status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def _is_trivial_closer(closer: Callable[[], object]) -> bool:
+    """A request's own ``close()`` when it holds no uploaded files and its body is in memory."""
+    owner = getattr(closer, "__self__", None)
+    if not isinstance(owner, HttpRequest) or hasattr(owner, "_files"):
+        return False
+    method = getattr(closer, "__func__", None)
+    if method is HttpRequest.close:
+        return True
+    return method is ASGIRequest.close and isinstance(owner._stream, io.BytesIO)
+
+
+def _run_closers(closers: list[Callable[[], object]]) -> None:
+    for closer in closers:
+        with suppress(Exception):  # as in Django's own close(): one failing closer stops none
+            closer()
+    closers.clear()
+
+
+async def _send_signal(signal: Signal, sender: type, **named: Any) -> None:
+    """``signal.asend`` for every receiver but Django's own, which are handled in this module."""
+    sync_receivers, async_receivers = signal._live_receivers(sender)
+    pending = [receiver for receiver in sync_receivers if receiver not in _HANDLED_HERE]
+    if signal is signals.request_finished:
+        reset_urlconf(sender=sender)
+        if close_caches in sync_receivers and _caches_need_closing():
+            pending.append(close_caches)
+
+    def run_sync() -> None:
+        for receiver in pending:
+            receiver(signal=signal, sender=sender, **named)
+
+    if pending:
+        await sync_to_async(run_sync, thread_sensitive=True)()
+    if async_receivers:
+        await asyncio.gather(*(r(signal=signal, sender=sender, **named) for r in async_receivers))
+
+
+def _caches_need_closing() -> bool:
+    return any(
+        type(cache).close is not BaseCache.close for cache in caches.all(initialized_only=True)
+    )
+
+
+async def _close_connections_if_used() -> None:
+    """Django's end-of-request connection housekeeping, in the thread that owns them."""
+    context = SyncToAsync.thread_sensitive_context.get(None)
+    if context is None or context not in SyncToAsync.context_to_thread_executor:
+        return  # no thread-sensitive code ran: no connections were opened for this request
+
+    def housekeeping() -> None:
+        for receiver in _CONNECTION_HOUSEKEEPING:
+            receiver()
+
+    await sync_to_async(housekeeping, thread_sensitive=True)()
+
+
+def get_asgi_application() -> ChorusASGIHandler:
+    """Set Django up and return chorus's ASGI handler (use in place of Django's)."""
+    django.setup(set_prefix=False)
+    return ChorusASGIHandler()
