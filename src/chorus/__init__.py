@@ -44,10 +44,10 @@ from chorus.engine._exceptions import (
 from chorus.engine._fanout import Fanout, Source, gather, source
 from chorus.engine._loop_local import LoopLocal
 from chorus.engine._metrics import render as render_metrics
+from chorus.engine._policy_config import BreakerPolicy, CachePolicy, HedgePolicy, RetryPolicy
 from chorus.engine._request_context import current_request_id
 from chorus.engine._results import Outcome, Result, SourceResult
 from chorus.engine._settings import ChorusSettings, UpstreamConfig, get_settings
-from chorus.engine.policies._config import BreakerPolicy, CachePolicy, HedgePolicy, RetryPolicy
 from chorus.engine.policies._registry import policy_report
 from chorus.engine.transport._base import Transport, TransportResponse
 from chorus.engine.transport._factory import (

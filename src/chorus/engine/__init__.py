@@ -6,7 +6,9 @@
 - calls: ``_call.py`` (``Call``, ``call()``), ``_settings.py`` (``CHORUS``'s
   engine keys, ``UpstreamConfig``), ``_chain.py`` (each upstream's policy chain,
   ``fetch``), ``_attempt.py`` (the ``Attempt``/``Reply`` seam every link shares),
-  ``_send.py`` (the innermost link: bulkhead, transport, JSON), ``_bulkhead.py``;
+  ``_send.py`` (the innermost link: bulkhead, transport, JSON), ``_bulkhead.py``,
+  ``_policy_config.py`` (``BreakerPolicy``, ``RetryPolicy``, ``HedgePolicy``, ``CachePolicy``),
+  ``_methods.py`` (which methods may be sent twice);
 - ``policies/``: cache, breaker, retry, hedge, one module each;
 - ``transport/``: chorus's HTTP/1.1 client and the ``Transport`` interface;
 - what the other parts stand on: ``_exceptions.py``, ``_metrics.py``,

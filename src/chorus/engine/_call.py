@@ -22,8 +22,8 @@ from urllib.parse import quote, urlsplit
 import orjson
 
 from chorus.engine._exceptions import UnsafeRequestError
+from chorus.engine._policy_config import BreakerPolicy, CachePolicy, HedgePolicy, RetryPolicy
 from chorus.engine._settings import UpstreamConfig
-from chorus.engine.policies._config import BreakerPolicy, CachePolicy, HedgePolicy, RetryPolicy
 
 __all__ = ["DEFAULT", "Call", "Default", "PolicyOverrides", "QueryValue", "call"]
 

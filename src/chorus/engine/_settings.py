@@ -37,7 +37,7 @@ from django.core.signals import setting_changed
 from django.dispatch import receiver
 
 from chorus.engine._exceptions import ConfigurationError, UnknownUpstreamError
-from chorus.engine.policies._config import (
+from chorus.engine._policy_config import (
     BreakerPolicy,
     CachePolicy,
     HedgePolicy,

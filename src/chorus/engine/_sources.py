@@ -16,9 +16,9 @@ from typing import Any
 
 from chorus.engine._attempt import Reply
 from chorus.engine._call import Call
+from chorus.engine._policy_config import CachePolicy
 from chorus.engine._settings import UpstreamConfig
 from chorus.engine.policies import _registry as registry
-from chorus.engine.policies._config import CachePolicy
 
 __all__ = ["Plan", "Source", "SourceSpec", "await_source", "discard", "plan_of", "source"]
 

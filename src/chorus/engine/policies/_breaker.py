@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING
 
 from chorus.engine._attempt import Attempt, Reply, Send
 from chorus.engine._exceptions import CircuitOpenError, UpstreamError
-from chorus.engine.policies._config import BreakerPolicy
+from chorus.engine._policy_config import BreakerPolicy
 
 if TYPE_CHECKING:
     from chorus.engine.policies._shared_breaker import SharedBreakerState

@@ -42,8 +42,8 @@ from chorus.engine._attempt import Attempt, Reply, Send
 from chorus.engine._exceptions import UpstreamError, UpstreamTimeoutError
 from chorus.engine._loop_local import LoopLocal
 from chorus.engine._metrics import cache_meter
+from chorus.engine._policy_config import CachePolicy
 from chorus.engine._redis import get_redis, redis_errors
-from chorus.engine.policies._config import CachePolicy
 
 __all__ = ["STALE_MARGIN", "ResponseCache", "cache_link", "call_key"]
 

@@ -26,7 +26,7 @@ from chorus.engine._attempt import Attempt, Reply, Send
 from chorus.engine._exceptions import UpstreamError
 from chorus.engine._methods import IDEMPOTENT_METHODS
 from chorus.engine._metrics import UpstreamMeter
-from chorus.engine.policies._config import HedgePolicy
+from chorus.engine._policy_config import HedgePolicy
 from chorus.engine.policies._latency import LatencyTracker
 
 __all__ = ["hedge_link"]

@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chorus.engine._metrics import BREAKER_STATE_VALUES, upstream_meter
+from chorus.engine._policy_config import CachePolicy, RetryPolicy
 from chorus.engine._settings import UpstreamConfig, get_settings
 from chorus.engine.policies._breaker import CircuitBreaker
 from chorus.engine.policies._cache import ResponseCache
-from chorus.engine.policies._config import CachePolicy, RetryPolicy
 from chorus.engine.policies._latency import LatencyTracker
 from chorus.engine.policies._retry import RetryBudget
 from chorus.engine.policies._shared_breaker import SharedBreakerState

@@ -45,9 +45,9 @@ from chorus.engine._attempt import Attempt, Reply, Send
 from chorus.engine._exceptions import UpstreamError, UpstreamTimeoutError
 from chorus.engine._methods import IDEMPOTENT_METHODS
 from chorus.engine._metrics import UpstreamMeter
+from chorus.engine._policy_config import RetryPolicy
 from chorus.engine._results import Outcome, outcome_of
 from chorus.engine.policies import _switches as switches
-from chorus.engine.policies._config import RetryPolicy
 from chorus.engine.policies._latency import LatencyTracker
 
 __all__ = ["RetryBudget", "retry_link"]

@@ -2,8 +2,8 @@
 
 import pytest
 
+from chorus.engine._policy_config import BreakerPolicy, RetryPolicy
 from chorus.engine.policies._breaker import BreakerState, CircuitBreaker
-from chorus.engine.policies._config import BreakerPolicy, RetryPolicy
 from chorus.engine.policies._latency import LatencyTracker
 from chorus.engine.policies._retry import RetryBudget
 
