@@ -117,7 +117,11 @@ __all__ = [
 def __getattr__(name: str) -> object:
     # aiohttp is an optional dependency: imported only when its transport is asked for.
     if name == "AiohttpTransport":
-        from chorus.engine.transport._aiohttp import AiohttpTransport
-
+        try:
+            from chorus.engine.transport._aiohttp import AiohttpTransport
+        except ModuleNotFoundError as error:
+            raise ModuleNotFoundError(
+                "chorus.AiohttpTransport needs aiohttp: pip install 'django-chorus[aiohttp]'"
+            ) from error
         return AiohttpTransport
     raise AttributeError(f"module 'chorus' has no attribute {name!r}")

@@ -73,7 +73,11 @@ __all__ = [
 def __getattr__(name: str) -> object:
     # redis is an optional dependency: imported only when its log is asked for.
     if name == "RedisStreamLog":
-        from chorus.streams._redis_stream_log import RedisStreamLog
-
+        try:
+            from chorus.streams._redis_stream_log import RedisStreamLog
+        except ModuleNotFoundError as error:
+            raise ModuleNotFoundError(
+                "chorus.streams.RedisStreamLog needs redis: pip install 'django-chorus[redis]'"
+            ) from error
         return RedisStreamLog
     raise AttributeError(f"module 'chorus.streams' has no attribute {name!r}")
