@@ -36,7 +36,8 @@ class ApiKeyAdmin(admin.ModelAdmin):
             return
         super().save_model(request, obj, form, change)
 
-    @admin.action(description="Revoke the selected keys")
+    # Revoking changes a key: a staff user who may only view keys must not see the action.
+    @admin.action(description="Revoke the selected keys", permissions=["change"])
     def revoke(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
         # save() per key, not update(): the post_save signal drops this process's cache entry.
         revoked = 0

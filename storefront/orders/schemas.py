@@ -71,8 +71,11 @@ class OrderIn(msgspec.Struct, frozen=True):
     items: Annotated[list[ItemIn], msgspec.Meta(min_length=1, max_length=MAX_ITEMS)]
 
 
-class StatusChange(msgspec.Struct, frozen=True):
-    """``PATCH /api/orders/<id>/``: the status to move to (see the allowed transitions)."""
+class StatusChange(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """``PATCH /api/orders/<id>/``: the status to move to (see the allowed transitions).
+
+    ``status`` is the only field a client can change: any other is a 400
+    ``unknown_field`` naming it, never silently ignored."""
 
     status: Status
 

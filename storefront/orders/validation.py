@@ -136,7 +136,18 @@ def _checked_item(index: int, item: ItemIn) -> ItemInput:
 
 
 def parse_status_change(payload: Any) -> str:
-    """The new status in a ``PATCH /api/orders/<id>/`` document (``{"status": "paid"}``)."""
+    """The new status in a ``PATCH /api/orders/<id>/`` document (``{"status": "paid"}``).
+
+    Any other field (``total``, ``id``, a typo) is refused, every one named: a field
+    silently ignored would let a client believe it had changed it."""
+    if isinstance(payload, dict):
+        unknown = sorted(set(payload) - set(StatusChange.__struct_fields__))
+        if unknown:
+            raise InvalidOrder(
+                "unknown_field",
+                f'Only "status" can be changed; not: {", ".join(unknown)}.',
+                fields=unknown,
+            )
     try:
         return convert(payload, StatusChange).status
     except BodyError as error:

@@ -105,7 +105,8 @@ async def recent_orders(request: HttpRequest) -> HttpResponse:
     "Move an order to another status",
     tag="orders",
     description="pending → paid or cancelled; paid → shipped or cancelled; shipped → "
-    "completed. Any other move is a 409 `forbidden_transition`.",
+    "completed. Any other move is a 409 `forbidden_transition`. `status` is the only field: "
+    "any other (`total`, ...) is a 400 `unknown_field` naming it.",
     body=StatusChange,
     answers={200: OrderOut},
     errors=(404, 409),

@@ -270,10 +270,21 @@ class ChorusASGIHandler(ASGIHandler):
                 return
 
 
+_MISSING_HOST = Refusal(
+    400, "missing_host", "An HTTP/1.1 request must have a Host header (RFC 9112, section 3.2)."
+)
+
+
 def _refuse_scope(scope: Mapping[str, Any]) -> Refusal | None:
-    """The request refused on its headers alone (see ``chorus.server._limits``), or ``None``."""
+    """The request refused on its headers alone (see ``_limits.py``), or ``None``.
+
+    An HTTP/1.1 request without a ``Host`` header is a 400 ``missing_host``; HTTP/1.0
+    may leave it out, and HTTP/2 carries ``:authority`` instead."""
     limits = get_server_settings().request_limits
     headers = scope["headers"]
+    if scope.get("http_version") == "1.1" and not any(name == b"host" for name, _ in headers):
+        # RFC 9112 §3.2: a 400. Django would fall back on the server's own name and answer.
+        return _MISSING_HOST
     refusal = limits.refuse_headers(headers)
     if refusal is not None:
         return refusal

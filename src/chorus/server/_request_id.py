@@ -6,7 +6,9 @@ response, and keeps it in a context variable for the length of the request:
 ``RequestIDFilter`` puts it on every log record (``%(request_id)s``), and
 chorus adds it to every upstream call. The middleware also writes one line per
 request to the ``chorus.request`` logger with method, path, status, duration
-and id, as ``key=value`` pairs that log tools can parse.
+and id, as ``key=value`` pairs that log tools can parse. A request cancelled
+before it had an answer (its client went away) is logged too, as nginx does,
+with status 499.
 
     MIDDLEWARE = ["chorus.RequestIDMiddleware", ...]
     LOGGING["filters"] = {"request_id": {"()": "chorus.RequestIDFilter"}}
@@ -14,6 +16,7 @@ and id, as ``key=value`` pairs that log tools can parse.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import logging
 import os
@@ -31,6 +34,8 @@ __all__ = ["REQUEST_ID_HEADER", "RequestIDFilter", "RequestIDMiddleware", "curre
 
 _VALID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 access_log = logging.getLogger("chorus.request")
+# nginx's "client closed request": the request was cancelled before it had an answer.
+CLIENT_CLOSED_REQUEST = 499
 
 # A random prefix per process and a counter: unique like uuid4, without a syscall per request.
 _PROCESS_PREFIX = os.urandom(8).hex()
@@ -64,6 +69,10 @@ class RequestIDMiddleware(DualModeMiddleware):
         started, token = self._begin(request)
         try:
             return self._finish(request, await self.get_response(request), started)
+        except asyncio.CancelledError:
+            # Django cancels the view when the client disconnects: still one line.
+            _log(request, CLIENT_CLOSED_REQUEST, started, None)
+            raise
         finally:
             _request_id.reset(token)
 
@@ -78,19 +87,26 @@ class RequestIDMiddleware(DualModeMiddleware):
         self, request: HttpRequest, response: HttpResponseBase, started: float
     ) -> HttpResponseBase:
         response[REQUEST_ID_HEADER] = request.request_id  # type: ignore[attr-defined]
-        if access_log.isEnabledFor(logging.INFO):
-            duration_ms = round((time.perf_counter() - started) * 1000, 1)
-            path = _loggable(request.path)
-            access_log.info(
-                "method=%s path=%s status=%d duration_ms=%.1f request_id=%s",
-                request.method,
-                path,
-                response.status_code,
-                duration_ms,
-                request.request_id,  # type: ignore[attr-defined]
-                extra=_access_fields(request, response, path, duration_ms),
-            )
+        _log(request, response.status_code, started, response)
         return response
+
+
+def _log(
+    request: HttpRequest, status: int, started: float, response: HttpResponseBase | None
+) -> None:
+    """The request's one access line (``response`` is ``None`` when it had no answer)."""
+    if access_log.isEnabledFor(logging.INFO):
+        duration_ms = round((time.perf_counter() - started) * 1000, 1)
+        path = _loggable(request.path)
+        access_log.info(
+            "method=%s path=%s status=%d duration_ms=%.1f request_id=%s",
+            request.method,
+            path,
+            status,
+            duration_ms,
+            request.request_id,  # type: ignore[attr-defined]
+            extra=_access_fields(request, status, response, path, duration_ms),
+        )
 
 
 def _loggable(path: str) -> str:
@@ -99,7 +115,11 @@ def _loggable(path: str) -> str:
 
 
 def _access_fields(
-    request: HttpRequest, response: HttpResponseBase, path: str, duration_ms: float
+    request: HttpRequest,
+    status: int,
+    response: HttpResponseBase | None,
+    path: str,
+    duration_ms: float,
 ) -> dict[str, object]:
     """The access line's fields, for a structured (JSON) formatter: the route (the URL
     pattern, not the path), and for a fan-out each upstream's outcome."""
@@ -108,7 +128,7 @@ def _access_fields(
         "http_method": request.method,
         "http_path": path,
         "http_route": f"/{match.route}" if match is not None else None,
-        "http_status": response.status_code,
+        "http_status": status,
         "duration_ms": duration_ms,
     }
     result = getattr(response, "chorus_result", None)

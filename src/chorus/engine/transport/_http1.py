@@ -37,7 +37,6 @@ aiohttp transport is kept: ``chorus.set_transport_factory(chorus.AiohttpTranspor
 from __future__ import annotations
 
 import asyncio
-import functools
 import ipaddress
 import socket
 import ssl
@@ -62,8 +61,10 @@ _FRAMING_HEADERS: Final = frozenset({"host", "content-length", "transfer-encodin
 Origin = tuple[str, str, int]  # scheme, host, port
 
 
-@functools.lru_cache(maxsize=4096)
 def _failed(reason: str, resent: bool) -> TransportError:
+    # A new object for every failure, never a cached one: each raise appends to an
+    # exception's ``__traceback__``, so a shared error would keep the frames (and
+    # locals) of every caller it ever went through alive (issue 25).
     error = TransportError(reason)
     error.attempts = 2 if resent else 1
     return error

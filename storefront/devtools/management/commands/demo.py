@@ -29,6 +29,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
@@ -210,6 +211,13 @@ def _demo_credentials() -> _Credentials:
     user.is_staff = user.is_active = True
     user.set_password(password)
     user.save()
+    # What the admin's API keys page needs to list and revoke keys, and no more.
+    user.user_permissions.set(
+        Permission.objects.filter(
+            content_type__app_label=ApiKey._meta.app_label,
+            codename__in=[f"{action}_{ApiKey._meta.model_name}" for action in ("view", "change")],
+        )
+    )
 
     api_key = os.environ.get("STOREFRONT_DEMO_API_KEY", "").strip() or None
     keep = digest(api_key) if api_key else None
