@@ -83,7 +83,7 @@ async def test_a_sources_own_timeout_sooner_than_the_deadline_bounds_it():
         a=chorus.source(value_after(5), timeout=0.05, required=False), deadline=2
     )
     assert result.sources["a"].outcome is Outcome.TIMEOUT
-    assert result.sources["a"].error == "no answer within 50 ms"
+    assert 45 <= result.elapsed_ms < 1000  # cut at 50 ms, not at the later limit
 
 
 async def test_a_deadline_sooner_than_the_sources_own_timeout_bounds_it():
@@ -91,7 +91,7 @@ async def test_a_deadline_sooner_than_the_sources_own_timeout_bounds_it():
         a=chorus.source(value_after(5), timeout=2, required=False), deadline=0.05
     )
     assert result.sources["a"].outcome is Outcome.TIMEOUT
-    assert result.sources["a"].error == "no answer within 50 ms"
+    assert 45 <= result.elapsed_ms < 1000  # cut at 50 ms, not at the later limit
 
 
 # -- source() ------------------------------------------------------------------------------
