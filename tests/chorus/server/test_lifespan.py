@@ -29,6 +29,27 @@ def _only_this_tests_callbacks() -> Iterator[None]:
         _callbacks[:] = registered
 
 
+class Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@pytest.fixture
+def chorus_log() -> Iterator[Records]:
+    """What the "chorus" logger writes at ERROR, whether or not a project lets it propagate."""
+    logger = logging.getLogger("chorus")
+    handler = Records()
+    logger.addHandler(handler)
+    try:
+        yield handler
+    finally:
+        logger.removeHandler(handler)
+
+
 async def run_lifespan(seen: list[Any]) -> None:
     """Startup, then shutdown; every message sent and received lands in ``seen``, in order."""
     messages = iter([{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}])
@@ -66,17 +87,16 @@ async def test_an_async_callback_is_awaited_at_shutdown():
     assert seen[2:] == ["lifespan.shutdown", "async callback", "lifespan.shutdown.complete"]
 
 
-async def test_a_sync_callback_is_called_at_shutdown_and_is_no_failure(caplog):
+async def test_a_sync_callback_is_called_at_shutdown_and_is_no_failure(chorus_log):
     seen: list[Any] = []
 
     def closing() -> None:
         seen.append("sync callback")
 
     on_shutdown(closing)
-    with caplog.at_level(logging.ERROR, logger="chorus"):
-        await run_lifespan(seen)
+    await run_lifespan(seen)
     assert seen[2:] == ["lifespan.shutdown", "sync callback", "lifespan.shutdown.complete"]
-    assert caplog.records == []
+    assert chorus_log.records == []
 
 
 async def test_callbacks_run_in_the_order_they_were_registered():
@@ -121,14 +141,13 @@ async def test_a_failing_callback_does_not_stop_the_others():
     assert seen[2:] == ["lifespan.shutdown", "callback", "lifespan.shutdown.complete"]
 
 
-async def test_a_failing_callback_is_logged_with_its_error(caplog):
+async def test_a_failing_callback_is_logged_with_its_error(chorus_log):
     async def broken() -> None:
         raise RuntimeError("broken")
 
     on_shutdown(broken)
-    with caplog.at_level(logging.ERROR, logger="chorus"):
-        await run_lifespan([])
-    [record] = caplog.records
+    await run_lifespan([])
+    [record] = chorus_log.records
     assert record.getMessage() == f"shutdown callback {broken!r} failed"
     assert record.exc_info is not None
     assert isinstance(record.exc_info[1], RuntimeError)

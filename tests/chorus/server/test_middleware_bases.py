@@ -18,6 +18,8 @@ from tests.fixtures.hops import count_hops
 
 SUPPORT = "tests.chorus.support.bases_middleware"
 
+pytestmark = pytest.mark.urls("tests.chorus.support.plain_urls")
+
 
 @pytest.fixture(autouse=True)
 def _nothing_seen_yet():
