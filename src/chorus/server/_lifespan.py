@@ -2,18 +2,19 @@
 
 Per-loop resources (the transport's connection pool, a Redis client) must be closed on
 the loop that made them, before it stops. ``ChorusASGIHandler`` answers the
-ASGI lifespan protocol and, at shutdown, awaits every registered callback and
-then closes chorus's own transport and the Redis clients of shared breakers
-and caches. A failing callback is logged and does not
-stop the others.
+ASGI lifespan protocol and, at shutdown, calls every registered callback
+(awaiting an async one's result), then closes chorus's own transport and the
+Redis clients of shared breakers and caches. A failing callback is logged and
+does not stop the others.
 
     # apps.py
     def ready(self):
-        chorus.on_shutdown(close_my_redis_client)
+        chorus.server.on_shutdown(close_my_redis_client)
 """
 
 from __future__ import annotations
 
+import inspect
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -24,22 +25,27 @@ __all__ = ["on_shutdown", "run_shutdown"]
 
 logger = logging.getLogger("chorus")
 
-ShutdownCallback = Callable[[], Awaitable[object]]
+ShutdownCallback = Callable[[], Awaitable[object] | None]
 _callbacks: list[ShutdownCallback] = []
 
 
 def on_shutdown(callback: ShutdownCallback) -> ShutdownCallback:
-    """Await ``callback()`` when the server shuts down (once, however often registered)."""
+    """Call ``callback()`` when the server shuts down, awaiting what it returns if awaitable.
+
+    Sync or async; registered twice, it still runs once.
+    """
     if callback not in _callbacks:
         _callbacks.append(callback)
     return callback
 
 
 async def run_shutdown() -> None:
-    """Await every registered callback, then close the loop's transport and Redis clients."""
+    """Run every registered callback, then close the loop's transport and Redis clients."""
     for callback in _callbacks:
         try:
-            await callback()
+            result = callback()
+            if inspect.isawaitable(result):
+                await result
         except Exception:
             logger.exception("shutdown callback %r failed", callback)
     if await aclose_transport():
