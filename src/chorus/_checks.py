@@ -79,7 +79,7 @@ def check_middleware(
                 Warning(
                     f"{path} runs its hooks through sync_to_async under ASGI: a thread hop "
                     "per hook per request.",
-                    hint="If its hooks never block, add chorus.NonBlockingMiddlewareMixin "
+                    hint="If its hooks never block, add chorus.server.NonBlockingMiddlewareMixin "
                     "first in its bases.",
                     id="chorus.W003",
                 )

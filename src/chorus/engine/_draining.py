@@ -11,10 +11,10 @@ signal in between: the server's shutdown hook calls it as it stops accepting
 reconnect to another worker while in-flight requests finish as usual.
 
     # a server's shutdown hook, on the worker's event loop
-    chorus.begin_draining()
+    chorus.server.begin_draining()
 
     # anything long-lived
-    await chorus.wait_draining()
+    await chorus.server.wait_draining()
 
 The state is per process; each event loop gets its own future to wait on.
 """

@@ -3,8 +3,12 @@
 Anything holding futures, connections or other loop-bound objects (a
 transport, a bulkhead, a singleflight's waiters, a Redis client) must not be
 touched from another loop. Each loop gets its own, kept in a weak-key map so
-a closed loop's values go with it. A worker has one loop, so the last loop's
-value is found without the weak-key lookup (it showed in the request profile).
+that a closed loop's plain values go with it. A value that refers back to its
+loop (a future, a connection) keeps its key alive, and so itself: its owner
+must ``pop()`` it before the loop closes, as ``aclose_transport`` and
+``aclose_hubs`` do at server shutdown. A worker has one loop, so the last
+loop's value is found without the weak-key lookup (it showed in the request
+profile).
 """
 
 from __future__ import annotations

@@ -246,7 +246,7 @@ def route_meter() -> RouteMeter | None:
 def track_stream(route: str, transport: str) -> Iterator[None]:
     """Count a stream as open for as long as the block runs (``chorus_streams_open``).
 
-        with chorus.track_stream("/ws/live/", "websocket"):
+        with chorus.streams.track_stream("/ws/live/", "websocket"):
             await forward_events()
 
     ``transport`` is ``"sse"`` or ``"websocket"``; ``EventStreamResponse``

@@ -44,7 +44,7 @@ function) is shown the request without it: a response it returns is sent
 instead, the body never read, so a stranger's upload costs only its headers.
 
 It also answers the ASGI lifespan protocol, which Django refuses: at shutdown
-it runs the ``chorus.on_shutdown`` callbacks, then closes the loop's
+it runs the ``chorus.server.on_shutdown`` callbacks, then closes the loop's
 transport (its pooled keep-alive connections to the upstreams) and the Redis
 clients of shared breakers and caches, instead of leaving open sockets to the
 garbage collector.

@@ -10,8 +10,8 @@ and id, as ``key=value`` pairs that log tools can parse. A request cancelled
 before it had an answer (its client went away) is logged too, as nginx does,
 with status 499.
 
-    MIDDLEWARE = ["chorus.RequestIDMiddleware", ...]
-    LOGGING["filters"] = {"request_id": {"()": "chorus.RequestIDFilter"}}
+    MIDDLEWARE = ["chorus.server.RequestIDMiddleware", ...]
+    LOGGING["filters"] = {"request_id": {"()": "chorus.server.RequestIDFilter"}}
 """
 
 from __future__ import annotations

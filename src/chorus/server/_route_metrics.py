@@ -1,6 +1,6 @@
 """``RouteMetricsMiddleware``: each response's time and status, by URL route, for Prometheus.
 
-    MIDDLEWARE = ["chorus.RequestIDMiddleware", "chorus.RouteMetricsMiddleware", ...]
+    MIDDLEWARE = ["chorus.server.RequestIDMiddleware", "chorus.server.RouteMetricsMiddleware", ...]
 
 The label is the route's pattern as the URLconf spells it
 (``/api/orders/<int:pk>/``), never the request's path: one series per route

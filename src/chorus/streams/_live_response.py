@@ -2,8 +2,8 @@
 
     async def live(request):
         log = RedisStreamLog(settings.REDIS_URL, stream="shop:live", backlog=10_000)
-        after = chorus.last_event_id(request)
-        return chorus.LiveStreamResponse(request, get_hub(log), after=after, heartbeat=15)
+        after = chorus.streams.last_event_id(request)
+        return chorus.streams.LiveStreamResponse(request, get_hub(log), after=after, heartbeat=15)
 
 Each event is sent as ``id:`` (its log id), ``event:`` (its kind) and a JSON
 ``data:`` line. The stream opens with ``ready`` (``{"last_event_id": ...}``:
@@ -13,7 +13,7 @@ behind than its queue is cut off with ``overflow``. When the server drains the
 stream ends with ``chorus.DRAIN_EVENT`` (``shutdown``, no id), so the browser
 reconnects elsewhere and resumes from its last id.
 
-``chorus.EventStreamResponse`` streams any async iterator, which costs a task
+``chorus.streams.EventStreamResponse`` streams any async iterator, which costs a task
 and a timer per event so that a heartbeat never interrupts the producer. Here
 the producer is the hub, which never blocks: the response waits on its
 subscription's future directly, heartbeats come from one timer per viewer

@@ -25,7 +25,7 @@ __all__ = ["RedisStreamLog"]
 
 
 class RedisStreamLog:
-    """``RedisStreamLog(url, stream="shop:live", backlog=10_000)``: ``chorus.EventLog`` on Redis."""
+    """``RedisStreamLog(url, stream="shop:live", backlog=10_000)``: ``chorus.streams.EventLog`` on Redis."""
 
     def __init__(self, url: str, *, stream: str, backlog: int) -> None:
         self.url = url

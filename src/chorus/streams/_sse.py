@@ -16,16 +16,16 @@ with ``EventStreamUnavailableError`` instead, which Django turns into a 500
 whose traceback says what to do.
 
     async def ticks(request):
-        start = int(chorus.last_event_id(request) or -1) + 1   # resume after a reconnect
+        start = int(chorus.streams.last_event_id(request) or -1) + 1   # resume after a reconnect
 
         async def produce():
             for n in range(start, 10):
-                yield chorus.Event(id=str(n), event="tick", data={"n": n})
+                yield chorus.streams.Event(id=str(n), event="tick", data={"n": n})
                 await asyncio.sleep(1)
 
-        return chorus.EventStreamResponse(request, produce(), heartbeat=15)
+        return chorus.streams.EventStreamResponse(request, produce(), heartbeat=15)
 
-When the server starts draining (``chorus.begin_draining()``, called by the
+When the server starts draining (``chorus.server.begin_draining()``, called by the
 server's shutdown hook), the stream sends ``drain_event`` (by default
 ``event: shutdown`` with a ``retry:`` hint and no id, so the client's
 ``Last-Event-ID`` stays the last real event) and ends: the browser's
@@ -81,7 +81,7 @@ class Event:
     anything else is serialized to JSON with orjson. ``retry`` is the client's
     reconnection delay in milliseconds.
 
-        chorus.Event(id="7", event="step", data={"step": 7})
+        chorus.streams.Event(id="7", event="step", data={"step": 7})
     """
 
     data: Any = ""
@@ -169,7 +169,7 @@ class EventStreamBase(StreamingHttpResponse):
 class EventStreamResponse(EventStreamBase):
     """A ``text/event-stream`` response over an async iterator of ``Event``s.
 
-        return chorus.EventStreamResponse(request, produce(), heartbeat=15)
+        return chorus.streams.EventStreamResponse(request, produce(), heartbeat=15)
 
     ``heartbeat`` is the idle time in seconds before a comment line is sent
     (``None``: never). ``drain_event`` is the final frame sent when the server
@@ -222,7 +222,9 @@ class EventStreamResponse(EventStreamBase):
                     yield item
                     continue
                 if not isinstance(item, Event):
-                    raise TypeError(f"an event stream yields chorus.Event, not {type(item)!r}")
+                    raise TypeError(
+                        f"an event stream yields chorus.streams.Event, not {type(item)!r}"
+                    )
                 yield item.encode()
         finally:
             discard(drain)
