@@ -6,4 +6,4 @@ class ChorusConfig(AppConfig):
     verbose_name = "Chorus"
 
     def ready(self) -> None:
-        from chorus import _checks  # noqa: F401  (registers the system checks
+        from chorus import _checks  # noqa: F401  (registers the system checks)
