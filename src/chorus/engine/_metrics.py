@@ -18,7 +18,7 @@ name (``upstream_meter``); the meters are dropped when ``CHORUS`` changes.
 What is recorded on every call (``Timing``, ``_value_of``) goes straight to
 the children's value stores, past the checks prometheus-client's ``inc`` and
 ``observe`` repeat on every call (a third of what metrics cost a request);
-tests/chorus/test_metrics.py reads every value back through the registry, so
+tests/chorus/engine/test_metrics.py reads every value back through the registry, so
 a change in those internals fails the suite, not the numbers.
 
 prometheus-client is optional (the ``prometheus`` extra) and imported only

@@ -1,4 +1,4 @@
-"""Composites declared every way the docs allow, for tests/chorus/test_composite.py."""
+"""Composites declared every way the docs allow, for tests/chorus/views/test_composite.py."""
 
 import asyncio
 from typing import ClassVar
