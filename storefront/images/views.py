@@ -29,7 +29,7 @@ from django.views.decorators.http import require_GET, require_POST
 from storefront.http.contract import operation
 from storefront.http.errors import json_error
 from storefront.http.responses import json_response
-from storefront.images import conf, jobs
+from storefront.images import conf, jobs, tasks
 from storefront.images.models import ImageJob, Status
 from storefront.images.schemas import UPLOAD_FORM, ImageJobOut, ImageQueued
 from storefront.images.sniff import Refusal, Sniffed, sniff
@@ -82,7 +82,7 @@ async def upload(request: HttpRequest) -> HttpResponse:
     # Published before the job can reach a worker, so "queued" is never seen after "processing".
     await sync_to_async(jobs.publish)(job.pk, Status.QUEUED, 0, "")
     try:
-        await sync_to_async(jobs.enqueue)(job.pk)
+        await sync_to_async(tasks.enqueue)(job.pk)
     except Exception:
         logger.exception("image job %s: not queued", job.pk)
         await job.adelete()
