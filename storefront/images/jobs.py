@@ -27,7 +27,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from storefront import live
-from storefront.images import conf
+from storefront.images.conf import VARIANTS, conf
 from storefront.images.models import ImageJob, Status
 from storefront.images.processing import CorruptImage, render_variants
 from storefront.images.worker_id import current_worker_id
@@ -76,7 +76,7 @@ def claim(job_id: int, worker: str) -> bool:
 def _progress(job_id: int, percent: int) -> None:
     ImageJob.objects.filter(pk=job_id).update(progress=percent, updated_at=timezone.now())
     publish(job_id, Status.PROCESSING, percent, "")
-    delay = conf.step_delay()
+    delay = conf.step_delay
     if delay:
         time.sleep(delay)
 
@@ -94,12 +94,12 @@ def run(job_id: int) -> float | None:
     job = ImageJob.objects.get(pk=job_id)
     publish(job_id, Status.PROCESSING, 5, "")
     try:
-        with _time_limit(conf.time_limit()):
+        with _time_limit(conf.time_limit):
             variants = _render_and_store(job)
     except CorruptImage as exc:
         _fail(job_id, str(exc))
     except JobTimeout:
-        _fail(job_id, f"processing took longer than {conf.time_limit():g} s")
+        _fail(job_id, f"processing took longer than {conf.time_limit:g} s")
     except (OSError, DatabaseError) as exc:
         return _retry_or_fail(job, exc)
     else:
@@ -111,7 +111,7 @@ def _render_and_store(job: ImageJob) -> dict[str, dict[str, Any]]:
     with default_storage.open(job.original, "rb") as source:
         _progress(job.pk, 20)
         rendered = render_variants(
-            source, job.format, conf.VARIANTS, lambda percent: _progress(job.pk, percent)
+            source, job.format, VARIANTS, lambda percent: _progress(job.pk, percent)
         )
     variants = {}
     for name, image in rendered.items():
@@ -160,7 +160,7 @@ def _fail(job_id: int, reason: str) -> None:
 def _retry_or_fail(job: ImageJob, exc: Exception) -> float | None:
     """The job back in the queue with the delay of its retry, or failed after its last attempt."""
     attempts = job.attempts  # counted by the claim, this one included
-    if attempts >= conf.max_attempts():
+    if attempts >= conf.max_attempts:
         _fail(job.pk, f"gave up after {attempts} attempts: {type(exc).__name__}: {exc}")
         return None
     delay = _BACKOFF_SECONDS[min(attempts - 1, len(_BACKOFF_SECONDS) - 1)]

@@ -22,7 +22,8 @@ from django.db import close_old_connections, connection
 from django.db.models import Max
 from django.utils import timezone
 
-from storefront.images import conf, jobs, tasks
+from storefront.images import jobs, tasks
+from storefront.images.conf import conf
 from storefront.images.models import ImageJob, Status, WorkerHeartbeat
 from storefront.images.worker_id import current_worker_id, set_worker_id
 
@@ -52,7 +53,7 @@ def beat(worker_id: str, engine: str, started_at: datetime) -> None:
 
 def requeue_orphans() -> list[int]:
     """Re-queue jobs held by workers silent for three beats; returns their ids."""
-    cutoff = timezone.now() - timedelta(seconds=conf.stale_after_seconds())
+    cutoff = timezone.now() - timedelta(seconds=conf.stale_after_seconds)
     alive = WorkerHeartbeat.objects.filter(last_seen__gte=cutoff).values("worker_id")
     orphans = ImageJob.objects.filter(status=Status.PROCESSING, updated_at__lt=cutoff).exclude(
         worker__in=alive
@@ -74,10 +75,10 @@ def requeue_orphans() -> list[int]:
 
 def _fail_overdue() -> None:
     """A job past its time limit on a live worker (Celery's hard limit struck): failed, said why."""
-    cutoff = timezone.now() - timedelta(seconds=conf.time_limit() + conf.stale_after_seconds())
+    cutoff = timezone.now() - timedelta(seconds=conf.time_limit + conf.stale_after_seconds)
     overdue = ImageJob.objects.filter(status=Status.PROCESSING, started_at__lt=cutoff)
     for job_id in overdue.values_list("pk", flat=True):
-        reason = f"processing took longer than {conf.time_limit():g} s"
+        reason = f"processing took longer than {conf.time_limit:g} s"
         if ImageJob.objects.filter(
             pk=job_id, status=Status.PROCESSING, started_at__lt=cutoff
         ).update(
@@ -110,7 +111,7 @@ class Heartbeat:
             self._thread.join(timeout=5)
 
     def _run(self) -> None:
-        while not self._stop.wait(conf.heartbeat_seconds()):
+        while not self._stop.wait(conf.heartbeat_seconds):
             self._once()
 
     def _once(self) -> None:

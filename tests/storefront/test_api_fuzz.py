@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from chorus.asgi import ChorusASGIHandler
 from storefront.access.models import ApiKey
-from storefront.env import UPSTREAM_NAMES
+from storefront.dashboard.upstreams import UPSTREAM_NAMES
 from storefront.orders.models import Customer, Order, OrderItem
 from tests.fixtures.asgi import asgi_request
 from tests.storefront.support.routes import api_paths
