@@ -13,15 +13,11 @@ import secrets
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from upstreams.catalog import SERVICES
-
 __all__ = [
-    "UPSTREAM_NAMES",
     "EnvironmentVariableError",
     "env_bool",
     "env_database",
@@ -31,12 +27,7 @@ __all__ = [
     "env_log_level",
     "env_redis_url",
     "env_secret_key",
-    "env_upstream_urls",
 ]
-
-# The five services storefront calls, as the simulator plays them: defined once, there.
-UPSTREAM_NAMES = SERVICES
-SIMULATOR_URL = "http://127.0.0.1:8100"
 
 _LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
 _TRUE = {"1", "true", "yes", "on"}
@@ -230,18 +221,3 @@ def env_redis_url(environ: Mapping[str, str] = os.environ) -> str | None:
             f"REDIS_URL must start with redis://, rediss:// or unix://; got {url.split(':', 1)[0]!r}"
         )
     return url
-
-
-def env_upstream_urls(environ: Mapping[str, str] = os.environ) -> dict[str, str]:
-    """One base URL per upstream: ``STOREFRONT_UPSTREAM_<NAME>_URL``, default the local simulator."""
-    urls = {}
-    for name in UPSTREAM_NAMES:
-        var = f"STOREFRONT_UPSTREAM_{name.upper()}_URL"
-        url = environ.get(var, "").strip() or f"{SIMULATOR_URL}/{name}"
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise EnvironmentVariableError(
-                f"{var} must be an http:// or https:// URL with a host; got {url!r}"
-            )
-        urls[name] = url.rstrip("/")
-    return urls

@@ -23,12 +23,12 @@ from typing import Any
 
 from asgiref.sync import sync_to_async
 from cachetools import TTLCache
-from django.conf import settings
 from django.core.signals import setting_changed
 from django.db import close_old_connections
 from django.db.models.signals import post_delete, post_save
 
 from storefront.access.coalesce import CoalescingCache
+from storefront.access.conf import conf
 from storefront.access.models import ApiKey, Scope
 
 __all__ = [
@@ -83,7 +83,7 @@ def create_key(*, name: str, scope: str, key: str | None = None) -> tuple[str, A
 
 
 def _ttl() -> float:
-    return float(getattr(settings, "STOREFRONT_API_KEY_CACHE_TTL", 30.0))
+    return conf.api_key_cache_ttl
 
 
 class _UnknownKeyError(Exception):

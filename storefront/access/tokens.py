@@ -16,8 +16,8 @@ from __future__ import annotations
 from typing import Any
 
 import jwt
-from django.conf import settings
 
+from storefront.access.conf import conf
 from storefront.access.keys import Credential
 from storefront.access.models import Scope
 
@@ -25,8 +25,8 @@ __all__ = ["check_token", "looks_like_jwt"]
 
 
 def _config() -> dict[str, Any] | None:
-    config: dict[str, Any] = getattr(settings, "STOREFRONT_JWT", {}) or {}
-    return config if config.get("ISSUER") and config.get("KEY") else None
+    config = conf.jwt
+    return config if config["ISSUER"] and config["KEY"] else None
 
 
 def looks_like_jwt(token: str) -> bool:
@@ -42,16 +42,16 @@ def check_token(token: str) -> Credential | None:
         claims = jwt.decode(
             token,
             config["KEY"],
-            algorithms=list(config.get("ALGORITHMS", ["RS256"])),
-            audience=config.get("AUDIENCE") or None,
+            algorithms=list(config["ALGORITHMS"]),
+            audience=config["AUDIENCE"] or None,
             issuer=config["ISSUER"],
-            leeway=float(config.get("LEEWAY", 0)),
+            leeway=float(config["LEEWAY"]),
             options={"require": ["exp", "iss", "sub"]},
         )
     except jwt.InvalidTokenError:
         return None
     scopes = str(claims.get("scope", "")).split()
-    write = config.get("WRITE_SCOPE", "storefront:write") in scopes
+    write = config["WRITE_SCOPE"] in scopes
     subject = str(claims["sub"])
     return Credential(
         identity=f"jwt:{subject}",

@@ -27,7 +27,7 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_GET, require_http_methods
 
 from storefront.dashboard.schemas import FaultSettings
-from storefront.env import UPSTREAM_NAMES
+from storefront.dashboard.upstreams import UPSTREAM_NAMES
 from storefront.http.contract import operation, path_parameter
 from storefront.http.errors import json_error
 from storefront.http.responses import json_response

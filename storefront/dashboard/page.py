@@ -13,7 +13,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from storefront.dashboard.fault_control import simulator_url
-from storefront.env import UPSTREAM_NAMES
+from storefront.dashboard.upstreams import UPSTREAM_NAMES
 
 __all__ = ["dashboard"]
 

@@ -30,12 +30,12 @@ from typing import Any
 
 import orjson
 from asgiref.sync import sync_to_async
-from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import HttpRequest, HttpResponseBase
 from django.http.multipartparser import MultiPartParserError
 
 from chorus.server import DualModeMiddleware
+from storefront.http.conf import conf
 from storefront.http.errors import is_api_path, json_error
 from storefront.http.text import first_control_character_field, has_control_character
 
@@ -44,7 +44,6 @@ __all__ = ["UPLOAD_ROUTES", "ApiInputMiddleware", "error_code", "json_body"]
 # POST routes that take multipart/form-data: bounded by their own REQUEST_LIMITS entry.
 UPLOAD_ROUTES = frozenset({"/api/images/"})
 
-_DEFAULT_MAX_BODY_BYTES = 64 * 1024
 _KEPT_HEADERS = ("Allow", "Retry-After", "WWW-Authenticate")
 _CODES = {
     400: "bad_request",
@@ -70,12 +69,8 @@ def _reason(status: int) -> str:
         return f"HTTP {status}"
 
 
-def _max_body_bytes() -> int:
-    return int(getattr(settings, "STOREFRONT_API_MAX_BODY_BYTES", _DEFAULT_MAX_BODY_BYTES))
-
-
 def _refuse_size(request: HttpRequest) -> HttpResponseBase | None:
-    limit = _max_body_bytes()
+    limit = conf.api_max_body_bytes
     return None if _size_within(request, limit) else _too_large(limit)
 
 

@@ -46,6 +46,7 @@ from redis.exceptions import RedisError
 
 import chorus
 from chorus.server import DualModeMiddleware
+from storefront.http.conf import conf
 from storefront.http.errors import json_error
 
 __all__ = [
@@ -95,8 +96,8 @@ class Limit:
 
 def limit_for(kind: str) -> Limit:
     """``"API"`` (per key or user) or ``"ANONYMOUS"`` (per IP), read from settings at call time."""
-    configured = getattr(settings, "STOREFRONT_RATE_LIMITS", {}).get(kind, {})
-    return Limit(rate=float(configured.get("RATE", 0)), burst=int(configured.get("BURST", 1)))
+    configured = conf.rate_limit(kind)
+    return Limit(rate=float(configured["RATE"]), burst=int(configured["BURST"]))
 
 
 # -- in-process buckets (no Redis) -------------------------------------------------------

@@ -17,7 +17,7 @@ def _on_init(sender: Any = None, **kwargs: Any) -> None:
     import os
     import socket
 
-    from storefront.images.workers import set_worker_id
+    from storefront.images.worker_id import set_worker_id
 
     set_worker_id(f"celery:{socket.gethostname()}:{os.getpid()}")
 

@@ -5,6 +5,9 @@ errors (storage, database) put the job back in the queue with a growing delay,
 ``STOREFRONT_IMAGE_MAX_ATTEMPTS`` attempts in all; a corrupt image or a job over
 its time limit fails at once. Outputs have fixed names per job, so a re-run
 (a retry, or a job re-queued after its worker died) overwrites them.
+
+The job logic queues nothing itself: ``run`` returns a retry's delay, and the
+task that carries the job (``tasks.py``) queues it again.
 """
 
 from __future__ import annotations
@@ -15,7 +18,6 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import timedelta
 from typing import Any
 
 from django.core.files.base import ContentFile
@@ -25,12 +27,12 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from storefront import live
-from storefront.images import conf
+from storefront.images.conf import VARIANTS, conf
 from storefront.images.models import ImageJob, Status
 from storefront.images.processing import CorruptImage, render_variants
-from storefront.images.workers import current_worker_id
+from storefront.images.worker_id import current_worker_id
 
-__all__ = ["EVENT", "claim", "enqueue", "publish", "run"]
+__all__ = ["EVENT", "claim", "publish", "run"]
 
 logger = logging.getLogger(__name__)
 
@@ -40,15 +42,6 @@ _BACKOFF_SECONDS = (2, 10, 30)
 
 class JobTimeout(Exception):
     """The attempt ran past ``STOREFRONT_IMAGE_TIME_LIMIT``."""
-
-
-def enqueue(job_id: int, *, delay: float = 0) -> None:
-    from storefront.images.tasks import process_image
-
-    task = process_image
-    if delay:
-        task = task.using(run_after=timezone.now() + timedelta(seconds=delay))
-    task.enqueue(job_id)
 
 
 def publish(job_id: int, status: str, progress: int, error: str, **extra: Any) -> None:
@@ -83,37 +76,42 @@ def claim(job_id: int, worker: str) -> bool:
 def _progress(job_id: int, percent: int) -> None:
     ImageJob.objects.filter(pk=job_id).update(progress=percent, updated_at=timezone.now())
     publish(job_id, Status.PROCESSING, percent, "")
-    delay = conf.step_delay()
+    delay = conf.step_delay
     if delay:
         time.sleep(delay)
 
 
-def run(job_id: int) -> None:
-    """The task body: everything a worker does for one job, never raising for a bad image."""
+def run(job_id: int) -> float | None:
+    """The task body: everything a worker does for one job, never raising for a bad image.
+
+    Returns the delay in seconds after which the job is to run again (a transient error,
+    the job back in ``queued``), or ``None``; the task that carries the job queues it.
+    """
     worker = current_worker_id()
     if not claim(job_id, worker):
         logger.info("image job %s: not queued (done, failed or held elsewhere); skipped", job_id)
-        return
+        return None
     job = ImageJob.objects.get(pk=job_id)
     publish(job_id, Status.PROCESSING, 5, "")
     try:
-        with _time_limit(conf.time_limit()):
+        with _time_limit(conf.time_limit):
             variants = _render_and_store(job)
     except CorruptImage as exc:
         _fail(job_id, str(exc))
     except JobTimeout:
-        _fail(job_id, f"processing took longer than {conf.time_limit():g} s")
+        _fail(job_id, f"processing took longer than {conf.time_limit:g} s")
     except (OSError, DatabaseError) as exc:
-        _retry_or_fail(job, exc)
+        return _retry_or_fail(job, exc)
     else:
         _finish(job_id, variants)
+    return None
 
 
 def _render_and_store(job: ImageJob) -> dict[str, dict[str, Any]]:
     with default_storage.open(job.original, "rb") as source:
         _progress(job.pk, 20)
         rendered = render_variants(
-            source, job.format, conf.VARIANTS, lambda percent: _progress(job.pk, percent)
+            source, job.format, VARIANTS, lambda percent: _progress(job.pk, percent)
         )
     variants = {}
     for name, image in rendered.items():
@@ -159,18 +157,19 @@ def _fail(job_id: int, reason: str) -> None:
     publish(job_id, Status.FAILED, 100, reason)
 
 
-def _retry_or_fail(job: ImageJob, exc: Exception) -> None:
+def _retry_or_fail(job: ImageJob, exc: Exception) -> float | None:
+    """The job back in the queue with the delay of its retry, or failed after its last attempt."""
     attempts = job.attempts  # counted by the claim, this one included
-    if attempts >= conf.max_attempts():
+    if attempts >= conf.max_attempts:
         _fail(job.pk, f"gave up after {attempts} attempts: {type(exc).__name__}: {exc}")
-        return
+        return None
     delay = _BACKOFF_SECONDS[min(attempts - 1, len(_BACKOFF_SECONDS) - 1)]
     logger.warning("image job %s: %s; retrying in %s s", job.pk, exc, delay)
     ImageJob.objects.filter(pk=job.pk).update(
         status=Status.QUEUED, progress=0, worker="", updated_at=timezone.now()
     )
     publish(job.pk, Status.QUEUED, 0, "")
-    enqueue(job.pk, delay=delay)
+    return delay
 
 
 @contextmanager

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.urls import path
 
 from storefront.images import media, views
+from storefront.images.conf import conf
 
 urlpatterns = [
     path("images/", views.upload, name="image-upload"),
@@ -13,6 +14,6 @@ urlpatterns = [
 # Included at the root by storefront.urls when STOREFRONT_SERVE_MEDIA is on.
 media_urlpatterns = (
     [path(f"{settings.MEDIA_URL.strip('/')}/<path:name>", media.serve_media, name="media")]
-    if getattr(settings, "STOREFRONT_SERVE_MEDIA", False)
+    if conf.serve_media
     else []
 )

@@ -29,7 +29,8 @@ from django.views.decorators.http import require_GET, require_POST
 from storefront.http.contract import operation
 from storefront.http.errors import json_error
 from storefront.http.responses import json_response
-from storefront.images import conf, jobs
+from storefront.images import jobs, tasks
+from storefront.images.conf import conf
 from storefront.images.models import ImageJob, Status
 from storefront.images.schemas import UPLOAD_FORM, ImageJobOut, ImageQueued
 from storefront.images.sniff import Refusal, Sniffed, sniff
@@ -60,7 +61,7 @@ def _owner(request: HttpRequest) -> str:
 )
 @require_POST
 async def upload(request: HttpRequest) -> HttpResponse:
-    limit = conf.max_bytes()
+    limit = conf.max_bytes
     if request.content_type != "multipart/form-data":
         return json_error(
             415, "unsupported_media_type", "Send the image as multipart/form-data, field 'file'."
@@ -82,7 +83,7 @@ async def upload(request: HttpRequest) -> HttpResponse:
     # Published before the job can reach a worker, so "queued" is never seen after "processing".
     await sync_to_async(jobs.publish)(job.pk, Status.QUEUED, 0, "")
     try:
-        await sync_to_async(jobs.enqueue)(job.pk)
+        await sync_to_async(tasks.enqueue)(job.pk)
     except Exception:
         logger.exception("image job %s: not queued", job.pk)
         await job.adelete()
@@ -113,7 +114,7 @@ def _receive(request: HttpRequest, limit: int) -> tuple[str, Sniffed, int, str]:
         raise Refusal(400, "empty_file", "The file is empty.")
     if size > limit:
         raise Refusal(413, "payload_too_large", f"The image is over {limit} bytes.")
-    sniffed = sniff(upload.file, max_pixels=conf.max_pixels())
+    sniffed = sniff(upload.file, max_pixels=conf.max_pixels)
     # The client's file name is never used: not as a path, not as a part of one.
     name = f"images/{secrets.token_hex(16)}/original.{sniffed.extension}"
     upload.file.seek(0)

@@ -21,30 +21,15 @@ from datetime import datetime, timedelta
 from django.db import close_old_connections, connection
 from django.db.models import Max
 from django.utils import timezone
-from django.utils.crypto import get_random_string
 
-from storefront.images import conf
+from storefront.images import jobs, tasks
+from storefront.images.conf import conf
 from storefront.images.models import ImageJob, Status, WorkerHeartbeat
+from storefront.images.worker_id import current_worker_id, set_worker_id
 
-__all__ = ["Heartbeat", "current_worker_id", "last_seen", "requeue_orphans", "set_worker_id"]
+__all__ = ["Heartbeat", "last_seen", "requeue_orphans"]
 
 logger = logging.getLogger(__name__)
-
-# Celery's pool processes inherit it from the main process through the environment.
-_ENV = "STOREFRONT_WORKER_ID"
-
-
-def set_worker_id(worker_id: str) -> None:
-    os.environ[_ENV] = worker_id
-
-
-def current_worker_id() -> str:
-    """This process's worker identity (what the heartbeat row and a claimed job hold)."""
-    worker_id = os.environ.get(_ENV)
-    if not worker_id:
-        worker_id = f"{socket.gethostname()}:{os.getpid()}:{get_random_string(6)}"
-        set_worker_id(worker_id)
-    return worker_id
 
 
 def last_seen() -> datetime | None:
@@ -68,9 +53,7 @@ def beat(worker_id: str, engine: str, started_at: datetime) -> None:
 
 def requeue_orphans() -> list[int]:
     """Re-queue jobs held by workers silent for three beats; returns their ids."""
-    from storefront.images import jobs
-
-    cutoff = timezone.now() - timedelta(seconds=conf.stale_after_seconds())
+    cutoff = timezone.now() - timedelta(seconds=conf.stale_after_seconds)
     alive = WorkerHeartbeat.objects.filter(last_seen__gte=cutoff).values("worker_id")
     orphans = ImageJob.objects.filter(status=Status.PROCESSING, updated_at__lt=cutoff).exclude(
         worker__in=alive
@@ -83,7 +66,7 @@ def requeue_orphans() -> list[int]:
         )
         if taken:
             logger.warning("image job %s: its worker %s stopped; re-queued", job_id, worker)
-            jobs.enqueue(job_id)
+            tasks.enqueue(job_id)
             jobs.publish(job_id, Status.QUEUED, 0, "")
             requeued.append(job_id)
     _fail_overdue()
@@ -92,12 +75,10 @@ def requeue_orphans() -> list[int]:
 
 def _fail_overdue() -> None:
     """A job past its time limit on a live worker (Celery's hard limit struck): failed, said why."""
-    from storefront.images import jobs
-
-    cutoff = timezone.now() - timedelta(seconds=conf.time_limit() + conf.stale_after_seconds())
+    cutoff = timezone.now() - timedelta(seconds=conf.time_limit + conf.stale_after_seconds)
     overdue = ImageJob.objects.filter(status=Status.PROCESSING, started_at__lt=cutoff)
     for job_id in overdue.values_list("pk", flat=True):
-        reason = f"processing took longer than {conf.time_limit():g} s"
+        reason = f"processing took longer than {conf.time_limit:g} s"
         if ImageJob.objects.filter(
             pk=job_id, status=Status.PROCESSING, started_at__lt=cutoff
         ).update(
@@ -130,7 +111,7 @@ class Heartbeat:
             self._thread.join(timeout=5)
 
     def _run(self) -> None:
-        while not self._stop.wait(conf.heartbeat_seconds()):
+        while not self._stop.wait(conf.heartbeat_seconds):
             self._once()
 
     def _once(self) -> None:

@@ -125,12 +125,13 @@ async def aclose_redis() -> None:
 
 async def task_worker() -> None:
     """A task worker (db_worker or Celery) beat within three of its heartbeat intervals."""
+    from storefront.images.conf import conf
     from storefront.images.workers import last_seen
 
     seen = await sync_to_async(last_seen)()
     if seen is None:
         raise NotReady("no task worker has been seen")
-    allowed = 3 * float(getattr(settings, "STOREFRONT_WORKER_HEARTBEAT", 10.0))
+    allowed = conf.stale_after_seconds
     silent = (timezone.now() - seen).total_seconds()
     if silent > allowed:
         raise NotReady(f"no task worker seen for {silent:.0f} s")

@@ -26,7 +26,8 @@ see it up to a tick late and duplicate what ``shutdown()`` already sequences.
   it a new connection gets ``503`` at once and a warning is logged;
 - ``STOREFRONT_HEADER_TIMEOUT`` (10 s): the request header must arrive within
   it (``408``; a connection that sent nothing is closed quietly);
-- ``STOREFRONT_MAX_HEADER_BYTES`` (65536): ``431`` beyond;
+- ``STOREFRONT_MAX_HEADER_BYTES`` (32768, ``storefront.ops.conf``; chorus's
+  ``REQUEST_LIMITS`` take the same value): ``431`` beyond;
 - ``STOREFRONT_KEEPALIVE_TIMEOUT`` (5 s, gunicorn's ``keepalive``): idle time
   between requests on a kept-alive connection;
 - the worker raises its soft ``RLIMIT_NOFILE`` to cover the connection cap
@@ -48,6 +49,7 @@ from uvicorn.server import Server
 from uvicorn_worker import UvicornWorker
 
 import chorus
+from storefront.ops.conf import MAX_HEADER_BYTES
 from storefront.ops.protocol import BoundedHttpProtocol, Limits
 
 __all__ = ["StorefrontWorker", "raise_fd_limit"]
@@ -95,7 +97,7 @@ class StorefrontWorker(UvicornWorker):
         max_connections = int(_env_number("STOREFRONT_MAX_CONNECTIONS", 1000))
         Limits.max_connections = max_connections
         Limits.header_timeout = _env_number("STOREFRONT_HEADER_TIMEOUT", 10.0)
-        Limits.max_header_bytes = int(_env_number("STOREFRONT_MAX_HEADER_BYTES", 65536))
+        Limits.max_header_bytes = int(_env_number("STOREFRONT_MAX_HEADER_BYTES", MAX_HEADER_BYTES))
         self.fd_wanted = max_connections + int(_env_number("STOREFRONT_FD_RESERVE", 4096))
         config = self.config
         config.http = BoundedHttpProtocol

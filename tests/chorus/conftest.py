@@ -8,7 +8,7 @@ import sys
 import pytest
 from django.conf import settings as django_settings
 
-from chorus.server._asgi import ChorusASGIHandler
+from chorus.server import ChorusASGIHandler
 
 CHORUS_SETTINGS = "tests.chorus.settings"
 

@@ -13,9 +13,9 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from chorus.server._asgi import ChorusASGIHandler
+from chorus.server import ChorusASGIHandler
 from storefront.access.models import ApiKey
-from storefront.env import UPSTREAM_NAMES
+from storefront.dashboard.upstreams import UPSTREAM_NAMES
 from storefront.orders.models import Customer, Order, OrderItem
 from tests.fixtures.asgi import asgi_request
 from tests.storefront.support.routes import api_paths

@@ -10,7 +10,7 @@ import logging
 import pytest
 from asgiref.sync import iscoroutinefunction
 
-from chorus.server._asgi import ChorusASGIHandler
+from chorus.server import ChorusASGIHandler
 from tests.fixtures.asgi import asgi_request
 from tests.fixtures.hops import count_hops
 from tests.storefront.support.routes import api_routes

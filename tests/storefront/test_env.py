@@ -13,7 +13,6 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 
 from storefront.env import (
-    UPSTREAM_NAMES,
     env_bool,
     env_database,
     env_float,
@@ -22,7 +21,6 @@ from storefront.env import (
     env_log_level,
     env_redis_url,
     env_secret_key,
-    env_upstream_urls,
 )
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -195,25 +193,6 @@ def test_redis_url_is_accepted(url: str) -> None:
 def test_redis_url_other_scheme_is_an_error_naming_the_variable() -> None:
     with pytest.raises(ImproperlyConfigured, match=r"^REDIS_URL must start with redis://"):
         env_redis_url({"REDIS_URL": "http://cache.example"})
-
-
-def test_upstream_urls_default_to_the_local_simulator() -> None:
-    urls = env_upstream_urls({})
-    assert list(urls) == list(UPSTREAM_NAMES)
-    assert urls["inventory"] == "http://127.0.0.1:8100/inventory"
-    assert urls["billing"] == "http://127.0.0.1:8100/billing"
-
-
-def test_upstream_url_override_applies_to_that_upstream_alone() -> None:
-    urls = env_upstream_urls({"STOREFRONT_UPSTREAM_BILLING_URL": "https://billing.example/v2/"})
-    assert urls["billing"] == "https://billing.example/v2"
-    assert urls["users"] == "http://127.0.0.1:8100/users"
-
-
-@pytest.mark.parametrize("url", ["ftp://billing.example", "billing.example", "http://"])
-def test_upstream_url_must_be_http_naming_the_variable(url: str) -> None:
-    with pytest.raises(ImproperlyConfigured, match=r"^STOREFRONT_UPSTREAM_BILLING_URL must be"):
-        env_upstream_urls({"STOREFRONT_UPSTREAM_BILLING_URL": url})
 
 
 def test_malformed_database_url_stops_manage_py_with_one_line(tmp_path: Path) -> None:

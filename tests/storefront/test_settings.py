@@ -61,3 +61,16 @@ def test_storefront_stack_has_no_middleware_warnings():
     from chorus._checks import check_middleware
 
     assert check_middleware() == []
+
+
+def test_settings_import_nothing_from_the_simulator(tmp_path):
+    code = (
+        "import sys, storefront.settings; "
+        "print(sorted(m for m in sys.modules if m == 'upstreams' or m.startswith('upstreams.')))"
+    )
+    environ = {**os.environ, "STOREFRONT_VAR_DIR": str(tmp_path)}
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=environ, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"

@@ -6,7 +6,7 @@ import pytest
 
 import chorus
 from chorus.engine._draining import reset_draining
-from chorus.server._asgi import ChorusASGIHandler
+from chorus.server import ChorusASGIHandler
 from tests.chorus.support import streams_urls
 from tests.chorus.support.sse_wire import parse
 from tests.fixtures.asgi import asgi_request

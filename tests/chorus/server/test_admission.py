@@ -9,9 +9,9 @@ import contextlib
 import pytest
 
 import chorus
+from chorus.server import ChorusASGIHandler
 from chorus.server._admission import _Door
 from chorus.server._admission_settings import Admission
-from chorus.server._asgi import ChorusASGIHandler
 from chorus.server._settings import server_problems as problems
 from tests.chorus.support import admission_urls
 from tests.fixtures.uvicorn_server import serving

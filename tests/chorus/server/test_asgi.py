@@ -7,7 +7,7 @@ import pytest
 from django.core.handlers.asgi import ASGIHandler
 from django.core.signals import request_finished, request_started
 
-from chorus.server._asgi import ChorusASGIHandler
+from chorus.server import ChorusASGIHandler
 from tests.chorus.support import asgi_urls
 from tests.fixtures.asgi import asgi_request
 from tests.fixtures.hops import count_hops

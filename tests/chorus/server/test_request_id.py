@@ -6,7 +6,7 @@ import pytest
 from django.test import RequestFactory
 
 import chorus
-from chorus.server._asgi import ChorusASGIHandler
+from chorus.server import ChorusASGIHandler
 from chorus.server._request_id import new_request_id
 from tests.fixtures.asgi import asgi_request
 

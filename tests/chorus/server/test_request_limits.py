@@ -5,7 +5,7 @@ import contextlib
 
 import pytest
 
-from chorus.server._asgi import ChorusASGIHandler
+from chorus.server import ChorusASGIHandler
 from chorus.server._settings import server_problems as problems
 from tests.fixtures.asgi import asgi_request
 from tests.fixtures.uvicorn_server import serving

@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from chorus.server._asgi import ChorusASGIHandler
+from chorus.server import ChorusASGIHandler
 from tests.chorus.engine.test_metrics import sample
 from tests.fixtures.asgi import asgi_request
 

@@ -6,8 +6,8 @@ import threading
 import pytest
 from django.core.handlers.asgi import ASGIHandler
 
+from chorus.server import ChorusASGIHandler
 from chorus.server import _suspicious as suspicious
-from chorus.server._asgi import ChorusASGIHandler
 from tests.fixtures.asgi import asgi_request
 from tests.fixtures.hops import count_hops
 

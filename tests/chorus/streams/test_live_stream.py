@@ -19,7 +19,7 @@ import redis
 from django.core.handlers.asgi import ASGIHandler
 
 from chorus.engine._draining import begin_draining, reset_draining
-from chorus.server._asgi import ChorusASGIHandler
+from chorus.server import ChorusASGIHandler
 from chorus.streams import get_hub
 from chorus.streams._redis_stream_log import RedisStreamLog
 from tests.chorus.support import live_urls

@@ -8,7 +8,7 @@ import pytest
 from django.test import AsyncRequestFactory, Client, RequestFactory
 
 import chorus
-from chorus.server._asgi import ChorusASGIHandler
+from chorus.server import ChorusASGIHandler
 from tests.chorus.support import streams_urls
 from tests.chorus.support.sse_wire import parse
 from tests.fixtures.asgi import asgi_request

@@ -10,7 +10,7 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 from django.utils import timezone
 
-from chorus.server._asgi import ChorusASGIHandler
+from chorus.server import ChorusASGIHandler
 from storefront.access.keys import create_key, forget_keys
 from storefront.access.models import ApiKey, Scope
 from storefront.asgi import application

@@ -10,7 +10,7 @@ from django.http import HttpRequest
 from django.test import RequestFactory
 from django.views.debug import get_exception_reporter_filter
 
-from chorus.server._asgi import ChorusASGIHandler
+from chorus.server import ChorusASGIHandler
 from storefront.asgi import application
 from storefront.http.redaction import REDACTED, RedactSecretsFilter, redact
 from storefront.orders.models import Order

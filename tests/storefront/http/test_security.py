@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from chorus.server._asgi import ChorusASGIHandler
+from chorus.server import ChorusASGIHandler
 from storefront.asgi import application
 from tests.fixtures.asgi import asgi_request
 

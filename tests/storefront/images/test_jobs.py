@@ -1,6 +1,7 @@
 """The job's life, run in this process on real files: retries, time limit, re-runs, claims.
 
-The same ``jobs.run`` a worker calls, called directly, so each path is reached
+The same ``jobs.run`` a worker calls (through ``tasks.process_image`` where a
+retry must be queued), called directly, so each path is reached
 on purpose: a missing original (a transient storage error), a slow step, a job
 another live worker holds, a job whose worker died.
 """
@@ -16,7 +17,7 @@ from django.test import override_settings
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from storefront.images import jobs, workers
+from storefront.images import jobs, tasks, workers
 from storefront.images.models import ImageJob, Status, WorkerHeartbeat
 from tests.storefront.images.support import pictures
 from tests.storefront.images.support.media import stored_files
@@ -68,17 +69,26 @@ def test_a_re_run_overwrites_the_same_outputs(media_root) -> None:
 def test_a_transient_error_is_retried_with_backoff_then_the_job_fails(media_root) -> None:
     job = _job()
     default_storage.delete(job.original)  # the storage answers "not found": maybe it is catching up
-    jobs.run(job.pk)
+    tasks.process_image.call(job.pk)
     job.refresh_from_db()
     assert (job.status, job.attempts, job.worker) == (Status.QUEUED, 1, "")
     assert _deferred_runs(job) == [2]
-    jobs.run(job.pk)
+    tasks.process_image.call(job.pk)
     assert sorted(_deferred_runs(job)) == [2, 10]
-    jobs.run(job.pk)
+    tasks.process_image.call(job.pk)
     job.refresh_from_db()
     assert job.status == Status.FAILED
     assert job.attempts == 3
     assert job.error.startswith("gave up after 3 attempts: FileNotFoundError")
+
+
+def test_the_job_logic_asks_for_a_retry_and_leaves_the_queueing_to_its_task(media_root) -> None:
+    job = _job()
+    default_storage.delete(job.original)
+    assert jobs.run(job.pk) == 2
+    job.refresh_from_db()
+    assert job.status == Status.QUEUED
+    assert _deferred_runs(job) == []
 
 
 @override_settings(STOREFRONT_IMAGE_TIME_LIMIT=0.3, STOREFRONT_IMAGE_STEP_DELAY=0.2)

@@ -9,7 +9,7 @@ from asgiref.sync import sync_to_async
 from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
-from chorus.server._asgi import ChorusASGIHandler
+from chorus.server import ChorusASGIHandler
 from storefront.images.models import ImageJob, Status
 from storefront.images.workers import beat
 from tests.fixtures.asgi import asgi_request

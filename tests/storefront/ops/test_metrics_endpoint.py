@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from chorus.server._asgi import ChorusASGIHandler
+from chorus.server import ChorusASGIHandler
 from tests.fixtures.asgi import asgi_request
 
 # /metrics also reads the task queue's numbers from the database.

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from chorus.server._asgi import ChorusASGIHandler
+from chorus.server import ChorusASGIHandler
 from tests.fixtures.asgi import asgi_request
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -8,7 +8,7 @@ import pytest
 from asgiref.sync import sync_to_async
 from django.utils import timezone
 
-from chorus.server._asgi import ChorusASGIHandler
+from chorus.server import ChorusASGIHandler
 from storefront.images.models import WorkerHeartbeat
 from storefront.images.workers import beat
 from storefront.ops.readiness import NotReady

@@ -36,8 +36,8 @@ from django.utils import timezone
 
 from storefront.access.keys import create_key, digest
 from storefront.access.models import ApiKey, Scope
+from storefront.dashboard.upstreams import UPSTREAM_NAMES
 from storefront.devtools.processes import Child, Children
-from storefront.env import UPSTREAM_NAMES
 from upstreams.server import bind_socket
 
 __all__ = ["SETUP_COMMANDS", "Command"]
