@@ -126,7 +126,7 @@ async def test_a_disconnect_between_events_closes_the_producer(app, journal):
 
 
 async def test_a_producer_yielding_something_else_than_an_event_fails_loudly(app):
-    with pytest.raises(TypeError, match=r"chorus\.Event"):
+    with pytest.raises(TypeError, match=r"chorus\.streams\.Event"):
         await asgi_request(app, "/not-events/")
 
 
