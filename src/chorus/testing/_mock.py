@@ -215,6 +215,11 @@ class MockTransport:
             raise ValueError(
                 f"route {route!r}: expected 'METHOD upstream /path', e.g. 'GET inventory /stock'"
             )
+        if "?" in found["path"]:
+            raise ValueError(
+                f"route {route!r}: a route matches the path only; "
+                "read the query in a handler (request.params)"
+            )
         if answer is None:
             answers: tuple[Answer, ...] = (
                 MockResponse(status, json, body, MappingProxyType(dict(headers or {})), delay),

@@ -199,6 +199,8 @@ async def test_it_is_a_transport_factory_too():
 def test_a_malformed_route_is_refused_at_once():
     with pytest.raises(ValueError, match="expected 'METHOD upstream /path'"):
         MockTransport({"inventory /stock": MockResponse()})
+    with pytest.raises(ValueError, match="matches the path only"):
+        MockTransport({"GET inventory /stock?warehouse=north": MockResponse()})
 
 
 def fail_inside_a_block_with_an_unmatched_request():
