@@ -20,6 +20,16 @@ def chorus_app(settings):
     return ChorusASGIHandler()
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # The newcomer's path (test_newcomer.py) builds, installs and serves: only when asked for.
+    if "newcomer" in (config.option.markexpr or ""):
+        return
+    deselected = [item for item in items if item.get_closest_marker("newcomer") is not None]
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = [item for item in items if item.get_closest_marker("newcomer") is None]
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     # Run on its own settings (CI does), the library's suite must not need storefront.
     if django_settings.configured and django_settings.SETTINGS_MODULE == CHORUS_SETTINGS:

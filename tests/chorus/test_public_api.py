@@ -11,6 +11,8 @@ import chorus
 FACES = ["chorus", "chorus.server", "chorus.streams", "chorus.testing"]
 # Modules Django itself looks up by name: an app's ``apps`` module.
 DJANGO_MODULES = {"chorus.apps"}
+# Modules pytest loads by name: the plugin of the ``pytest11`` entry point (pyproject.toml).
+PYTEST_PLUGINS = {"chorus.testing.pytest_plugin"}
 # Folders that group private modules and export nothing themselves.
 FOLDERS = {"chorus.engine", "chorus.engine.policies", "chorus.engine.transport", "chorus.views"}
 
@@ -40,7 +42,7 @@ def test_all_is_sorted_and_matches_the_exports(face):
 def test_every_module_outside_the_faces_is_private():
     found = {info.name for info in pkgutil.walk_packages(chorus.__path__, "chorus.")}
     public = {name for name in found if not name.rsplit(".", 1)[-1].startswith("_")}
-    assert public == set(FACES[1:]) | DJANGO_MODULES | FOLDERS
+    assert public == set(FACES[1:]) | DJANGO_MODULES | PYTEST_PLUGINS | FOLDERS
 
 
 @pytest.mark.parametrize("folder", sorted(FOLDERS))

@@ -1,6 +1,6 @@
 """What a fan-out returns: one ``SourceResult`` per source, gathered in a ``Result``.
 
-``Result.response()`` renders the response envelope (docs/chorus.md) with the
+``Result.response()`` renders the response envelope (docs/envelope.md) with the
 status policy: 200 when every required source is ``ok``; 504 when a required
 source timed out (or was skipped for lack of time); 502 when one failed any
 other way. ``Chorus-Complete: false`` marks any missing source and

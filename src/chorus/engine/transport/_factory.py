@@ -21,16 +21,37 @@ from chorus.engine._loop_local import LoopLocal
 from chorus.engine.transport._base import Transport
 from chorus.engine.transport._http1 import Http1Transport
 
-__all__ = ["TransportFactory", "aclose_transport", "get_transport", "set_transport_factory"]
+__all__ = [
+    "TransportFactory",
+    "aclose_transport",
+    "get_transport",
+    "override_transport",
+    "set_transport_factory",
+]
 
 TransportFactory = Callable[[], Transport]
 _factory: TransportFactory = Http1Transport
 _transports: LoopLocal[Transport] = LoopLocal(lambda: _factory())
+# One transport for every loop, whatever each already has: ``chorus.testing``'s mocks.
+_override: Transport | None = None
 
 
 def get_transport() -> Transport:
     """The running event loop's transport, created on first use."""
+    if _override is not None:
+        return _override
     return _transports.get()
+
+
+def override_transport(transport: Transport | None) -> Transport | None:
+    """Answer every call, on every loop, with ``transport`` (``None``: stop); return the last one.
+
+    For tests (``chorus.testing.mock_upstreams``): unlike ``set_transport_factory``,
+    it takes over loops that already made their transport, and lets them have it back.
+    """
+    global _override
+    previous, _override = _override, transport
+    return previous
 
 
 async def aclose_transport() -> bool:

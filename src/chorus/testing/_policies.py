@@ -1,14 +1,5 @@
 """Switches for a project's own test suite, like stamina's ``set_testing``.
 
-    # conftest.py
-    import chorus.testing
-
-    @pytest.fixture(autouse=True)
-    def _chorus_policies():
-        chorus.testing.set_testing(True)   # retries do not sleep between attempts
-        yield
-        chorus.testing.reset_policies()    # no breaker, budget or cache leaks into the next test
-
 ``reset_policies`` forgets what this process knows; ``areset_shared_state``
 also deletes chorus's keys in Redis (shared breakers and caches), for suites
 that run against a Redis of their own.
@@ -19,12 +10,17 @@ from __future__ import annotations
 from chorus.engine import _chain, _redis
 from chorus.engine.policies import _switches
 
-__all__ = ["areset_shared_state", "reset_policies", "set_testing"]
+__all__ = ["areset_shared_state", "is_testing", "reset_policies", "set_testing"]
 
 
 def set_testing(testing: bool = True) -> None:
     """In a test suite: no backoff sleeps between retries (attempts still count)."""
     _switches.testing = testing
+
+
+def is_testing() -> bool:
+    """Whether ``set_testing(True)`` is in force."""
+    return _switches.testing
 
 
 def reset_policies() -> None:
