@@ -2,7 +2,8 @@
 
 Django's security checks find middleware by exact path
 (``"django.middleware.security.SecurityMiddleware" in settings.MIDDLEWARE``).
-Storefront's stack holds async-native subclasses (``storefront.http.middleware``),
+Storefront's stack holds async-native subclasses (``chorus.server``'s and
+``storefront.http.middleware``'s),
 so Django's checks would warn that the built-ins are missing (security.W001,
 W002, W003) and, worse, skip every check that depends on them (HSTS, the
 HTTPS redirect, secure CSRF cookies, X-Frame-Options...), passing them
@@ -75,7 +76,7 @@ def check_security_middleware_present(
     return [
         Warning(
             f"Neither {builtin} nor a subclass of it is in MIDDLEWARE.",
-            hint="Add it, or storefront.http.middleware's async-native version of it.",
+            hint="Add it, or its async-native version (chorus.server, storefront.http.middleware).",
             id="storefront.W001",
         )
         for builtin in _PRESENCE_REQUIRED

@@ -110,25 +110,26 @@ INSTALLED_APPS = [
     "django_tasks_db",
 ]
 
-# Django's built-ins, made async-native (storefront/http/middleware.py): no thread hop per hook.
+# Django's built-ins, made async-native: no thread hop per hook. chorus.server's never block;
+# storefront/http/middleware.py's (sessions, CSRF, messages, CSP) hop only when they may.
 # ServeStatic answers /static/ before anything else looks at the request.
 # ApiInputMiddleware wraps everything that can refuse an /api/ request, so every refusal is JSON;
 # ApiAccessMiddleware needs the session's user, and RateLimitMiddleware the identity it finds.
 MIDDLEWARE = [
     "chorus.server.RequestIDMiddleware",
     "chorus.server.RouteMetricsMiddleware",
-    "storefront.http.middleware.SecurityMiddleware",
+    "chorus.server.SecurityMiddleware",
     "storefront.http.middleware.StaticFilesMiddleware",
     # storefront.http.body's, letting the multipart image upload through to its view.
     "storefront.http.body.ApiInputMiddleware",
     "storefront.http.middleware.SessionMiddleware",
-    "storefront.http.middleware.CommonMiddleware",
+    "chorus.server.CommonMiddleware",
     "storefront.http.middleware.CsrfViewMiddleware",
     "storefront.http.middleware.AuthenticationMiddleware",
     "storefront.access.middleware.ApiAccessMiddleware",
     "storefront.http.ratelimit.RateLimitMiddleware",
     "storefront.http.middleware.MessageMiddleware",
-    "storefront.http.middleware.XFrameOptionsMiddleware",
+    "chorus.server.XFrameOptionsMiddleware",
     "storefront.http.middleware.ContentSecurityPolicyMiddleware",
 ]
 

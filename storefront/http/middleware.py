@@ -1,15 +1,19 @@
-"""Django's built-in middleware, made async-native for storefront's stack.
+"""Django's built-in middleware that chorus leaves to Django, made async-native for storefront.
 
-Each class is Django's own with ``chorus.server.NonBlockingMiddlewareMixin``: the
-hooks run on the event loop, because they only read headers and cookies and
-set attributes. Where a hook can do I/O, it hops to a thread only then:
+chorus ships the ones whose hooks never block (``chorus.server.SecurityMiddleware``,
+``CommonMiddleware``, ``XFrameOptionsMiddleware``, ``AuthenticationMiddleware``);
+storefront lists those directly, and subclasses ``AuthenticationMiddleware`` here to
+hold the request weakly. The classes below are Django's own with
+``chorus.server.NonBlockingMiddlewareMixin``, for hooks that block only sometimes:
+they run on the event loop and hop to a thread only when they may do I/O:
 
 - sessions: saving a modified session writes to the database;
 - messages: storing messages may load the session;
-- CSRF: for a multipart POST, reading ``request.POST`` may spool uploads to disk.
+- CSRF: for a multipart POST, reading ``request.POST`` may spool uploads to disk,
+  and with ``CSRF_USE_SESSIONS`` the token lives in the session.
 
-Authentication's ``process_request`` only installs the lazy ``request.user``
-and ``request.auser``; views that need the user call ``await request.auser()``.
+chorus does not ship these: each decides when to hop by storefront's settings
+(database sessions, cookie-or-session messages), which a library cannot assume.
 """
 
 from __future__ import annotations
@@ -25,30 +29,20 @@ from django.contrib.messages import middleware as messages
 from django.contrib.messages.storage import default_storage
 from django.contrib.sessions import middleware as sessions
 from django.http import HttpRequest, HttpResponseBase
-from django.middleware import clickjacking, common, csp, csrf, security
+from django.middleware import csp, csrf
 from django.utils.functional import SimpleLazyObject, empty
 from servestatic.middleware import ServeStaticMiddleware
 
+from chorus import server as chorus_server
 from chorus.server import NonBlockingMiddlewareMixin
 
 __all__ = [
     "AuthenticationMiddleware",
-    "CommonMiddleware",
     "ContentSecurityPolicyMiddleware",
     "CsrfViewMiddleware",
     "MessageMiddleware",
-    "SecurityMiddleware",
     "SessionMiddleware",
-    "XFrameOptionsMiddleware",
 ]
-
-
-class SecurityMiddleware(NonBlockingMiddlewareMixin, security.SecurityMiddleware):
-    pass
-
-
-class CommonMiddleware(NonBlockingMiddlewareMixin, common.CommonMiddleware):
-    pass
 
 
 # A non-HTML answer (JSON, an event stream, a static asset) is never rendered as a
@@ -69,12 +63,8 @@ class ContentSecurityPolicyMiddleware(
         return response
 
 
-class XFrameOptionsMiddleware(NonBlockingMiddlewareMixin, clickjacking.XFrameOptionsMiddleware):
-    pass
-
-
-class AuthenticationMiddleware(NonBlockingMiddlewareMixin, auth.AuthenticationMiddleware):
-    """Django's, with ``request.user`` and ``request.auser`` holding the request weakly.
+class AuthenticationMiddleware(chorus_server.AuthenticationMiddleware):
+    """chorus's (Django's, its hook on the loop), with ``request.user`` and ``request.auser`` holding the request weakly.
 
     Django's loaders are closures over the request, stored on the request: every
     request is then a reference cycle that only the cyclic garbage collector

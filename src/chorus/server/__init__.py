@@ -15,7 +15,10 @@
 - admission (``_admission.py``): a per-worker door in front of Django;
 - lifespan and draining: ``on_shutdown`` callbacks, ``begin_draining``;
 - middleware: the bases (``DualModeMiddleware``, ``NonBlockingMiddlewareMixin``),
-  ``RequestIDMiddleware`` and ``RequestIDFilter``, ``RouteMetricsMiddleware``.
+  ``RequestIDMiddleware`` and ``RequestIDFilter``, ``RouteMetricsMiddleware``;
+  Django's stock middleware whose hooks never block, with their hooks on the
+  loop (``_stock_middleware.py``, ``_auth_middleware.py``): ``SecurityMiddleware``,
+  ``CommonMiddleware``, ``AuthenticationMiddleware``, ``XFrameOptionsMiddleware``.
 
 Its keys of ``CHORUS`` are ``ADMISSION``, ``REQUEST_LIMITS`` and ``BEFORE_BODY``.
 """
@@ -29,15 +32,24 @@ from chorus.server._lifespan import on_shutdown
 from chorus.server._middleware_bases import DualModeMiddleware, NonBlockingMiddlewareMixin
 from chorus.server._request_id import RequestIDFilter, RequestIDMiddleware
 from chorus.server._route_metrics import RouteMetricsMiddleware
+from chorus.server._stock_middleware import (
+    CommonMiddleware,
+    SecurityMiddleware,
+    XFrameOptionsMiddleware,
+)
 
 __all__ = [
     "AdmissionState",
+    "AuthenticationMiddleware",
     "ChorusASGIHandler",
+    "CommonMiddleware",
     "DualModeMiddleware",
     "NonBlockingMiddlewareMixin",
     "RequestIDFilter",
     "RequestIDMiddleware",
     "RouteMetricsMiddleware",
+    "SecurityMiddleware",
+    "XFrameOptionsMiddleware",
     "admission_state",
     "begin_draining",
     "get_asgi_application",
@@ -45,3 +57,12 @@ __all__ = [
     "on_shutdown",
     "wait_draining",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # Django's auth middleware imports the auth models: loaded when first asked for.
+    if name == "AuthenticationMiddleware":
+        from chorus.server._auth_middleware import AuthenticationMiddleware
+
+        return AuthenticationMiddleware
+    raise AttributeError(f"module 'chorus.server' has no attribute {name!r}")

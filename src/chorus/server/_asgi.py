@@ -74,7 +74,7 @@ from django.core.handlers import base
 from django.core.handlers.asgi import ASGIHandler, ASGIRequest, get_script_prefix
 from django.core.handlers.base import reset_urlconf
 from django.db import close_old_connections, reset_queries
-from django.dispatch import Signal
+from django.dispatch import Signal, dispatcher
 from django.http import HttpRequest, HttpResponseBase
 from django.urls import set_script_prefix, set_urlconf
 from django.utils.log import log_response
@@ -97,6 +97,15 @@ _HANDLED_HERE = frozenset({reset_queries, close_old_connections, close_caches, r
 
 
 _WRAPPER = "convert_exception_to_response"
+
+# How Signal.asend runs async receivers differs by Django version, and _send_signal
+# does as the installed one does. Django 6.1 runs them in a TaskGroup that shares the
+# caller's context (a receiver of request_started can set a ContextVar the view then
+# sees) and cancels the others when one fails: its dispatcher._run_parallel, used here.
+# Django 5.2 and 6.0 gather them, each in a copy of the context.
+_run_parallel: Callable[..., Awaitable[list[Any]]] | None = getattr(
+    dispatcher, "_run_parallel", None
+)
 
 
 class ChorusASGIHandler(ASGIHandler):
@@ -340,7 +349,11 @@ async def _send_signal(signal: Signal, sender: type, **named: Any) -> None:
     if pending:
         await sync_to_async(run_sync, thread_sensitive=True)()
     if async_receivers:
-        await asyncio.gather(*(r(signal=signal, sender=sender, **named) for r in async_receivers))
+        coroutines = (r(signal=signal, sender=sender, **named) for r in async_receivers)
+        if _run_parallel is not None:
+            await _run_parallel(*coroutines)
+        else:
+            await asyncio.gather(*coroutines)
 
 
 def _caches_need_closing() -> bool:

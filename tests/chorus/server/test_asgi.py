@@ -3,6 +3,7 @@
 import logging
 import threading
 
+import django
 import pytest
 from django.core.handlers.asgi import ASGIHandler
 from django.core.signals import request_finished, request_started
@@ -156,3 +157,36 @@ async def test_a_5xx_is_logged_in_a_thread_where_mail_admins_may_block(handler, 
     records = [r for r in caplog.records if r.name == "django.request"]
     assert records
     assert all(r.thread != threading.get_ident() for r in records)
+
+
+@pytest.mark.parametrize("handler_class", [ASGIHandler, ChorusASGIHandler])
+async def test_a_receiver_sets_context_for_the_view_as_the_installed_djangos_asend_does(
+    handler_class,
+):
+    # Django 6.1's Signal.asend runs async receivers in the caller's context; 5.2's and
+    # 6.0's gather them, each in a copy. Chorus's handler does as the installed Django's.
+    async def mark(**kwargs):
+        asgi_urls.marker.set("set by request_started")
+
+    request_started.connect(mark)
+    try:
+        response = await asgi_request(handler_class(), "/context/")
+    finally:
+        request_started.disconnect(mark)
+    expected = b"set by request_started" if django.VERSION >= (6, 1) else b"unset"
+    assert response.body == expected
+
+
+async def test_a_failing_receiver_fails_the_request_and_closes_the_body_file(handler):
+    # Chorus closes the spooled body whatever fails, on every Django, as 6.1's handler does;
+    # Django 5.2's and 6.0's own handlers leave it to the garbage collector, and with
+    # filterwarnings = error its ResourceWarning fails this test for them.
+    async def fail(**kwargs):
+        raise RuntimeError("receiver failed")
+
+    request_started.connect(fail)
+    try:
+        with pytest.raises(RuntimeError, match="receiver failed"):
+            await asgi_request(handler, "/echo/", method="POST", chunks=[b"one,", b"two"])
+    finally:
+        request_started.disconnect(fail)

@@ -1,5 +1,6 @@
 """Views for the handler tests: no database, sync ORM, streaming, files, uploads."""
 
+import contextvars
 import tempfile
 import threading
 
@@ -11,6 +12,9 @@ from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 
 seen = {}
+
+# Set by a test's request_started receiver, read by the view below.
+marker: contextvars.ContextVar[str] = contextvars.ContextVar("marker", default="unset")
 
 
 async def plain(request):
@@ -71,7 +75,12 @@ async def boom(request):
     raise RuntimeError("a bug in a view")
 
 
+async def context(request):
+    return HttpResponse(marker.get().encode())
+
+
 urlpatterns = [
+    path("context/", context),
     path("boom/", boom),
     path("missing/", missing),
     path("host/", host),
