@@ -14,9 +14,12 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import pytest
+
 import chorus
 from chorus import Outcome
 from tests.chorus.engine.policies.conftest import JSON_OK, run
+from tests.chorus.engine.test_metrics import Delta, requests
 from tests.fixtures.raw_server import Conn, RawServer, answer
 
 GOOD = answer(JSON_OK, "200 OK", "Content-Type: application/json")
@@ -105,6 +108,29 @@ async def test_chorus_fetch_answers_its_own_timeout_stale(
     good = await chorus.fetch(chorus.call("svc", "/x"))
     assert await chorus.fetch(chorus.call("svc", "/x", timeout=0.2)) == good
     assert upstream.held.is_set()
+
+
+async def test_a_caller_going_away_just_before_the_deadline_is_neither_stale_nor_a_failure(
+    serve: Serve, one_upstream: Callable[..., None]
+) -> None:
+    upstream = Upstream(GOOD)
+    server = await serve(upstream)
+    one_upstream(
+        server.url,
+        CACHE={"TTL": 0, "STALE_IF_ERROR": 60.0},
+        BREAKER={"MINIMUM_CALLS": 1, "WINDOW": 2},
+    )
+    await chorus.fetch(chorus.call("svc", "/x"))
+    limit = asyncio.get_running_loop().time() + 0.5
+    view = asyncio.create_task(chorus.fetch(chorus.call("svc", "/x", timeout=0.5)))
+    await upstream.held.wait()
+    block_until(limit - 0.001)
+    view.cancel()  # the client went away, 1 ms before the call's deadline
+    with pytest.raises(asyncio.CancelledError):
+        await view
+    report = chorus.policy_report()["svc"]
+    assert report["cache"]["stale"] == 0
+    assert (report["breaker"]["calls"], report["breaker"]["failure_rate"]) == (1, 0.0)
 
 
 async def test_the_breaker_does_not_count_a_fail_fast_cancel(
@@ -213,3 +239,32 @@ async def test_chorus_fetch_waiters_get_their_own_error(
     assert len({id(error) for error in errors}) == 3
     assert [getattr(error, "attempts", None) for error in errors] == [2, 0, 0]
     assert all(getattr(error, "status", None) == 503 for error in errors)
+
+
+async def test_a_request_cut_off_by_a_fail_fast_cancel_is_measured_as_cancelled(
+    serve: Serve, one_upstream: Callable[..., None]
+) -> None:
+    upstream = Upstream()
+    server = await serve(upstream)
+    one_upstream(server.url)
+    delta = Delta(requests("svc", "cancelled"), requests("svc", "timeout"))
+    limit = asyncio.get_running_loop().time() + 0.5
+    await chorus.gather(
+        svc=chorus.call("svc", "/x", timeout=0.5),
+        peer=chorus.source(fails_just_before(limit, 0.001)),
+        deadline=None,
+    )
+    assert (delta.of(requests("svc", "cancelled")), delta.of(requests("svc", "timeout"))) == (1, 0)
+
+
+async def test_both_requests_of_a_hedged_call_cut_off_by_its_deadline_are_timeouts(
+    serve: Serve, one_upstream: Callable[..., None]
+) -> None:
+    upstream = Upstream()
+    server = await serve(upstream)
+    one_upstream(server.url, HEDGE={"DELAY": 0.05})
+    delta = Delta(requests("svc", "cancelled"), requests("svc", "timeout"))
+    result = await run(chorus.call("svc", "/x", timeout=0.3), deadline=None)
+    assert len(server.requests) == 2
+    assert (result.outcome, result.attempts) == (Outcome.TIMEOUT, 2)
+    assert (delta.of(requests("svc", "cancelled")), delta.of(requests("svc", "timeout"))) == (0, 2)
