@@ -9,9 +9,9 @@ only when it says so; a fail-fast cancel (a required source failed), a hedge
 that lost the race, a client that went away (the view's task cancelled) never
 are, however close to the deadline they land. Nothing is inferred from the clock.
 
-What this relies on, checked on CPython 3.12.1 and 3.13.0 with asyncio's default
-(C) tasks, on asyncio's loop and (3.13) uvloop's; ``tests/chorus/engine/test_expiry.py``
-keeps checking it on the Python the project runs:
+What this relies on, checked on CPython 3.12.1 and 3.13.0 with both the C and
+the pure-Python ``Task``, on asyncio's loop and (3.13) uvloop's;
+``tests/chorus/engine/test_expiry.py`` keeps checking it on the Python the project runs:
 
 - ``Task.cancel(msg)`` cancels the future the task waits on with ``msg``, and
   the ``CancelledError`` thrown into the coroutine has ``args == (msg,)``. It is
