@@ -25,6 +25,7 @@ from chorus.engine import _send
 from chorus.engine._attempt import Attempt, Send
 from chorus.engine._call import Call
 from chorus.engine._exceptions import UpstreamError, UpstreamTimeoutError
+from chorus.engine._expiry import deadline_at
 from chorus.engine._loop_local import LoopLocal
 from chorus.engine._metrics import upstream_meter
 from chorus.engine._results import Outcome, outcome_of
@@ -98,7 +99,7 @@ async def fetch(call: Call, *, request: HttpRequest | None = None) -> Any:
     meter = upstream_meter(upstream)
     outcome = Outcome.ERROR
     try:
-        async with asyncio.timeout_at(deadline):
+        async with deadline_at(deadline):
             reply = await chain_for(call, upstream)(Attempt(call, upstream, request, deadline))
         outcome = Outcome.OK if reply.error is None else outcome_of(reply.error)
     except TimeoutError:

@@ -25,6 +25,8 @@
 
 from __future__ import annotations
 
+from typing import Self
+
 from django.core.exceptions import ImproperlyConfigured
 
 __all__ = [
@@ -98,6 +100,20 @@ class UpstreamError(ChorusError):
         # Requests sent for this call; a retry or a re-send raises it as it goes.
         self.attempts = attempts
         super().__init__(f"{upstream}: {message}")
+
+    def shared(self) -> Self:
+        """This failure as raised to a caller that shared the failed request (the cache's
+        singleflight): a new object, with none of the requests counted as its own.
+
+        Never the same object: each raise adds the raiser's frames to an exception's
+        ``__traceback__``, and each caller's ``attempts`` is its own.
+        """
+        copy = type(self).__new__(type(self))
+        copy.__dict__.update(self.__dict__)
+        copy.args = self.args
+        copy.attempts = 0
+        copy.hedged = False
+        return copy
 
 
 class UpstreamTimeoutError(UpstreamError):

@@ -25,7 +25,7 @@ from chorus.engine._attempt import Attempt, Reply
 from chorus.engine._call import DEFAULT, Call, Default
 from chorus.engine._chain import chain_for
 from chorus.engine._exceptions import UpstreamError
-from chorus.engine._expiry import Expiries
+from chorus.engine._expiry import Expiries, by_deadline
 from chorus.engine._metrics import upstream_meter
 from chorus.engine._results import Outcome, Result, SourceResult, outcome_of
 from chorus.engine._settings import get_settings
@@ -73,6 +73,8 @@ class Fanout:
         self._started = False
         self._started_at = 0.0
         self._expiries: Expiries | None = None
+        # Each call's Attempt, which counts its requests: read when its task ends cancelled.
+        self._attempts: dict[str, Attempt] = {}
 
     def result(self) -> Result:
         if self._elapsed_ms is None:
@@ -129,12 +131,13 @@ class Fanout:
                 # Perhaps before its first step: a source coroutine it never awaited is
                 # closed, so that Python does not warn about it.
                 discard(plan.spec)
+                attempt = self._attempts.get(name)
                 result = SourceResult(
                     name=name,
                     outcome=Outcome.CANCELLED,
                     required=plan.required,
                     ms=(loop.time() - started) * 1000,
-                    attempts=0,
+                    attempts=0 if attempt is None else attempt.sent,  # cancelled ones too
                 )
             elif (error := task.exception()) is not None:
                 # _run reports every failure itself; this is the net under it, so that each
@@ -204,33 +207,42 @@ class Fanout:
         assert task is not None
         assert self._expiries is not None
         expired = self._expiries.expired
+        # A call's requests are counted as they go out (Attempt.sent), so that a call cut
+        # short still says how many reached for the upstream; an awaitable says 1 (0 cached).
+        attempt: Attempt | None = None
         try:
             if plan.upstream is not None:
                 assert isinstance(spec, Call)
-                attempt = Attempt(spec, plan.upstream, self._request, until)
+                attempt = self._attempts[name] = Attempt(spec, plan.upstream, self._request, until)
                 reply = await chain_for(spec, plan.upstream)(attempt)
             else:
-                reply = await await_source(spec, until)
+                reply = await await_source(spec)
+            attempts = reply.attempts if attempt is None else attempt.sent
             if reply.error is not None:
-                return _stale(landed, reply, reply.error, name)
+                return _stale(landed, reply, reply.error, name, attempts)
             return landed(
                 Outcome.OK,
                 data=reply.data,
                 raw=reply.raw,
                 http_status=reply.status,
-                attempts=reply.attempts,
+                attempts=attempts,
                 cached=reply.cached,
                 hedged=reply.hedged,
             )
-        except asyncio.CancelledError:
-            if task not in expired or task.cancelling() > 1:
+        except asyncio.CancelledError as error:
+            if task not in expired or not by_deadline(error):
                 raise  # cancelled by someone else too (the caller, fail-fast): not a timeout
             assert until is not None
             return landed(
-                Outcome.TIMEOUT, error=f"no answer within {(until - begin) * 1000:.0f} ms"
+                Outcome.TIMEOUT,
+                attempts=1 if attempt is None else attempt.sent,
+                error=f"no answer within {(until - begin) * 1000:.0f} ms",
             )
         except Exception as error:
-            return landed(outcome_of(error), **_failure(error, name))
+            fields = _failure(error, name)
+            if attempt is not None:
+                fields["attempts"] = attempt.sent
+            return landed(outcome_of(error), **fields)
         finally:
             if task in expired:
                 # Withdraw the time limit's cancel request, also when the source had just
@@ -250,11 +262,11 @@ def _failure(error: Exception, name: str) -> dict[str, Any]:
 
 
 def _stale(
-    landed: Callable[..., SourceResult], reply: Reply, error: Exception, name: str
+    landed: Callable[..., SourceResult], reply: Reply, error: Exception, name: str, attempts: int
 ) -> SourceResult:
     """A failure answered from the cache: the failure's outcome, the last good data."""
     fields = _failure(error, name)
-    fields["attempts"] = reply.attempts
+    fields["attempts"] = attempts
     return landed(
         outcome_of(error), data=reply.data, raw=reply.raw, cached=True, stale=True, **fields
     )

@@ -26,6 +26,7 @@ from chorus.engine._exceptions import (
     UpstreamStatusError,
     UpstreamTimeoutError,
 )
+from chorus.engine._expiry import by_deadline
 from chorus.engine._loop_local import LoopLocal
 from chorus.engine._metrics import UpstreamMeter, upstream_meter
 from chorus.engine._request_context import REQUEST_ID_HEADER, current_request_id
@@ -65,10 +66,6 @@ def _headers(call: Call, upstream: UpstreamConfig, request: HttpRequest | None) 
     return headers
 
 
-# A cancellation this close to the attempt's deadline is the deadline's (see chorus.engine._expiry).
-_EARLY = 0.002
-
-
 async def send(attempt: Attempt) -> Reply:
     """Send one request for ``attempt``; return its ``Reply`` or raise ``UpstreamError``.
 
@@ -88,6 +85,7 @@ async def send(attempt: Attempt) -> Reply:
             await _queue(bulkhead, meter)
         if meter is not None:
             meter.in_flight.inc(1)
+        attempt.sent += 1  # handed to the transport: it may reach the upstream (_attempt)
         try:
             response = await get_transport().request(
                 call.method,
@@ -99,6 +97,7 @@ async def send(attempt: Attempt) -> Reply:
                 max_body_bytes=upstream.max_body_bytes,
             )
         except ResponseTooLargeError as exc:
+            attempt.sent += exc.attempts - 1
             raise UpstreamBodyError(
                 upstream.name,
                 f"body larger than {exc.limit} bytes",
@@ -106,6 +105,7 @@ async def send(attempt: Attempt) -> Reply:
                 attempts=exc.attempts,
             ) from None
         except TransportError as exc:
+            attempt.sent += exc.attempts - 1  # the transport's own re-send
             raise UpstreamConnectionError(
                 upstream.name,
                 str(exc),
@@ -122,17 +122,15 @@ async def send(attempt: Attempt) -> Reply:
             bulkhead.leave()
             if meter is not None:
                 meter.in_flight.inc(-1)
+        attempt.sent += response.attempts - 1
         return _reply(upstream, response, (loop.time() - started) * 1000)
     except UpstreamError as error:
         if meter is not None:
             outcome = outcome_of(error).value
         raise
-    except asyncio.CancelledError:
-        if meter is not None:
-            # As the breaker judges it: cancelled at its deadline, the upstream timed out.
-            deadline = attempt.deadline
-            at_deadline = deadline is not None and loop.time() >= deadline - _EARLY
-            outcome = "timeout" if at_deadline else "cancelled"
+    except asyncio.CancelledError as error:
+        # As the breaker judges it: cancelled by its deadline, the upstream timed out.
+        outcome = "timeout" if by_deadline(error) else "cancelled"
         raise
     finally:
         if meter is not None:

@@ -83,7 +83,7 @@ def plan_of(spec: SourceSpec, settings_upstream: Callable[[str], UpstreamConfig]
     return Plan(spec, True, None, None)
 
 
-async def await_source(spec: SourceSpec, until: float | None) -> Reply:
+async def await_source(spec: SourceSpec) -> Reply:
     """An awaitable source's value as a ``Reply``, through its cache when it has one."""
     target = spec.target if isinstance(spec, Source) else spec
 
@@ -95,7 +95,7 @@ async def await_source(spec: SourceSpec, until: float | None) -> Reply:
     assert spec.cache_key is not None
     cache = registry.source_cache(spec.cache_key, spec.cache)
     try:
-        return await cache.through(spec.cache_key, produce, until)
+        return await cache.through(spec.cache_key, produce)
     finally:
         discard(spec)  # answered from the cache: its own coroutine never ran
 

@@ -115,7 +115,7 @@ async def test_an_optional_wrapped_awaitable_that_fails_leaves_the_answer_200():
 
 
 async def test_an_awaitable_source_is_answered_without_an_http_status():
-    reply = await await_source(chorus.source(value_after(0, 3)), until=None)
+    reply = await await_source(chorus.source(value_after(0, 3)))
     assert (reply.status, reply.data, reply.cached) == (None, 3, False)
 
 

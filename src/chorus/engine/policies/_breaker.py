@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING
 
 from chorus.engine._attempt import Attempt, Reply, Send
 from chorus.engine._exceptions import CircuitOpenError, UpstreamError
+from chorus.engine._expiry import by_deadline
 from chorus.engine._policy_config import BreakerPolicy
 
 if TYPE_CHECKING:
@@ -215,10 +216,6 @@ _VERBS = {
 }
 
 
-# A cancellation this close to the attempt's deadline is the deadline's (see chorus.engine._expiry).
-_EARLY = 0.002
-
-
 def breaker_link(send: Send, breaker: CircuitBreaker, shared: SharedBreakerState | None) -> Send:
     """The chain's breaker: refuse while open, record every verdict, share the state."""
     count_client_errors = breaker.policy.count_client_errors
@@ -236,11 +233,10 @@ def breaker_link(send: Send, breaker: CircuitBreaker, shared: SharedBreakerState
         generation = breaker.generation
         try:
             reply = await send(attempt)
-        except asyncio.CancelledError:
-            # Cancelled at its deadline, the upstream did not answer in time: a failure.
-            # Cancelled sooner, the caller went away: no verdict on the upstream.
-            deadline = attempt.deadline
-            if deadline is not None and asyncio.get_running_loop().time() >= deadline - _EARLY:
+        except asyncio.CancelledError as error:
+            # Cancelled by its deadline, the upstream did not answer in time: a failure.
+            # Cancelled otherwise (fail-fast, the caller went away): no verdict on the upstream.
+            if by_deadline(error):
                 breaker.record(True, generation)
             else:
                 breaker.release(generation)

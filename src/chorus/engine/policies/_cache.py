@@ -11,9 +11,10 @@
   an entry answers for a call that fails, times out or is refused by the
   breaker. The reply keeps the failure (``error``) and carries the old data,
   ``cached`` and ``stale``. A timeout is the deadline's cancellation of the
-  call: it is caught at the deadline and answered with the stale entry. A
-  waiter sharing another caller's request answers stale ``STALE_MARGIN``
-  before its own deadline when that comes first. With a ``ttl`` of 0 nothing is
+  call (``chorus.engine._expiry.by_deadline``): it is caught and answered with
+  the stale entry, also by a waiter sharing another caller's request whose own
+  deadline comes first. Any other cancellation (fail-fast, the caller going
+  away) is never answered: it goes on. With a ``ttl`` of 0 nothing is
   served without a request: the cache only stands in for failures (and still
   shares one request among identical concurrent callers).
 
@@ -40,16 +41,15 @@ from cachetools import LRUCache
 
 from chorus.engine._attempt import Attempt, Reply, Send
 from chorus.engine._exceptions import UpstreamError, UpstreamTimeoutError
+from chorus.engine._expiry import by_deadline
 from chorus.engine._loop_local import LoopLocal
 from chorus.engine._metrics import cache_meter
 from chorus.engine._policy_config import CachePolicy
 from chorus.engine._redis import get_redis, redis_errors
 
-__all__ = ["STALE_MARGIN", "ResponseCache", "cache_link", "call_key"]
+__all__ = ["ResponseCache", "cache_link", "call_key"]
 
 logger = logging.getLogger("chorus.cache")
-
-STALE_MARGIN = 0.005
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,12 +78,8 @@ class ResponseCache:
         self,
         key: Hashable,
         produce: Callable[[], Awaitable[Reply]],
-        deadline: float | None,
     ) -> Reply:
-        """The answer for ``key``: from the cache, from a request in flight, or from ``produce``.
-
-        ``deadline`` is the call's, at which its cancellation is a timeout.
-        """
+        """The answer for ``key``: from the cache, from a request in flight, or from ``produce``."""
         entry = await self._get(key)
         now = time.time()
         if entry is not None and now < entry.fresh_until:
@@ -98,9 +94,12 @@ class ResponseCache:
         if flight is not None:
             fallback = entry if entry is not None and now < entry.stale_until else None
             try:
-                shared = await self._follow(flight, fallback, deadline)
+                shared = await self._follow(flight, fallback)
             except _LeaderGoneError:
                 pass
+            except UpstreamError as error:
+                # The leader's failure, as this caller's own: none of its requests.
+                raise error.shared() from None
             else:
                 self.coalesced += 1
                 if self._meter is not None:
@@ -119,7 +118,7 @@ class ResponseCache:
             self._meter.miss.inc()
         flight = flights[key] = asyncio.get_running_loop().create_future()
         try:
-            reply = await self._refresh(key, produce, deadline, entry)
+            reply = await self._refresh(key, produce, entry)
         except asyncio.CancelledError:
             flight.set_exception(_LeaderGoneError())
             raise
@@ -135,24 +134,14 @@ class ResponseCache:
             if flight.done() and not flight.cancelled():
                 flight.exception()  # nobody may be waiting: not "never retrieved"
 
-    async def _follow(
-        self, flight: asyncio.Future[Reply], fallback: _Entry | None, deadline: float | None
-    ) -> Reply:
-        """The leader's reply; or, for a waiter with a stale entry, that entry once the
-        waiter's own deadline is near (the leader's may come later)."""
-        if fallback is None or deadline is None:
-            return await asyncio.shield(flight)
-        limit = asyncio.timeout_at(deadline - STALE_MARGIN)
+    async def _follow(self, flight: asyncio.Future[Reply], fallback: _Entry | None) -> Reply:
+        """The leader's reply; or, for a waiter with a stale entry, that entry when the
+        waiter's own deadline comes first (the leader's may come later)."""
         try:
-            async with limit:
-                return await asyncio.shield(flight)
-        except TimeoutError:
-            if not limit.expired():
-                raise  # the leader's own failure
-            return self._stale_reply(fallback, TimeoutError())
-        except asyncio.CancelledError:
-            # As in _refresh: at the deadline, the deadline's own cancel in a busy turn.
-            if asyncio.get_running_loop().time() < deadline - STALE_MARGIN:
+            # Shielded: one waiter's cancellation must not cancel the others' flight.
+            return await asyncio.shield(flight)
+        except asyncio.CancelledError as error:
+            if fallback is None or not by_deadline(error):
                 raise
             return self._stale_reply(fallback, TimeoutError())
 
@@ -160,20 +149,17 @@ class ResponseCache:
         self,
         key: Hashable,
         produce: Callable[[], Awaitable[Reply]],
-        deadline: float | None,
         entry: _Entry | None,
     ) -> Reply:
         fallback = entry if entry is not None and time.time() < entry.stale_until else None
         try:
             reply = await produce()
-        except asyncio.CancelledError:
-            # At the deadline this is the deadline's own cancel (the fan-out's time limit,
-            # or chorus.fetch's): a timeout, which the links below have already counted as
-            # one and the stale entry answers. Any sooner cancel is the caller's, and goes
-            # on. No timer of the cache's own: it would cost every call a timer handle.
-            if fallback is None or deadline is None:
-                raise
-            if asyncio.get_running_loop().time() < deadline - STALE_MARGIN:
+        except asyncio.CancelledError as error:
+            # The deadline's own cancel (the fan-out's time limit, or chorus.fetch's) is a
+            # timeout, which the links below have already counted as one and the stale
+            # entry answers. Any other cancel (fail-fast, the caller's) goes on. No timer
+            # of the cache's own: it would cost every call a timer handle.
+            if fallback is None or not by_deadline(error):
                 raise
             return self._stale_reply(fallback, TimeoutError())
         except Exception as error:
@@ -263,6 +249,6 @@ def cache_link(send: Send, cache: ResponseCache) -> Send:
         if attempt.call.method != "GET":
             return await send(attempt)
 
-        return await cache.through(call_key(attempt), partial(send, attempt), attempt.deadline)
+        return await cache.through(call_key(attempt), partial(send, attempt))
 
     return caching

@@ -24,6 +24,7 @@ from dataclasses import replace
 
 from chorus.engine._attempt import Attempt, Reply, Send
 from chorus.engine._exceptions import UpstreamError
+from chorus.engine._expiry import DEADLINE, by_deadline
 from chorus.engine._methods import IDEMPOTENT_METHODS
 from chorus.engine._metrics import UpstreamMeter
 from chorus.engine._policy_config import HedgePolicy
@@ -63,7 +64,7 @@ def hedge_link(
 
 
 class _Race:
-    __slots__ = ("attempt", "first_done", "hedge", "hedge_won", "meter", "send", "task")
+    __slots__ = ("attempt", "first_done", "hedge", "hedge_won", "meter", "send", "stop", "task")
 
     def __init__(self, send: Send, attempt: Attempt, meter: UpstreamMeter | None) -> None:
         self.send = send
@@ -75,6 +76,9 @@ class _Race:
         self.hedge: asyncio.Task[Reply] | None = None
         self.hedge_won = False
         self.first_done = False
+        # The message the hedge is cancelled with when the call is: the deadline's, when
+        # it was the deadline alone, so that the hedge's request is a timeout as well.
+        self.stop: str | None = None
 
     async def run(self, wait: float) -> Reply:
         loop = asyncio.get_running_loop()
@@ -82,8 +86,10 @@ class _Race:
         try:
             try:
                 reply = await self.send(self.attempt)
-            except asyncio.CancelledError:
+            except asyncio.CancelledError as error:
                 if not self.hedge_won:
+                    if by_deadline(error):
+                        self.stop = DEADLINE
                     raise
                 # Our own cancel, sent by the winning hedge; anyone else's still stands.
                 if self.task.uncancel() > 0:
@@ -139,7 +145,7 @@ class _Race:
         hedge = self.hedge
         if hedge is None or hedge.done():
             return
-        hedge.cancel()
+        hedge.cancel(msg=self.stop)
         await asyncio.wait([hedge])
 
 
