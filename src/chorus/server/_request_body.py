@@ -109,7 +109,8 @@ async def read_limited_body(
     """The body as a file, in memory when it came in one message; cut off past ``limit``.
 
     Raises ``BodyTooLargeError`` past ``limit``, ``BodyTimeoutError`` when the body
-    falls behind ``deadline`` (counted from this call) and ``RequestAborted`` when the client disconnects first.
+    falls behind ``deadline`` (counted from this call) and ``RequestAborted`` when
+    the client disconnects first.
     """
     with _counted():
         if deadline is None:
