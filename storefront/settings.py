@@ -367,6 +367,8 @@ STOREFRONT_METRICS_TOKEN = os.environ.get("STOREFRONT_METRICS_TOKEN", "").strip(
 # GET /readyz (storefront/ops/readiness.py): each an async function that raises when its part
 # is not ready; Redis is checked only when there is one.
 STOREFRONT_READINESS_CHECKS = [
+    # The worker itself: requests waiting at a full door, or too many bodies being read.
+    "storefront.ops.readiness.capacity",
     "storefront.ops.readiness.database",
     *(["storefront.ops.readiness.redis"] if REDIS_URL else []),
     # Uploads wait for a task worker: not ready without one, unless this deployment has none.
@@ -406,6 +408,15 @@ CHORUS = {
         "MAX_HEADERS": env_int("STOREFRONT_MAX_HEADERS", 100),
         # The gunicorn worker's protocol takes the same bound (storefront/ops/conf.py).
         "MAX_HEADER_BYTES": env_int("STOREFRONT_MAX_HEADER_BYTES", ops_conf.MAX_HEADER_BYTES),
+        # A body is read before its request takes an admission place, under a deadline: one
+        # that falls behind is a 408 and its connection closed (issue 25: stalled POST /login/
+        # bodies held the door). 60 s lets the largest body (an image) come at 200 KB/s; a
+        # client that stalls is cut BODY_GRACE s in (plus a second per MIN_BODY_RATE bytes).
+        "BODY_TIMEOUT": env_float("STOREFRONT_BODY_TIMEOUT", 60.0),
+        "MIN_BODY_RATE": env_int("STOREFRONT_MIN_BODY_RATE", 1024),
+        "BODY_GRACE": env_float("STOREFRONT_BODY_GRACE", 5.0, allow_zero=True),
+        # Bodies read at once past which /readyz calls the worker saturated (the capacity check).
+        "SATURATED_BODY_READS": env_int("STOREFRONT_SATURATED_BODY_READS", 100),
     },
     # Prometheus metrics (GET /metrics); STOREFRONT_METRICS=0 turns them off (bench/compare.py).
     "METRICS": env_bool("STOREFRONT_METRICS", True),

@@ -26,11 +26,13 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 import chorus
+import chorus.server
 
 __all__ = [
     "CHECK_TIMEOUT",
     "NotReady",
     "aclose_redis",
+    "capacity",
     "checks",
     "database",
     "redis",
@@ -85,6 +87,19 @@ async def run_checks() -> dict[str, str]:
 
 
 # -- the parts -------------------------------------------------------------------------
+
+
+async def capacity() -> None:
+    """This worker is not saturated: no request waits at a full door, and fewer bodies
+    than ``SATURATED_BODY_READS`` are being read (``chorus.server.saturation``).
+
+    A saturated worker is alive (``/healthz`` 200) but should take no more traffic:
+    a load balancer that sees the 503 sends it to another worker until this one
+    has caught up. Issue 25: 260 stalled bodies and ``/healthz`` still healthy.
+    """
+    reason = chorus.server.saturation()
+    if reason is not None:
+        raise NotReady(reason)
 
 
 def _select_one() -> None:

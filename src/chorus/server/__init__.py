@@ -12,7 +12,9 @@
 - the ASGI handler (``_asgi.py``): Django's request cycle with no thread hop,
   answering lifespan; suspicious input (``_suspicious.py``) and request
   bodies read within limits (``_request_body.py``, ``_limits.py``);
-- admission (``_admission.py``): a per-worker door in front of Django;
+- admission (``_admission.py``): a per-worker door in front of Django, and
+  ``saturation()`` (``_saturation.py``): whether the door is full with requests
+  waiting, or too many bodies are being read, for a readiness probe;
 - lifespan and draining: ``on_shutdown`` callbacks, ``begin_draining``;
 - middleware: the bases (``DualModeMiddleware``, ``NonBlockingMiddlewareMixin``),
   ``RequestIDMiddleware`` and ``RequestIDFilter``, ``RouteMetricsMiddleware``;
@@ -32,6 +34,7 @@ from chorus.server._lifespan import on_shutdown
 from chorus.server._middleware_bases import DualModeMiddleware, NonBlockingMiddlewareMixin
 from chorus.server._request_id import RequestIDFilter, RequestIDMiddleware
 from chorus.server._route_metrics import RouteMetricsMiddleware
+from chorus.server._saturation import saturation
 from chorus.server._stock_middleware import (
     CommonMiddleware,
     SecurityMiddleware,
@@ -55,6 +58,7 @@ __all__ = [
     "get_asgi_application",
     "is_draining",
     "on_shutdown",
+    "saturation",
     "wait_draining",
 ]
 

@@ -34,14 +34,34 @@ matter:
   broadcast then writes to each viewer from the hub's task, with no wake-up
   of the viewer's own.
 
-Before any of that, a request waits at the door if ``CHORUS["ADMISSION"]``
-bounds how many are handled at once (``chorus.server._admission``), and it applies
-``CHORUS["REQUEST_LIMITS"]`` (``chorus.server._limits``) to the scope: too many or too large headers are a 431, and a body over its
+Before any of that, it applies ``CHORUS["REQUEST_LIMITS"]`` (``chorus.server._limits``)
+to the scope: too many or too large headers are a 431, and a body over its
 route's limit a 413, refused on its ``Content-Length`` before a byte of it is
-read, or cut off as soon as a chunked body passes the limit. And when a request
+read, or cut off as soon as a chunked body passes the limit. When a request
 declares a body, ``CHORUS["BEFORE_BODY"]`` (the dotted path of an async
 function) is shown the request without it: a response it returns is sent
 instead, the body never read, so a stranger's upload costs only its headers.
+Then the body is read, under a deadline (``BODY_TIMEOUT``, ``MIN_BODY_RATE``
+after ``BODY_GRACE``: a 408 and the connection closed when it falls behind),
+and only then does the request wait at the door if ``CHORUS["ADMISSION"]``
+bounds how many are handled at once (``chorus.server._admission``).
+
+Why the body is read before the door, not inside it or in a pool of its own:
+the door bounds the work the worker does at once, and reading a body is not
+work, it is waiting on the client. Admitted first, a request that sends ten
+bytes of a thousand and holds still keeps its place for as long as it likes:
+260 of them locked an API out of a worker (issue 25). A pool of body readers
+of its own would only move the lock-out: the same stalled clients fill it, and
+every honest POST waits behind them until the deadline. Read before the door,
+a stalled body costs its socket, its task and its buffer (at most the route's
+``MAX_BODY_BYTES``, in memory up to ``FILE_UPLOAD_MAX_MEMORY_SIZE``, on disk
+past it), for at most the deadline, and nothing an admitted request needs;
+how many there can be is bounded where sockets are (the server's connection
+cap, e.g. storefront's ``STOREFRONT_MAX_CONNECTIONS``). What a pool would
+have given, a signal that too many are being read, is ``SATURATED_BODY_READS``:
+past it ``chorus.server.saturation()`` says so, for a readiness probe to take
+the worker out of rotation. Whatever waits on the body, a request's fan-out
+deadlines start once it is admitted, with its body in hand.
 
 It also answers the ASGI lifespan protocol, which Django refuses: at shutdown
 it runs the ``chorus.server.on_shutdown`` callbacks, then closes the loop's
@@ -82,8 +102,13 @@ from django.utils.log import log_response
 from chorus.server import _suspicious as suspicious
 from chorus.server._admission import admit, release_current
 from chorus.server._lifespan import run_shutdown
-from chorus.server._limits import Refusal, too_large
-from chorus.server._request_body import BodyTooLargeError, declares_body, read_limited_body
+from chorus.server._limits import BodyDeadline, Refusal, timed_out, too_large
+from chorus.server._request_body import (
+    BodyTimeoutError,
+    BodyTooLargeError,
+    declares_body,
+    read_limited_body,
+)
 from chorus.server._settings import BeforeBody, get_server_settings
 
 __all__ = ["ChorusASGIHandler", "get_asgi_application"]
@@ -151,20 +176,45 @@ class ChorusASGIHandler(ASGIHandler):
         if refusal is not None:
             await _send_refusal(send, refusal)
             return
-        # Waits at the door (CHORUS["ADMISSION"]) before anything else costs this worker.
-        slot = await admit(get_server_settings().admission, scope["path"])
-        try:
-            async with ThreadSensitiveContext():
+        async with ThreadSensitiveContext():
+            try:
+                body_file = await self._read_request(scope, receive, send)
+            except BaseException:
+                await _close_connections_if_used()
+                raise
+            if body_file is None:  # answered (BEFORE_BODY, 413, 408) or the client left
+                await _close_connections_if_used()
+                return
+            with closing(body_file):
+                # The body in, the request waits at the door (CHORUS["ADMISSION"]) before
+                # anything else costs this worker: a slow body never holds a place.
+                slot = await admit(get_server_settings().admission, scope["path"])
                 try:
-                    await self.handle(scope, receive, send)
+                    try:
+                        await self._respond(scope, receive, send, body_file)
+                    finally:
+                        await _close_connections_if_used()
                 finally:
-                    await _close_connections_if_used()
-        finally:
-            if slot is not None:
-                slot.release()
+                    if slot is not None:
+                        slot.release()
 
     async def handle(self, scope: Mapping[str, Any], receive: Receive, send: Send) -> None:
         """Django's ``ASGIHandler.handle`` with the signal and close hops removed."""
+        body_file = await self._read_request(scope, receive, send)
+        if body_file is None:
+            return
+        with closing(body_file):
+            await self._respond(scope, receive, send, body_file)
+
+    async def _read_request(
+        self, scope: Mapping[str, Any], receive: Receive, send: Send
+    ) -> IO[bytes] | None:
+        """The request's body, read under its limit and deadline; ``None`` once answered.
+
+        ``BEFORE_BODY`` is shown the request first; then the body is read up to its
+        route's limit (413 past it) and within ``REQUEST_LIMITS``' deadline (408
+        when it falls behind). ``None`` too when the client left.
+        """
         chorus_settings = get_server_settings()
         if chorus_settings.before_body is not None and declares_body(scope):
             set_script_prefix(get_script_prefix(scope))
@@ -173,46 +223,54 @@ class ChorusASGIHandler(ASGIHandler):
                 refused["Connection"] = "close"  # the body stays unread: end the connection
                 # Sent as is: no request_finished for a request that never started.
                 await self.send_response(refused, send)
-                return
-        limit = chorus_settings.request_limits.body_limit(scope["path"])
+                return None
+        limits = chorus_settings.request_limits
         try:
-            body_file = await self.read_limited_body(receive, limit)
+            return await self.read_limited_body(
+                receive, limits.body_limit(scope["path"]), limits.body_deadline
+            )
         except RequestAborted:
+            return None
+        except BodyTooLargeError as refused_body:
+            await _send_refusal(send, too_large(refused_body.limit))
+        except BodyTimeoutError as late:
+            await _send_refusal(send, timed_out(late.deadline))
+        return None
+
+    async def _respond(
+        self, scope: Mapping[str, Any], receive: Receive, send: Send, body_file: IO[bytes]
+    ) -> None:
+        """The rest of ``handle``, the body read: the request through Django, answered."""
+        set_script_prefix(get_script_prefix(scope))
+        await _send_signal(signals.request_started, self.__class__, scope=scope)
+        request, error_response = self.create_request(scope, body_file)
+        if request is None:
+            assert error_response is not None
+            await self.send_response(error_response, send)
+            await self._close_response(error_response)
             return
-        except BodyTooLargeError as refused:
-            await _send_refusal(send, too_large(refused.limit))
-            return
-        with closing(body_file):
-            set_script_prefix(get_script_prefix(scope))
-            await _send_signal(signals.request_started, self.__class__, scope=scope)
-            request, error_response = self.create_request(scope, body_file)
-            if request is None:
-                assert error_response is not None
-                await self.send_response(error_response, send)
-                await self._close_response(error_response)
-                return
-            response = None
+        response = None
+        try:
             try:
-                try:
-                    async with asyncio.TaskGroup() as group:
-                        listener = group.create_task(self.listen_for_disconnect(receive))
-                        response = await self.run_get_response(request)
-                        if response.streaming:
-                            release_current()  # a stream may stay open for hours
-                        await self.send_response(response, send)
-                        # Django raises an exception here to end the group; cancelling the
-                        # listener ends it as well without building an exception group.
-                        listener.cancel()
-                except* RequestAborted:
-                    pass
-            except BaseExceptionGroup as group_error:
-                if len(group_error.exceptions) == 1:
-                    raise group_error.exceptions[0] from None
-                raise
-            if response is None:
-                await _send_signal(signals.request_finished, self.__class__)
-            else:
-                await self._close_response(response)
+                async with asyncio.TaskGroup() as group:
+                    listener = group.create_task(self.listen_for_disconnect(receive))
+                    response = await self.run_get_response(request)
+                    if response.streaming:
+                        release_current()  # a stream may stay open for hours
+                    await self.send_response(response, send)
+                    # Django raises an exception here to end the group; cancelling the
+                    # listener ends it as well without building an exception group.
+                    listener.cancel()
+            except* RequestAborted:
+                pass
+        except BaseExceptionGroup as group_error:
+            if len(group_error.exceptions) == 1:
+                raise group_error.exceptions[0] from None
+            raise
+        if response is None:
+            await _send_signal(signals.request_finished, self.__class__)
+        else:
+            await self._close_response(response)
 
     async def _decide_before_body(
         self, scope: Mapping[str, Any], before_body: BeforeBody
@@ -229,9 +287,12 @@ class ChorusASGIHandler(ASGIHandler):
     async def read_body(self, receive: Receive) -> IO[bytes]:
         return await self.read_limited_body(receive, None)
 
-    async def read_limited_body(self, receive: Receive, limit: int | None) -> IO[bytes]:
-        """Django's ``read_body``, in memory when it comes in one message, and cut at ``limit``."""
-        return await read_limited_body(receive, limit)
+    async def read_limited_body(
+        self, receive: Receive, limit: int | None, deadline: BodyDeadline | None = None
+    ) -> IO[bytes]:
+        """Django's ``read_body``, in memory when it comes in one message, cut at ``limit``,
+        and ended when it falls behind ``deadline``."""
+        return await read_limited_body(receive, limit, deadline)
 
     async def send_response(self, response: HttpResponseBase, send: Send) -> None:
         stream_to_asgi = getattr(response, "stream_to_asgi", None)

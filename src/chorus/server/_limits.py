@@ -10,7 +10,19 @@ these limits to the ASGI scope instead, before the request object exists:
 - a ``Content-Length`` over the route's ``MAX_BODY_BYTES`` is a **413** before
   a byte of the body is read (so a client that sent ``Expect: 100-continue``
   never gets its ``100 Continue``); a chunked body is cut off with a 413 as soon
-  as it passes the limit.
+  as it passes the limit;
+- a body still arriving ``BODY_TIMEOUT`` seconds after its request came in, or
+  arriving slower than ``MIN_BODY_RATE`` bytes a second once ``BODY_GRACE``
+  seconds have passed, is a **408** (``chorus.server._request_body``): the
+  deadline grows by one second for each ``MIN_BODY_RATE`` bytes received, as
+  Apache's ``mod_reqtimeout`` ``body=GRACE-TIMEOUT,MinRate=RATE`` does, and never
+  past ``BODY_TIMEOUT``. A client that sends ten bytes and holds still is
+  answered after ``BODY_GRACE`` seconds and its connection closed.
+
+``SATURATED_BODY_READS`` is not a limit: while that many bodies (or more) are
+being read at once, ``chorus.server.saturation()`` says the worker is saturated,
+for a readiness probe to report (bodies are read before a request takes its
+place at the door, so they are not counted there).
 
 ``MAX_BODY_BYTES`` is one number, or a mapping of path prefixes to numbers where
 the longest matching prefix wins (``None``: no limit of chorus's for that prefix):
@@ -20,6 +32,10 @@ the longest matching prefix wins (``None``: no limit of chorus's for that prefix
             "MAX_BODY_BYTES": {"/": 1_048_576, "/api/": 65_536, "/api/images/": 10_485_760},
             "MAX_HEADERS": 100,
             "MAX_HEADER_BYTES": 32_768,
+            "BODY_TIMEOUT": 30,  # seconds for the whole body, from the request's arrival
+            "MIN_BODY_RATE": 1024,  # bytes a second, on average, after the grace period
+            "BODY_GRACE": 5,  # seconds before the rate counts (None: no rate, the timeout only)
+            "SATURATED_BODY_READS": 100,  # bodies read at once that make the worker saturated
         },
     }
 
@@ -34,20 +50,66 @@ from dataclasses import dataclass
 from typing import Any
 
 __all__ = [
+    "DEFAULT_BODY_GRACE",
+    "DEFAULT_BODY_TIMEOUT",
     "DEFAULT_MAX_BODY_BYTES",
     "DEFAULT_MAX_HEADERS",
     "DEFAULT_MAX_HEADER_BYTES",
+    "DEFAULT_MIN_BODY_RATE",
+    "DEFAULT_SATURATED_BODY_READS",
+    "BodyDeadline",
     "Refusal",
     "RequestLimits",
     "limits_problems",
     "read_limits",
+    "timed_out",
+    "too_large",
 ]
 
 DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024
 DEFAULT_MAX_HEADERS = 100
 DEFAULT_MAX_HEADER_BYTES = 32 * 1024
+DEFAULT_BODY_TIMEOUT = 30.0
+DEFAULT_MIN_BODY_RATE = 1024
+DEFAULT_BODY_GRACE = 5.0
+DEFAULT_SATURATED_BODY_READS = 100
 
-_KEYS = frozenset({"MAX_BODY_BYTES", "MAX_HEADERS", "MAX_HEADER_BYTES"})
+_KEYS = frozenset(
+    {
+        "MAX_BODY_BYTES",
+        "MAX_HEADERS",
+        "MAX_HEADER_BYTES",
+        "BODY_TIMEOUT",
+        "MIN_BODY_RATE",
+        "BODY_GRACE",
+        "SATURATED_BODY_READS",
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class BodyDeadline:
+    """How long a body may take: ``timeout`` seconds in all, and ``min_rate`` bytes a
+    second (``None``: no rate) once ``grace`` seconds have passed."""
+
+    timeout: float = DEFAULT_BODY_TIMEOUT
+    min_rate: float | None = DEFAULT_MIN_BODY_RATE
+    grace: float = DEFAULT_BODY_GRACE
+
+    def due(self, started: float, received: int) -> float:
+        """When the next bytes must have come (the loop's clock), ``received`` bytes in."""
+        total = started + self.timeout
+        if self.min_rate is None:
+            return total
+        return min(total, started + self.grace + received / self.min_rate)
+
+    def describe(self) -> str:
+        if self.min_rate is None:
+            return f"within {self.timeout:g} s"
+        return (
+            f"within {self.timeout:g} s, at {self.min_rate:g} bytes a second or more "
+            f"after the first {self.grace:g} s"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +127,9 @@ class RequestLimits:
     body_limits: tuple[tuple[str, int | None], ...] = (("/", DEFAULT_MAX_BODY_BYTES),)
     max_headers: int | None = DEFAULT_MAX_HEADERS
     max_header_bytes: int | None = DEFAULT_MAX_HEADER_BYTES
+    body_deadline: BodyDeadline = BodyDeadline()
+    # Bodies read at once from which the worker calls itself saturated (None: never).
+    saturated_body_reads: int | None = DEFAULT_SATURATED_BODY_READS
 
     def body_limit(self, path: str) -> int | None:
         for prefix, limit in self.body_limits:
@@ -106,6 +171,16 @@ def too_large(limit: int) -> Refusal:
     return Refusal(413, "payload_too_large", f"The body is over {limit} bytes.")
 
 
+def timed_out(deadline: BodyDeadline) -> Refusal:
+    return Refusal(
+        408, "request_timeout", f"The body did not arrive in time: {deadline.describe()}."
+    )
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and value == value
+
+
 def _is_limit(value: object) -> bool:
     return value is None or (isinstance(value, int) and not isinstance(value, bool) and value >= 0)
 
@@ -125,6 +200,18 @@ def limits_problems(raw: object) -> list[str]:
             found.append(f"MAX_BODY_BYTES prefix {prefix!r} must be a path starting with '/'")
         if not _is_limit(limit):
             found.append(f"MAX_BODY_BYTES[{prefix!r}] must be a whole number of bytes, or None")
+    timeout = raw.get("BODY_TIMEOUT", DEFAULT_BODY_TIMEOUT)
+    if not (_is_number(timeout) and 0 < timeout <= 3600):
+        found.append("BODY_TIMEOUT must be a number of seconds above 0 and at most 3600")
+    rate = raw.get("MIN_BODY_RATE", DEFAULT_MIN_BODY_RATE)
+    if rate is not None and not (_is_number(rate) and rate > 0):
+        found.append("MIN_BODY_RATE must be a number of bytes a second above 0, or None")
+    grace = raw.get("BODY_GRACE", DEFAULT_BODY_GRACE)
+    if not (_is_number(grace) and 0 <= grace <= 3600):
+        found.append("BODY_GRACE must be a number of seconds from 0 to 3600")
+    saturated = raw.get("SATURATED_BODY_READS", DEFAULT_SATURATED_BODY_READS)
+    if saturated is not None and not (_is_limit(saturated) and saturated >= 1):
+        found.append("SATURATED_BODY_READS must be a whole number of at least 1, or None")
     return found
 
 
@@ -138,4 +225,10 @@ def read_limits(raw: Mapping[str, Any] | None) -> RequestLimits:
         body_limits=tuple(sorted(entries.items(), key=lambda item: len(item[0]), reverse=True)),
         max_headers=raw.get("MAX_HEADERS", DEFAULT_MAX_HEADERS),
         max_header_bytes=raw.get("MAX_HEADER_BYTES", DEFAULT_MAX_HEADER_BYTES),
+        body_deadline=BodyDeadline(
+            timeout=float(raw.get("BODY_TIMEOUT", DEFAULT_BODY_TIMEOUT)),
+            min_rate=raw.get("MIN_BODY_RATE", DEFAULT_MIN_BODY_RATE),
+            grace=float(raw.get("BODY_GRACE", DEFAULT_BODY_GRACE)),
+        ),
+        saturated_body_reads=raw.get("SATURATED_BODY_READS", DEFAULT_SATURATED_BODY_READS),
     )

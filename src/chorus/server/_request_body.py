@@ -8,20 +8,43 @@ memory, and a body over its route's limit is refused as soon as the bytes
 received pass it: a chunked upload is cut off, not read to its end. Past
 ``FILE_UPLOAD_MAX_MEMORY_SIZE`` the file rolls over to disk, and from then on
 each write runs in a thread, as Django's does.
+
+Every body is read under a deadline (``CHORUS["REQUEST_LIMITS"]``'s
+``BODY_TIMEOUT``, ``MIN_BODY_RATE`` and ``BODY_GRACE``, see ``_limits.py``): the
+next message must come before ``started + BODY_GRACE + received / MIN_BODY_RATE``
+and before ``started + BODY_TIMEOUT``, or the read ends in ``BodyTimeoutError``
+(the handler answers 408 and closes the connection). The deadline is one timer
+per ``receive()``, so a body that holds still is cut at the very moment it falls
+behind, not at the next poll. ``started`` is when the read begins: after
+``BEFORE_BODY`` has decided, before the request waits at the door.
+
+Bodies being read are counted per event loop (``bodies_being_read``), for
+``chorus.server.saturation``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import io
 import tempfile
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import IO, Any
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.exceptions import RequestAborted
 
-__all__ = ["BodyTooLargeError", "declares_body", "read_limited_body"]
+from chorus.engine._loop_local import LoopLocal
+from chorus.server._limits import BodyDeadline
+
+__all__ = [
+    "BodyTimeoutError",
+    "BodyTooLargeError",
+    "bodies_being_read",
+    "declares_body",
+    "read_limited_body",
+]
 
 Receive = Callable[[], Awaitable[Mapping[str, Any]]]
 
@@ -34,6 +57,40 @@ class BodyTooLargeError(Exception):
         self.limit = limit
 
 
+class BodyTimeoutError(Exception):
+    """The body did not arrive within its deadline; what was read of it is discarded."""
+
+    def __init__(self, deadline: BodyDeadline, received: int) -> None:
+        super().__init__(f"{received} bytes of the body came, not in time")
+        self.deadline = deadline
+        self.received = received
+
+
+class _Reading:
+    __slots__ = ("count",)
+
+    def __init__(self) -> None:
+        self.count = 0
+
+
+_reading: LoopLocal[_Reading] = LoopLocal(_Reading)
+
+
+def bodies_being_read() -> int:
+    """How many request bodies the running loop is reading now."""
+    return _reading.get().count
+
+
+@contextmanager
+def _counted() -> Iterator[None]:
+    reading = _reading.get()
+    reading.count += 1
+    try:
+        yield
+    finally:
+        reading.count -= 1
+
+
 def declares_body(scope: Mapping[str, Any]) -> bool:
     """A ``Content-Length`` over 0, or a chunked body: something would be read."""
     for name, value in scope["headers"]:
@@ -44,12 +101,37 @@ def declares_body(scope: Mapping[str, Any]) -> bool:
     return False
 
 
-async def read_limited_body(receive: Receive, limit: int | None) -> IO[bytes]:
+async def read_limited_body(
+    receive: Receive,
+    limit: int | None,
+    deadline: BodyDeadline | None = None,
+) -> IO[bytes]:
     """The body as a file, in memory when it came in one message; cut off past ``limit``.
 
-    Raises ``BodyTooLargeError`` past ``limit`` and ``RequestAborted`` when the
-    client disconnects first.
+    Raises ``BodyTooLargeError`` past ``limit``, ``BodyTimeoutError`` when the body
+    falls behind ``deadline`` (counted from this call) and ``RequestAborted`` when
+    the client disconnects first.
     """
+    with _counted():
+        if deadline is None:
+            return await _read(receive, limit)
+        since = asyncio.get_running_loop().time()
+        received = 0
+
+        async def next_message() -> Mapping[str, Any]:
+            nonlocal received
+            try:
+                async with asyncio.timeout_at(deadline.due(since, received)):
+                    message = await receive()
+            except TimeoutError:
+                raise BodyTimeoutError(deadline, received) from None
+            received += len(message.get("body", b""))
+            return message
+
+        return await _read(next_message, limit)
+
+
+async def _read(receive: Receive, limit: int | None) -> IO[bytes]:
     first = await receive()
     if first["type"] == "http.request" and not first.get("more_body", False):
         body = first.get("body", b"")
