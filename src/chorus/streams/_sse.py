@@ -48,6 +48,7 @@ that sends the same event to thousands of streams encodes it once this way.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import logging
 import re
@@ -186,6 +187,13 @@ class EventStreamBase(StreamingHttpResponse):
     def _frames(self) -> AsyncGenerator[bytes]:
         raise NotImplementedError
 
+    def close(self) -> None:
+        # A response never streamed (the client left first) still lets go of its cutoff.
+        # Django may close it from another thread than the cutoff's loop.
+        super().close()
+        if self.cutoff is not None:
+            _cancel_soon(self.cutoff)
+
     def _cut_event(self) -> Event | None:
         """The event ``cutoff`` ended the stream with; ``None`` while it has not (or never will)."""
         cutoff = self.cutoff
@@ -280,6 +288,12 @@ class EventStreamResponse(EventStreamBase):
             aclose = getattr(events, "aclose", None)
             if aclose is not None:
                 await aclose()
+
+
+def _cancel_soon(future: asyncio.Future[Any]) -> None:
+    if not future.done():
+        with contextlib.suppress(RuntimeError):  # its loop has closed: nothing waits on it
+            future.get_loop().call_soon_threadsafe(future.cancel)
 
 
 class _DrainSignal:

@@ -118,3 +118,17 @@ async def test_a_stream_whose_client_leaves_cancels_its_cutoff(
         pass
     await asyncio.sleep(0)
     assert [future.cancelled() for future in cutoff_urls.cutoffs] == [True, True]
+
+
+async def test_a_response_closed_without_being_streamed_cancels_its_cutoff(log: MemoryLog) -> None:
+    from django.test import AsyncRequestFactory
+
+    from chorus.streams import LiveStreamResponse
+
+    cutoff: asyncio.Future[Event] = asyncio.get_running_loop().create_future()
+    response = LiveStreamResponse(AsyncRequestFactory().get("/live/"), get_hub(log), cutoff=cutoff)
+    await asyncio.to_thread(response.close)  # as Django may, from a thread of its own
+    async with asyncio.timeout(1):
+        while not cutoff.done():
+            await asyncio.sleep(0.01)
+    assert cutoff.cancelled()
