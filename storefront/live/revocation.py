@@ -68,10 +68,11 @@ __all__ = [
     "REASONS",
     "REVOKED",
     "Grant",
+    "agrant_for_request",
     "close_connections_of",
     "connect",
     "end_streams",
-    "grant_for_request",
+    "grant_for",
     "group_for",
     "revoked_event",
     "watch",
@@ -132,14 +133,14 @@ def grant_for(credential: Credential | None, user: object, session_key: str | No
     return Grant(user_id=int(user_id), session_key=session_key)
 
 
-def grant_for_request(request: HttpRequest) -> Grant | None:
+async def agrant_for_request(request: HttpRequest) -> Grant | None:
     """The grant of a request that ``storefront.access`` let through."""
+    credential = getattr(request, "credential", None)
+    if credential is not None:
+        return grant_for(credential, None, None)
     session = getattr(request, "session", None)
-    return grant_for(
-        getattr(request, "credential", None),
-        getattr(request, "user", None),
-        getattr(session, "session_key", None),
-    )
+    # The user the access middleware loaded (``auser`` keeps it): no second query.
+    return grant_for(None, await request.auser(), getattr(session, "session_key", None))
 
 
 class _Watcher:

@@ -28,7 +28,7 @@ from storefront.http.contract import EVENT_STREAM, Param, operation
 from storefront.http.errors import json_error
 from storefront.live.backends import get_hub
 from storefront.live.conf import live_settings
-from storefront.live.revocation import grant_for_request, watch
+from storefront.live.revocation import agrant_for_request, watch
 
 __all__ = ["live_events"]
 
@@ -70,6 +70,6 @@ async def live_events(request: HttpRequest) -> HttpResponseBase:
                 400, "bad_parameter", "heartbeat must be a number between 0.05 and 60"
             )
 
-    grant = grant_for_request(request)
+    grant = await agrant_for_request(request)
     cutoff = None if grant is None else watch(grant)
     return LiveStreamResponse(request, hub, after=after, heartbeat=heartbeat, cutoff=cutoff)
