@@ -102,10 +102,15 @@ class LiveConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
             self.scope.get("user"),
             getattr(session, "session_key", None),
         )
+        if grant is not None:
+            cutoff = await watch(grant)
+            if cutoff.done():  # revoked elsewhere, still in this worker's key cache
+                await self.close()
+                return
+            self._cutoff = cutoff
         await self.accept()
         self._pump = asyncio.create_task(self._forward(after))
-        if grant is not None:
-            self._cutoff = watch(grant)
+        if self._cutoff is not None:
             self._cutoff.add_done_callback(self._cut)
 
     async def _allowed(self) -> Credential | bool:

@@ -61,7 +61,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from chorus.streams import Event
-from storefront.access.keys import Credential
+from storefront.access.keys import Credential, forget_keys
 from storefront.access.models import ApiKey
 
 __all__ = [
@@ -74,6 +74,7 @@ __all__ = [
     "end_streams",
     "grant_for",
     "group_for",
+    "revocation_message",
     "revoked_event",
     "watch",
     "watched_count",
@@ -98,6 +99,12 @@ Name = tuple[str, object]
 def revoked_event(reason: str) -> Event:
     """The last event of a stream whose credential lapsed: ``revoked``, its reason and why."""
     return Event(event="revoked", data={"reason": reason, "message": REASONS[reason]})
+
+
+def revocation_message(cutoff: asyncio.Future[Event]) -> str:
+    """What a done cutoff says (its event's message)."""
+    event = cutoff.result()
+    return str(event.data["message"])
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +159,8 @@ class _Watcher:
         self.by_name: dict[Name, set[asyncio.Future[Event]]] = {}
         self.task: asyncio.Task[None] | None = None
         self.wake = asyncio.Event()
+        # Resolved at the end of each re-check: what ``checked`` waits for.
+        self.round: asyncio.Future[None] = loop.create_future()
 
     def add(self, grant: Grant) -> asyncio.Future[Event]:
         future: asyncio.Future[Event] = self.loop.create_future()
@@ -175,9 +184,23 @@ class _Watcher:
                     del self.by_name[name]
 
     def end(self, name: Name, reason: str) -> None:
+        if reason == "api_key_revoked":
+            # This process's key cache would let the key in again for up to its TTL
+            # (a browser's EventSource reconnects by itself): it asks the database now.
+            forget_keys()
         for future in list(self.by_name.get(name, ())):
             if not future.done():
                 future.set_result(revoked_event(reason))
+
+    async def checked(self) -> None:
+        """Wait for a re-check that starts from now (one for every stream waiting)."""
+        this_round = self.round
+        self.wake.set()
+        await asyncio.shield(this_round)
+
+    def _next_round(self) -> None:
+        if not self.round.done():
+            self.round.set_result(None)
 
     async def _recheck(self) -> None:
         interval = _interval()
@@ -189,18 +212,21 @@ class _Watcher:
                 except TimeoutError:
                     pass
                 self.wake.clear()
-                names = list(self.by_name)
-                if not names:
-                    continue
+                # Streams registered from here on wait for the next round, not this one.
+                this_round, self.round = self.round, self.loop.create_future()
                 try:
-                    ended = await _run(_lapsed, names)
+                    ended = await _run(_lapsed, list(self.by_name))
                 except Exception:
                     logger.exception("live streams: cannot re-check their credentials; retrying")
                     await _run(connections.close_all)
-                    continue
+                    ended = []
+                finally:
+                    if not this_round.done():
+                        this_round.set_result(None)
                 for name, reason in ended:
                     self.end(name, reason)
         finally:
+            self._next_round()
             self.task = None
             if _watchers.get(id(self.loop)) is self:
                 del _watchers[id(self.loop)]
@@ -230,12 +256,22 @@ def _watcher() -> _Watcher:
     return watcher
 
 
-def watch(grant: Grant) -> asyncio.Future[Event]:
+async def watch(grant: Grant) -> asyncio.Future[Event]:
     """A cutoff for a stream opened with ``grant``: given ``revoked_event(...)`` when it lapses.
 
-    Cancel it (chorus's streams do, when they end) and the stream is no longer watched.
+    An API key is checked against the database before this returns (with every
+    other stream opening meanwhile: one query), not taken from the key cache,
+    which may still hold a key revoked elsewhere; when it has lapsed the
+    future is already done, and the stream should be refused. (A session and
+    its user were just read from the database by the access middleware.)
+    Cancel the future (chorus's streams do, when they end) and the stream is no
+    longer watched.
     """
-    return _watcher().add(grant)
+    watcher = _watcher()
+    future = watcher.add(grant)
+    if grant.key_id is not None:
+        await watcher.checked()
+    return future
 
 
 def watched_count() -> int:

@@ -28,7 +28,7 @@ from storefront.http.contract import EVENT_STREAM, Param, operation
 from storefront.http.errors import json_error
 from storefront.live.backends import get_hub
 from storefront.live.conf import live_settings
-from storefront.live.revocation import agrant_for_request, watch
+from storefront.live.revocation import agrant_for_request, revocation_message, watch
 
 __all__ = ["live_events"]
 
@@ -71,5 +71,7 @@ async def live_events(request: HttpRequest) -> HttpResponseBase:
             )
 
     grant = await agrant_for_request(request)
-    cutoff = None if grant is None else watch(grant)
+    cutoff = None if grant is None else await watch(grant)
+    if cutoff is not None and cutoff.done():  # revoked elsewhere, still in this worker's key cache
+        return json_error(401, "unauthorized", revocation_message(cutoff))
     return LiveStreamResponse(request, hub, after=after, heartbeat=heartbeat, cutoff=cutoff)
