@@ -128,7 +128,5 @@ async def test_a_response_closed_without_being_streamed_cancels_its_cutoff(log: 
     cutoff: asyncio.Future[Event] = asyncio.get_running_loop().create_future()
     response = LiveStreamResponse(AsyncRequestFactory().get("/live/"), get_hub(log), cutoff=cutoff)
     await asyncio.to_thread(response.close)  # as Django may, from a thread of its own
-    async with asyncio.timeout(1):
-        while not cutoff.done():
-            await asyncio.sleep(0.01)
+    await asyncio.wait({cutoff}, timeout=1)
     assert cutoff.cancelled()
