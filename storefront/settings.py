@@ -314,10 +314,13 @@ STOREFRONT_LIVE = {
     "VIEWER_QUEUE": env_int("STOREFRONT_LIVE_VIEWER_QUEUE", _LIVE.viewer_queue),
     "POLL_INTERVAL": env_float("STOREFRONT_LIVE_POLL_INTERVAL", _LIVE.poll_interval),
     "HEARTBEAT": env_float("STOREFRONT_LIVE_HEARTBEAT", _LIVE.heartbeat),
+    # Open streams lose a revoked key, a logout or a deactivated user within this (revocation.py).
+    "RECHECK_INTERVAL": env_float("STOREFRONT_LIVE_RECHECK_INTERVAL", _LIVE.recheck_interval),
 }
 # Django Channels' layer (storefront/live/revocation.py): it addresses WebSocket connections
-# across workers, to close those of a revoked key. Redis pub/sub when REDIS_URL is set; in
-# memory (this process only) otherwise. The events themselves travel over STOREFRONT_LIVE.
+# across workers, to close those of a revoked key at once (the re-check above does it anyway
+# within RECHECK_INTERVAL). Redis pub/sub when REDIS_URL is set; in memory (this process
+# only) otherwise. The events themselves travel over STOREFRONT_LIVE.
 CHANNEL_LAYERS = {
     "default": (
         {

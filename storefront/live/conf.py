@@ -8,6 +8,7 @@ STOREFRONT_LIVE = {
     "VIEWER_QUEUE": 1_000,     # events a viewer may fall behind before it is cut off
     "POLL_INTERVAL": 0.1,      # seconds between the database poller's reads
     "HEARTBEAT": 15.0,         # idle seconds before an SSE comment / WebSocket ping
+    "RECHECK_INTERVAL": 1.0,   # seconds between re-checks of open streams' credentials
 }
 """
 
@@ -32,6 +33,7 @@ class LiveSettings:
     viewer_queue: int = 1_000
     poll_interval: float = 0.1
     heartbeat: float = 15.0
+    recheck_interval: float = 1.0
 
 
 @cache
@@ -43,6 +45,8 @@ def live_settings() -> LiveSettings:
         raise ValueError(
             f"STOREFRONT_LIVE BACKEND must be 'database' or 'redis', not {result.backend!r}"
         )
+    if not 0 < result.recheck_interval <= 5:
+        raise ValueError("STOREFRONT_LIVE RECHECK_INTERVAL must be more than 0 and at most 5 s")
     if result.backend == "redis" and not result.redis_url:
         raise ValueError("STOREFRONT_LIVE BACKEND 'redis' needs REDIS_URL")
     return result

@@ -12,10 +12,13 @@ Refusals close the handshake (403). Keep-alive pings are the server's
 (uvicorn ``--ws-ping-interval``, daphne ``--ping-interval``).
 
 The events come from the worker's hub (``chorus.streams``: one reader per
-worker, ordered, resumable). The channel layer (``channels-redis`` when
-``REDIS_URL`` is set) carries what is addressed to particular sockets: a
-socket opened with an API key joins that key's group, and revoking the key
-closes it with ``4003`` on every worker (``storefront/live/revocation.py``).
+worker, ordered, resumable). When the credential a socket was opened with
+lapses (a key revoked, a logout, a user deactivated), on whichever process,
+the socket gets a last message ``{"id": null, "event": "revoked", "data":
+{"reason": ..., "message": ...}}`` and is closed with ``4003`` and the reason
+(``storefront/live/revocation.py``: its worker's re-check, within a second or
+two; a revoked key's group on the channel layer, at once, on every worker
+when ``REDIS_URL`` is set).
 """
 
 from __future__ import annotations
@@ -29,11 +32,11 @@ import orjson
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 import chorus
-from chorus.streams import Overflow, to_frame
+from chorus.streams import Event, Overflow, to_frame
 from storefront.access.keys import Credential, acheck_key
 from storefront.access.tokens import check_token, looks_like_jwt
 from storefront.live.backends import get_hub
-from storefront.live.revocation import group_for
+from storefront.live.revocation import grant_for, group_for, revoked_event, watch
 
 __all__ = ["LiveConsumer"]
 
@@ -73,6 +76,7 @@ def _same_origin(headers: dict[str, str]) -> bool:
 class LiveConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
     _pump: asyncio.Task[None] | None = None
     _group: str | None = None
+    _cutoff: asyncio.Future[Event] | None = None
 
     async def connect(self) -> None:
         credential = await self._allowed()
@@ -92,8 +96,22 @@ class LiveConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
             except ValueError:
                 await self.close()
                 return
+        session = self.scope.get("session")
+        grant = grant_for(
+            credential if isinstance(credential, Credential) else None,
+            self.scope.get("user"),
+            getattr(session, "session_key", None),
+        )
+        if grant is not None:
+            cutoff = await watch(grant)
+            if cutoff.done():  # revoked elsewhere, still in this worker's key cache
+                await self.close()
+                return
+            self._cutoff = cutoff
         await self.accept()
         self._pump = asyncio.create_task(self._forward(after))
+        if self._cutoff is not None:
+            self._cutoff.add_done_callback(self._cut)
 
     async def _allowed(self) -> Credential | bool:
         """The key's credential, ``True`` for a staff session from the page, ``False`` otherwise."""
@@ -107,7 +125,22 @@ class LiveConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
 
     async def live_revoked(self, message: dict[str, Any]) -> None:
         """``revocation.REVOKED``: the key this socket was opened with is revoked."""
-        await self.close(code=CLOSE_REVOKED)
+        if self._cutoff is not None and not self._cutoff.done():
+            self._cutoff.set_result(revoked_event("api_key_revoked"))
+
+    def _cut(self, cutoff: asyncio.Future[Event]) -> None:
+        if not cutoff.cancelled():
+            self._ending = asyncio.create_task(self._end(cutoff.result()))
+
+    async def _end(self, event: Event) -> None:
+        """The credential lapsed: stop the events, say why, close with ``4003`` and the reason."""
+        pump, self._pump = self._pump, None
+        if pump is not None:
+            pump.cancel()
+            await asyncio.wait({pump})
+        message = {"id": None, "event": event.event, "data": event.data}
+        await self.send(text_data=orjson.dumps(message).decode())
+        await self.close(code=CLOSE_REVOKED, reason=event.data["reason"])
 
     async def _forward(self, after: str | None) -> None:
         # A viewer is open while its events are forwarded (chorus_streams_open).
@@ -122,6 +155,9 @@ class LiveConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
                         return
 
     async def disconnect(self, code: int) -> None:
+        cutoff, self._cutoff = self._cutoff, None
+        if cutoff is not None and not cutoff.done():
+            cutoff.cancel()  # no longer watched
         pump, self._pump = self._pump, None
         if pump is not None:
             pump.cancel()

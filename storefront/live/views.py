@@ -8,6 +8,10 @@ was missed; an id older than the backlog gets ``reset`` first (reload your
 state: events were lost). A viewer that falls too far behind gets a final
 ``overflow`` and the connection ends; it resumes from its last id. When the
 worker stops, chorus ends the stream with ``shutdown`` (``retry:``, no id).
+When the credential it was opened with lapses (a key revoked, a logout, a user
+deactivated), on whichever process, it ends within a second or two with
+``revoked`` (``{"reason": "api_key_revoked", "message": ...}``, no id):
+``storefront/live/revocation.py``.
 
 Query: ``heartbeat`` (0.05-60 s; default ``STOREFRONT_LIVE["HEARTBEAT"]``).
 Access: an API key or a staff session (storefront/access/).
@@ -24,6 +28,7 @@ from storefront.http.contract import EVENT_STREAM, Param, operation
 from storefront.http.errors import json_error
 from storefront.live.backends import get_hub
 from storefront.live.conf import live_settings
+from storefront.live.revocation import agrant_for_request, revocation_message, watch
 
 __all__ = ["live_events"]
 
@@ -65,4 +70,8 @@ async def live_events(request: HttpRequest) -> HttpResponseBase:
                 400, "bad_parameter", "heartbeat must be a number between 0.05 and 60"
             )
 
-    return LiveStreamResponse(request, hub, after=after, heartbeat=heartbeat)
+    grant = await agrant_for_request(request)
+    cutoff = None if grant is None else await watch(grant)
+    if cutoff is not None and cutoff.done():  # revoked elsewhere, still in this worker's key cache
+        return json_error(401, "unauthorized", revocation_message(cutoff))
+    return LiveStreamResponse(request, hub, after=after, heartbeat=heartbeat, cutoff=cutoff)

@@ -11,7 +11,9 @@ where the viewer starts) carrying a ``retry:`` hint; a viewer resuming after
 an id older than the backlog gets ``reset`` first; one that falls further
 behind than its queue is cut off with ``overflow``. When the server drains the
 stream ends with ``chorus.DRAIN_EVENT`` (``shutdown``, no id), so the browser
-reconnects elsewhere and resumes from its last id.
+reconnects elsewhere and resumes from its last id. When its ``cutoff`` future
+is given an ``Event`` (the viewer's credential was revoked, say) the stream
+ends with that event.
 
 ``chorus.streams.EventStreamResponse`` streams any async iterator, which costs a task
 and a timer per event so that a heartbeat never interrupts the producer. Here
@@ -82,7 +84,8 @@ class LiveStreamResponse(EventStreamBase):
 
     ``heartbeat``: idle seconds before a comment line (``None``: never). ``limit``:
     events the viewer may fall behind before ``overflow`` (default: the hub's).
-    Raises ``EventStreamUnavailableError`` unless ``request`` came through an ASGI server.
+    ``cutoff``: a future that, given an ``Event``, ends the stream with it (see
+    ``chorus.streams.EventStreamBase``). Raises ``EventStreamUnavailableError`` unless ``request`` came through an ASGI server.
 
     Under ``chorus.server._asgi``'s handler the stream is written by ``stream_to_asgi``;
     any other ASGI handler iterates it as a ``StreamingHttpResponse``.
@@ -96,16 +99,33 @@ class LiveStreamResponse(EventStreamBase):
         after: str | None = None,
         heartbeat: float | None = DEFAULT_HEARTBEAT,
         limit: int | None = None,
+        cutoff: asyncio.Future[Event] | None = None,
     ) -> None:
         self.hub = hub
         self.after = after
         self.limit = limit or hub.viewer_queue
-        super().__init__(request, heartbeat=heartbeat)
+        super().__init__(request, heartbeat=heartbeat, cutoff=cutoff)
+
+    def _end_when_cut(self, subscription: Subscription) -> Callable[[object], None]:
+        def cut(_: object) -> None:
+            subscription.close()
+
+        if self.cutoff is not None:
+            self.cutoff.add_done_callback(cut)
+        return cut
+
+    def _last_word(self) -> bytes:
+        """What a closed stream ends with: its cutoff's event, or the drain's."""
+        if self.cutoff is not None and self.cutoff.done():
+            event = self._cut_event()
+            return b"" if event is None else event.encode()
+        return DRAIN_EVENT.encode()
 
     async def _frames(self) -> AsyncGenerator[bytes]:
         subscription = Subscription(self.limit)
         heartbeat = _Heartbeat(subscription, self.heartbeat)
         on_drain(subscription.close)
+        cut = self._end_when_cut(subscription)
         try:
             items = self.hub.subscribe_batches(self.after, subscription=subscription)
             async with aclosing(items):
@@ -119,10 +139,13 @@ class LiveStreamResponse(EventStreamBase):
                         yield _control_frame(item)
                         if isinstance(item, Overflow):
                             return
-            if subscription.closed:  # drained: the last word tells the client to come back
-                yield DRAIN_EVENT.encode()
+            # Drained or cut off: the last word says why.
+            if subscription.closed and (last := self._last_word()):
+                yield last
         finally:
             discard(subscription.close)
+            if self.cutoff is not None:
+                self.cutoff.remove_done_callback(cut)
             heartbeat.cancel()
 
     async def stream_to_asgi(self, send: Send) -> None:
@@ -137,6 +160,7 @@ class LiveStreamResponse(EventStreamBase):
         viewer = _DirectSubscription(self.limit, send)
         heartbeat = _Heartbeat(viewer, self.heartbeat)
         on_drain(viewer.close)
+        cut = self._end_when_cut(viewer)
         try:
             with track_stream(self._route, "sse"):
                 async with aclosing(self.hub.attach(viewer, self.after)) as opening:
@@ -149,10 +173,13 @@ class LiveStreamResponse(EventStreamBase):
                 await viewer.go_direct()
                 if viewer.overflowed:
                     await viewer.write(_control_frame(Overflow(viewer.limit)))
-                elif viewer.closed and viewer.failed is None:
-                    await viewer.write(DRAIN_EVENT.encode())
+                elif viewer.closed and viewer.failed is None and (last := self._last_word()):
+                    await viewer.write(last)
         finally:
             discard(viewer.close)
+            if self.cutoff is not None:
+                self.cutoff.remove_done_callback(cut)
+            self._release_cutoff()
             heartbeat.cancel()
             try:
                 await viewer.stop_writing()

@@ -32,6 +32,14 @@ server's shutdown hook), the stream sends ``drain_event`` (by default
 ``EventSource`` reconnects, to a worker that is not going away, instead of
 holding this one until the server's graceful timeout cuts it.
 
+A stream may also be cut off from outside: pass ``cutoff``, a future, and
+when it is given an ``Event`` the stream sends that event as its last frame
+and ends (a credential revoked: ``Event(event="revoked", data={...})``). It
+costs one done callback per stream, nothing per event; one task per worker can
+hold the futures of all its streams and set those it must end. When a stream
+ends for any other reason it cancels its ``cutoff``, so whoever holds the
+future can forget it from a done callback of its own.
+
 A producer may also yield ``bytes``: frames it has already encoded (one or
 several, each ending with its blank line), sent as they are. A broadcaster
 that sends the same event to thousands of streams encodes it once this way.
@@ -40,6 +48,7 @@ that sends the same event to thousands of streams encodes it once this way.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import logging
 import re
@@ -138,15 +147,25 @@ class EventStreamBase(StreamingHttpResponse):
     It is refused outside ASGI (``EventStreamUnavailableError``), says ``no-cache``
     and no proxy buffering, counts itself in ``chorus_streams_open`` while it runs,
     and closes its frames the moment the client goes. ``heartbeat`` is the idle
-    time in seconds before a comment line (``None``: never).
+    time in seconds before a comment line (``None``: never). ``cutoff``: a future
+    that, given an ``Event``, ends the stream with that event (cancelled by the
+    stream when it ends otherwise; a cancelled or failed ``cutoff`` ends it with none).
     """
 
-    def __init__(self, request: HttpRequest, *, heartbeat: float | None, status: int = 200) -> None:
+    def __init__(
+        self,
+        request: HttpRequest,
+        *,
+        heartbeat: float | None,
+        status: int = 200,
+        cutoff: asyncio.Future[Event] | None = None,
+    ) -> None:
         if not isinstance(request, ASGIRequest):
             raise EventStreamUnavailableError(type(request).__name__)
         if heartbeat is not None and not heartbeat > 0:
             raise ValueError("heartbeat must be a positive number of seconds, or None for none")
         self.heartbeat = heartbeat
+        self.cutoff = cutoff
         self._route = route_label(request)
         self._stream = self._frames()
         super().__init__(self._stream, status=status, content_type="text/event-stream")
@@ -158,12 +177,38 @@ class EventStreamBase(StreamingHttpResponse):
         # Django's own wrapper does not close the iterator it wraps; closing it
         # here is what lets the stream's cleanup run the moment the client goes.
         with track_stream(self._route, "sse"):
-            async with aclosing(self._stream) as frames:
-                async for frame in frames:
-                    yield frame
+            try:
+                async with aclosing(self._stream) as frames:
+                    async for frame in frames:
+                        yield frame
+            finally:
+                self._release_cutoff()
 
     def _frames(self) -> AsyncGenerator[bytes]:
         raise NotImplementedError
+
+    def close(self) -> None:
+        # A response never streamed (the client left first) still lets go of its cutoff.
+        # Django may close it from another thread than the cutoff's loop.
+        super().close()
+        if self.cutoff is not None:
+            _cancel_soon(self.cutoff)
+
+    def _cut_event(self) -> Event | None:
+        """The event ``cutoff`` ended the stream with; ``None`` while it has not (or never will)."""
+        cutoff = self.cutoff
+        if cutoff is None or not cutoff.done() or cutoff.cancelled():
+            return None
+        if cutoff.exception() is not None:
+            return None
+        event = cutoff.result()
+        if not isinstance(event, Event):
+            raise TypeError(f"a stream's cutoff is given a chorus.streams.Event, not {event!r}")
+        return event
+
+    def _release_cutoff(self) -> None:
+        if self.cutoff is not None and not self.cutoff.done():
+            self.cutoff.cancel()
 
 
 class EventStreamResponse(EventStreamBase):
@@ -173,7 +218,8 @@ class EventStreamResponse(EventStreamBase):
 
     ``heartbeat`` is the idle time in seconds before a comment line is sent
     (``None``: never). ``drain_event`` is the final frame sent when the server
-    drains (``None``: end without one). Raises ``EventStreamUnavailableError`` unless ``request``
+    drains (``None``: end without one). ``cutoff``: a future that, given an
+    ``Event``, ends the stream with it (see the module's docstring). Raises ``EventStreamUnavailableError`` unless ``request``
     came through an ASGI server.
     """
 
@@ -185,6 +231,7 @@ class EventStreamResponse(EventStreamBase):
         heartbeat: float | None = DEFAULT_HEARTBEAT,
         status: int = 200,
         drain_event: Event | None = DRAIN_EVENT,
+        cutoff: asyncio.Future[Event] | None = None,
     ) -> None:
         self._events = events
         self.drain_event = drain_event
@@ -192,13 +239,15 @@ class EventStreamResponse(EventStreamBase):
         # middleware has returned: its steps run in the view's context, so what the
         # request set there (its request id, say) is still seen, upstream calls included.
         self._context = contextvars.copy_context()
-        super().__init__(request, heartbeat=heartbeat, status=status)
+        super().__init__(request, heartbeat=heartbeat, status=status, cutoff=cutoff)
 
     async def _frames(self) -> AsyncGenerator[bytes]:
         events = aiter(self._events)
         pending: asyncio.Task[object] | None = None
         drain = _DrainSignal()
         on_drain(drain)
+        if self.cutoff is not None:
+            self.cutoff.add_done_callback(drain.cut)
         try:
             while True:
                 if pending is None and not drain.draining:
@@ -207,8 +256,9 @@ class EventStreamResponse(EventStreamBase):
                 if pending is not None:
                     done, _ = await asyncio.wait({pending}, timeout=self.heartbeat)
                 if drain.draining:  # the producer's step was cancelled: end with the last word
-                    if self.drain_event is not None:
-                        yield self.drain_event.encode()
+                    last = self._cut_event() if drain.cutoff else self.drain_event
+                    if last is not None:
+                        yield last.encode()
                     return
                 assert pending is not None
                 if not done:
@@ -228,6 +278,8 @@ class EventStreamResponse(EventStreamBase):
                 yield item.encode()
         finally:
             discard(drain)
+            if self.cutoff is not None:
+                self.cutoff.remove_done_callback(drain.cut)
             if pending is not None:
                 pending.cancel()
                 await asyncio.wait({pending})
@@ -238,21 +290,33 @@ class EventStreamResponse(EventStreamBase):
                 await aclose()
 
 
-class _DrainSignal:
-    """Told by ``chorus.engine._draining`` that the server drains: cancels the producer's pending step,
-    which wakes the stream at once. Registered once per stream, so a stream pays nothing
-    per event for it."""
+def _cancel_soon(future: asyncio.Future[Any]) -> None:
+    if not future.done():
+        with contextlib.suppress(RuntimeError):  # its loop has closed: nothing waits on it
+            future.get_loop().call_soon_threadsafe(future.cancel)
 
-    __slots__ = ("draining", "pending")
+
+class _DrainSignal:
+    """Told by ``chorus.engine._draining`` that the server drains, or by the stream's
+    ``cutoff`` that it must end: cancels the producer's pending step, which wakes the
+    stream at once. Registered once per stream, so a stream pays nothing per event for it."""
+
+    __slots__ = ("cutoff", "draining", "pending")
 
     def __init__(self) -> None:
         self.draining = False
+        self.cutoff = False
         self.pending: asyncio.Task[object] | None = None
 
     def __call__(self) -> None:
         self.draining = True
         if self.pending is not None:
             self.pending.cancel()
+
+    def cut(self, _: object) -> None:
+        if not self.draining:
+            self.cutoff = True
+            self()
 
 
 async def _next_or_end(events: AsyncIterator[Event | bytes]) -> object:

@@ -115,7 +115,7 @@ def workers(deployment: Deployment) -> Iterator[list[tuple[str, int]]]:
             )  # fmt: skip
             started.append((process, f"http://127.0.0.1:{port}"))
         for process, url in started:
-            deadline = time.monotonic() + 20
+            deadline = time.monotonic() + 60  # two Django starts on a busy machine
             while True:
                 try:
                     httpx.get(f"{url}/healthz", timeout=2)

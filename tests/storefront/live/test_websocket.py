@@ -146,10 +146,13 @@ async def test_revoking_a_key_closes_its_sockets_with_4003_and_no_other(
         await _receive(kept, 1)
         await sync_to_async(_revoke)(api_key)  # through the channel layer, after the commit
         async with asyncio.timeout(WAIT):
+            last = orjson.loads(await revoked.recv())
             with pytest.raises(websockets.ConnectionClosed) as closed:
                 await revoked.recv()
+        assert (last["id"], last["event"]) == (None, "revoked")
+        assert last["data"]["reason"] == "api_key_revoked"
         assert closed.value.rcvd is not None
-        assert closed.value.rcvd.code == 4003
+        assert (closed.value.rcvd.code, closed.value.rcvd.reason) == (4003, "api_key_revoked")
         event_id = await sync_to_async(live_backend.publish)("order.created", {"id": 4})
         [message] = await _receive(kept, 1)
         assert message["id"] == event_id

@@ -75,6 +75,12 @@
     }
     source.addEventListener("reset", () => { loadRecent(); });
     source.addEventListener("overflow", () => say("Catching up…", "reconnecting"));
+    // The session (or key) was revoked: reconnecting would be refused, so stop here.
+    source.addEventListener("revoked", (message) => {
+      source.close();
+      source = null;
+      say(`Stopped: ${JSON.parse(message.data).message} Log in again to resume.`, "connecting");
+    });
     source.onerror = () => {
       say("Reconnecting…", "reconnecting");
       if (source.readyState === EventSource.CLOSED) {
