@@ -35,7 +35,8 @@ matter:
   of the viewer's own.
 
 Before any of that, a request waits at the door if ``CHORUS["ADMISSION"]``
-bounds how many are handled at once (``chorus.server._admission``), and it applies
+bounds how many are handled at once (``chorus.server._admission``; a 503 with
+``Retry-After`` when it waited too long at a standing queue), and it applies
 ``CHORUS["REQUEST_LIMITS"]`` (``chorus.server._limits``) to the scope: too many or too large headers are a 431, and a body over its
 route's limit a 413, refused on its ``Content-Length`` before a byte of it is
 read, or cut off as soon as a chunked body passes the limit. And when a request
@@ -80,7 +81,7 @@ from django.urls import set_script_prefix, set_urlconf
 from django.utils.log import log_response
 
 from chorus.server import _suspicious as suspicious
-from chorus.server._admission import admit, release_current
+from chorus.server._admission import Overloaded, admit, release_current
 from chorus.server._lifespan import run_shutdown
 from chorus.server._limits import Refusal, too_large
 from chorus.server._request_body import BodyTooLargeError, declares_body, read_limited_body
@@ -143,7 +144,11 @@ class ChorusASGIHandler(ASGIHandler):
             await _send_refusal(send, refusal)
             return
         # Waits at the door (CHORUS["ADMISSION"]) before anything else costs this worker.
-        slot = await admit(get_server_settings().admission, scope["path"])
+        try:
+            slot = await admit(get_server_settings().admission, scope["path"])
+        except Overloaded as refused:
+            await _send_refusal(send, _OVERLOADED, retry_after=refused.retry_after)
+            return
         try:
             async with ThreadSensitiveContext():
                 try:
@@ -275,6 +280,11 @@ _MISSING_HOST = Refusal(
 )
 
 
+_OVERLOADED = Refusal(
+    503, "overloaded", "The server is overloaded and this request waited too long; retry later."
+)
+
+
 def _refuse_scope(scope: Mapping[str, Any]) -> Refusal | None:
     """The request refused on its headers alone (see ``_limits.py``), or ``None``.
 
@@ -294,7 +304,7 @@ def _refuse_scope(scope: Mapping[str, Any]) -> Refusal | None:
     return None
 
 
-async def _send_refusal(send: Send, refusal: Refusal) -> None:
+async def _send_refusal(send: Send, refusal: Refusal, *, retry_after: int | None = None) -> None:
     body = orjson.dumps({"error": {"code": refusal.code, "message": refusal.message}})
     headers = [
         (b"content-type", b"application/json"),
@@ -302,6 +312,8 @@ async def _send_refusal(send: Send, refusal: Refusal) -> None:
         # The unread rest of the body is not worth keeping the connection for.
         (b"connection", b"close"),
     ]
+    if retry_after is not None:
+        headers.append((b"retry-after", str(retry_after).encode()))
     await send({"type": "http.response.start", "status": refusal.status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
