@@ -44,7 +44,9 @@ has a short minimum; a standing queue (a bad one, only adding delay) does not.
   ``LOOP_TARGET`` / lag, by a tenth to a half: Netflix's Gradient2 bounds its
   cut the same way); under it, and the limit was reached in the interval, it
   rises by its square root (the headroom of Gradient2 and of Envoy's adaptive
-  concurrency), never outside ``[MIN_IN_FLIGHT, MAX_IN_FLIGHT]``. The loop then
+  concurrency), never outside ``[MIN_IN_FLIGHT, MAX_IN_FLIGHT]``. It starts at
+  the floor (from 16 to 256 in under 3 s of load): a new worker's first burst
+  would otherwise be all inside before the lag could be timed. The loop then
   stays just saturated: all the throughput it has, with its queue at the door,
   where it costs nothing and is served in order, and not in the loop, where it
   delays every admitted request's replies.
@@ -158,7 +160,9 @@ class _Controller:
         self.queue_target = admission.queue_target
         self.max_wait = admission.max_wait
         self.interval = admission.interval
-        self.limit = self.ceiling
+        # An adaptive limit starts low and rises while used (a slow start): a worker's
+        # first burst would otherwise all get in before the loop's lag could be timed.
+        self.limit = self.floor
         self.standing = False
         self.interval_end = now + self.interval
         self._forget()

@@ -209,57 +209,63 @@ def interval(control, *, lags=(), waits=(), used=True, oldest_wait=None, at=None
     control.end_interval(now, oldest_wait)
 
 
-def test_the_limit_starts_at_the_ceiling():
-    assert _Controller(ADAPTIVE, 0.0).limit == 256
+def at_the_ceiling():
+    control = _Controller(ADAPTIVE, 0.0)
+    control.limit = 256
+    return control
+
+
+def test_an_adaptive_limit_starts_at_the_floor():
+    assert _Controller(ADAPTIVE, 0.0).limit == 16
 
 
 def test_a_lag_standing_over_the_target_for_an_interval_brings_the_limit_down():
-    control = _Controller(ADAPTIVE, 0.0)
+    control = at_the_ceiling()
     interval(control, lags=[0.008, 0.007, 0.0075])
     assert control.limit == int(256 * 0.005 / 0.007)  # in proportion to the shortest lag
 
 
 def test_one_short_turn_in_the_interval_keeps_the_limit_a_busy_loop_is_not_overloaded():
-    control = _Controller(ADAPTIVE, 0.0)
+    control = at_the_ceiling()
     interval(control, lags=[0.08, 0.05, 0.001, 0.09])
     assert control.limit == 256
 
 
 def test_the_cut_is_at_most_half_the_limit():
-    control = _Controller(ADAPTIVE, 0.0)
+    control = at_the_ceiling()
     interval(control, lags=[1.0])
     assert control.limit == 128
 
 
 def test_the_cut_is_at_least_a_tenth_of_the_limit():
-    control = _Controller(ADAPTIVE, 0.0)
+    control = at_the_ceiling()
     interval(control, lags=[0.0051])
     assert control.limit == int(256 * 0.9)
 
 
 def test_the_limit_never_goes_under_the_floor():
-    control = _Controller(ADAPTIVE, 0.0)
+    control = at_the_ceiling()
     for _ in range(20):
         interval(control, lags=[0.5])
     assert control.limit == 16
 
 
 def test_the_limit_rises_by_its_square_root_while_the_loop_keeps_up_and_it_is_used():
-    control = _Controller(ADAPTIVE, 0.0)
+    control = at_the_ceiling()
     interval(control, lags=[0.5])  # 128
     interval(control, lags=[0.001])
     assert control.limit == 128 + 11
 
 
 def test_a_limit_nobody_reaches_does_not_rise():
-    control = _Controller(ADAPTIVE, 0.0)
+    control = at_the_ceiling()
     interval(control, lags=[0.5])
     interval(control, lags=[0.001], used=False)
     assert control.limit == 128
 
 
 def test_the_limit_never_goes_over_the_ceiling():
-    control = _Controller(ADAPTIVE, 0.0)
+    control = at_the_ceiling()
     interval(control, lags=[0.0051])  # 230
     for _ in range(5):
         interval(control, lags=[0.001])
@@ -267,7 +273,7 @@ def test_the_limit_never_goes_over_the_ceiling():
 
 
 def test_an_interval_without_a_sample_leaves_the_limit_alone():
-    control = _Controller(ADAPTIVE, 0.0)
+    control = at_the_ceiling()
     interval(control, lags=[0.5])
     interval(control)
     assert control.limit == 128
