@@ -349,7 +349,7 @@ CHORUS = {
     # Requests handled at once per worker, the rest waiting at the door in arrival order
     # (chorus.server._admission; bench/README.md, "Soak" and "The door"): the limit moves
     # between the floor and the ceiling, down only while the loop's lag stays over 5 ms for
-    # a whole 100 ms, so a fan-out's upstream timeouts measure the upstreams, not the queue;
+    # 200 ms on end, so a fan-out's upstream timeouts measure the upstreams, not the queue;
     # a wait at a standing queue is cut at 5 s (a 503). STOREFRONT_MAX_IN_FLIGHT=0: no door.
     # The probes never wait: a load balancer must see a busy worker as alive.
     "ADMISSION": {

@@ -40,7 +40,8 @@ has a short minimum; a standing queue (a bad one, only adding delay) does not.
   waiter; straight in: one turn). A busy loop at its knee still has short turns
   within every interval, so its minimum lag stays under ``LOOP_TARGET``; past
   the knee every turn runs the backlog of others and the minimum passes it. Over
-  the target for a whole interval, the limit falls in proportion (times
+  the target for two intervals in a row (one alone is a pause: a collection, the
+  process preempted), and for each one after, the limit falls in proportion (times
   ``LOOP_TARGET`` / lag, by a tenth to a half: Netflix's Gradient2 bounds its
   cut the same way); under it, and the limit was reached in the interval, it
   rises by its square root (the headroom of Gradient2 and of Envoy's adaptive
@@ -140,6 +141,7 @@ class _Controller:
         "floor",
         "interval",
         "interval_end",
+        "lagged",
         "limit",
         "loop_target",
         "max_wait",
@@ -164,6 +166,7 @@ class _Controller:
         # first burst would otherwise all get in before the loop's lag could be timed.
         self.limit = self.floor
         self.standing = False
+        self.lagged = False  # the last interval with samples had no short turn either
         self.interval_end = now + self.interval
         self._forget()
 
@@ -192,11 +195,13 @@ class _Controller:
     def end_interval(self, now: float, oldest_wait: float | None) -> None:
         """Judge the interval that ended; ``oldest_wait``: the queue's head's wait so far."""
         if self.adaptive and self.min_lag != math.inf:
-            if self.min_lag > self.loop_target:  # no short turn in a whole interval
+            lagging = self.min_lag > self.loop_target  # no short turn in a whole interval
+            if lagging and self.lagged:  # two in a row: not a lone pause (a GC, a preemption)
                 cut = min(0.9, max(0.5, self.loop_target / self.min_lag))
                 self.limit = max(self.floor, min(self.limit - 1, int(self.limit * cut)))
-            elif self.used:
+            elif not lagging and self.used:
                 self.limit = min(self.ceiling, self.limit + max(1, math.isqrt(self.limit)))
+            self.lagged = lagging
         if oldest_wait is None:
             self.standing = False  # the queue is empty: whatever it was, it drained
         else:

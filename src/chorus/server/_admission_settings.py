@@ -41,7 +41,7 @@ class Admission:
     """The door's settings: at most ``max_in_flight`` requests at once (``None``: no door).
 
     With ``min_in_flight`` below it, the limit moves between the two: down while the
-    loop's lag stays over ``loop_target`` for a whole ``interval``, up while the loop
+    loop's lag stays over ``loop_target`` for two ``interval``s in a row, up while the loop
     keeps up and the limit is used. Equal (the default), it stays put. Either way,
     while the door's queue stands (its shortest wait over an interval is over
     ``queue_target``), a request that has waited ``max_wait`` is answered 503.

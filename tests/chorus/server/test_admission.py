@@ -215,32 +215,53 @@ def at_the_ceiling():
     return control
 
 
+def lagging(control, lags):
+    """Two intervals in a row without a short turn: the second one cuts."""
+    interval(control, lags=lags)
+    interval(control, lags=lags)
+
+
 def test_an_adaptive_limit_starts_at_the_floor():
     assert _Controller(ADAPTIVE, 0.0).limit == 16
 
 
-def test_a_lag_standing_over_the_target_for_an_interval_brings_the_limit_down():
+def test_a_lag_standing_over_the_target_for_two_intervals_brings_the_limit_down():
     control = at_the_ceiling()
-    interval(control, lags=[0.008, 0.007, 0.0075])
+    lagging(control, [0.008, 0.007, 0.0075])
     assert control.limit == int(256 * 0.005 / 0.007)  # in proportion to the shortest lag
+
+
+def test_one_lagging_interval_alone_is_a_pause_and_cuts_nothing():
+    control = at_the_ceiling()
+    interval(control, lags=[0.2])  # a collection, a preemption
+    interval(control, lags=[0.001])
+    interval(control, lags=[0.2])
+    assert control.limit == 256
 
 
 def test_one_short_turn_in_the_interval_keeps_the_limit_a_busy_loop_is_not_overloaded():
     control = at_the_ceiling()
-    interval(control, lags=[0.08, 0.05, 0.001, 0.09])
+    lagging(control, [0.08, 0.05, 0.001, 0.09])
     assert control.limit == 256
 
 
 def test_the_cut_is_at_most_half_the_limit():
     control = at_the_ceiling()
-    interval(control, lags=[1.0])
+    lagging(control, [1.0])
     assert control.limit == 128
 
 
 def test_the_cut_is_at_least_a_tenth_of_the_limit():
     control = at_the_ceiling()
-    interval(control, lags=[0.0051])
+    lagging(control, [0.0051])
     assert control.limit == int(256 * 0.9)
+
+
+def test_a_lag_that_stands_keeps_cutting_every_interval():
+    control = at_the_ceiling()
+    lagging(control, [1.0])
+    interval(control, lags=[1.0])
+    assert control.limit == 64
 
 
 def test_the_limit_never_goes_under_the_floor():
@@ -252,21 +273,21 @@ def test_the_limit_never_goes_under_the_floor():
 
 def test_the_limit_rises_by_its_square_root_while_the_loop_keeps_up_and_it_is_used():
     control = at_the_ceiling()
-    interval(control, lags=[0.5])  # 128
+    lagging(control, [0.5])  # 128
     interval(control, lags=[0.001])
     assert control.limit == 128 + 11
 
 
 def test_a_limit_nobody_reaches_does_not_rise():
     control = at_the_ceiling()
-    interval(control, lags=[0.5])
+    lagging(control, [0.5])
     interval(control, lags=[0.001], used=False)
     assert control.limit == 128
 
 
 def test_the_limit_never_goes_over_the_ceiling():
     control = at_the_ceiling()
-    interval(control, lags=[0.0051])  # 230
+    lagging(control, [0.0051])  # 230
     for _ in range(5):
         interval(control, lags=[0.001])
     assert control.limit == 256
@@ -274,14 +295,14 @@ def test_the_limit_never_goes_over_the_ceiling():
 
 def test_an_interval_without_a_sample_leaves_the_limit_alone():
     control = at_the_ceiling()
-    interval(control, lags=[0.5])
+    lagging(control, [0.5])
     interval(control)
     assert control.limit == 128
 
 
 def test_a_fixed_limit_never_moves():
     control = _Controller(Admission(max_in_flight=32, min_in_flight=32), 0.0)
-    interval(control, lags=[1.0])
+    lagging(control, [1.0])
     assert control.limit == 32
 
 
