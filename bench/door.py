@@ -371,35 +371,47 @@ def chart(healthy_rows: list[dict], overload_rows: list[dict], path: Path) -> No
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    panels = [("healthy saturation, 256 connections (first round)",
-               [r for r in healthy_rows if r["round"] == 1], None)]  # fmt: skip
+    def has_door(samples: list) -> bool:
+        return any(d and d.get("limit") is not None for _, _, d in samples)
+
+    panels = [(f"healthy saturation, 256 connections, round 1 ({r['config']})", r["probe"], None)
+              for r in healthy_rows if r["round"] == 1 and has_door(r["probe"])]  # fmt: skip
     for row in overload_rows:
-        probe = row["soak"]["probe"] + row["burst"]["probe"]
+        samples = row["soak"]["probe"] + row["burst"]["probe"]
         burst_at = row["burst"]["probe"][0][0] if row["burst"]["probe"] else None
-        panels.append((f"overload: soak mix then burst ({row['config']})",
-                       [{"config": row["config"], "probe": probe}], burst_at))  # fmt: skip
-    panels = [p for p in panels if any(s[2] for r in p[1] for s in r["probe"])]
-    if not panels:
+        if has_door(samples):
+            panels.append((f"overload: the soak's mix, then the burst ({row['config']})",
+                           samples, burst_at))  # fmt: skip
+    count = len(panels) + (1 if overload_rows else 0)
+    if not count:
         return
-    figure, axes = plt.subplots(len(panels), 1, figsize=(10, 3.6 * len(panels)), squeeze=False)
-    for axis, (title, rows, burst_at) in zip(axes[:, 0], panels, strict=True):
-        for row in rows:
-            with_door = [(t, d) for t, _, d in row["probe"] if d and d.get("limit") is not None]
-            if not with_door:
-                continue
-            ts = [t for t, _ in with_door]
-            axis.plot(ts, [d["limit"] for _, d in with_door], label=f"{row['config']}: limit")
-            axis.plot(ts, [d["in_flight"] for _, d in with_door], alpha=0.6,
-                      label=f"{row['config']}: in flight")  # fmt: skip
-            axis.plot(ts, [d["waiting"] for _, d in with_door], alpha=0.6,
-                      label=f"{row['config']}: waiting")  # fmt: skip
+    figure, axes = plt.subplots(count, 1, figsize=(10, 3.4 * count), squeeze=False)
+    for axis, (title, samples, burst_at) in zip(axes[:, 0], panels, strict=False):
+        with_door = [(t, d) for t, _, d in samples if d and d.get("limit") is not None]
+        ts = [t for t, _ in with_door]
+        axis.plot(ts, [d["limit"] for _, d in with_door], label="limit", linewidth=1.5)
+        axis.plot(ts, [d["in_flight"] for _, d in with_door], label="in flight", alpha=0.6)
+        axis.plot(ts, [d["waiting"] for _, d in with_door], label="waiting", alpha=0.6)
         if burst_at is not None:
             axis.axvline(burst_at, color="grey", linestyle="--", label="burst starts")
         axis.set_title(title)
         axis.set_ylabel("requests")
         axis.set_yscale("symlog", linthresh=10)
+        axis.set_ylim(bottom=0)
         axis.legend(fontsize=7, loc="upper left")
-    axes[-1, 0].set_xlabel("seconds (sampled through /healthz every 100 ms)")
+    if overload_rows:
+        axis = axes[-1, 0]
+        for row in overload_rows:
+            samples = row["soak"]["probe"] + row["burst"]["probe"]
+            points = [(t, ms) for t, ms, _ in samples if ms is not None]
+            axis.plot([t for t, _ in points], [ms for _, ms in points], ".", markersize=2,
+                      label=row["config"])  # fmt: skip
+        axis.axhline(50, color="grey", linestyle=":", label="50 ms")
+        axis.set_title("overload: /healthz latency (each probe; gaps: the probe was waiting)")
+        axis.set_ylabel("ms")
+        axis.set_yscale("log")
+        axis.legend(fontsize=7, loc="upper left", markerscale=4)
+    axes[-1, 0].set_xlabel("seconds since the load started (/healthz asked every 100 ms)")
     figure.tight_layout()
     figure.savefig(path, dpi=100)
 
