@@ -2,6 +2,7 @@
 
     uv run --group bench python bench/door.py [--rounds 3] [--seconds 8] [--base /tmp/door-base]
         [--overload-seconds 60] [--burst 2000] [--burst-seconds 30] [--skip-overload]
+        [--skip-healthy] [--no-save] [--logs DIR]
 
 Storefront runs as shipped (``DEBUG=0``, policies, metrics, the door, the production
 log format and level: JSON lines at INFO, written to a file), one uvicorn worker
@@ -264,7 +265,7 @@ def healthy(configs: list[Config], rounds: int, seconds: float, work: Path) -> l
 
 
 def overload(configs: list[Config], seconds: float, burst: int, burst_seconds: float,
-             work: Path) -> list[dict]:  # fmt: skip
+             work: Path, keep: Path | None = None) -> list[dict]:  # fmt: skip
     upstream_port, port = free_port(), free_port()
     template = work / "overload-template"
     env = production_env(upstream_port, template)
@@ -288,6 +289,9 @@ def overload(configs: list[Config], seconds: float, burst: int, burst_seconds: f
                 soak_refused = door_refusals(log)
                 with probing(base, started) as burst_probe:
                     flood = wrk(base + "/api/dashboard/", burst, burst_seconds, auth)
+            if keep is not None:  # each 502 and 504 names its sources' outcomes
+                keep.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(log, keep / f"{config.label}.log".replace(" ", "-"))
             all_statuses = statuses(log)
             burst_statuses = all_statuses - soak_statuses
             refused = door_refusals(log)
@@ -427,6 +431,7 @@ def main() -> None:
     parser.add_argument("--skip-overload", action="store_true")
     parser.add_argument("--skip-healthy", action="store_true")
     parser.add_argument("--no-save", action="store_true", help="print only; keep the results")
+    parser.add_argument("--logs", type=Path, help="keep each overload run's worker log here")
     args = parser.parse_args()
     configs = [Config("door", ROOT), Config("door off", ROOT, (("STOREFRONT_MAX_IN_FLIGHT", "0"),))]
     if args.base is not None:
@@ -438,7 +443,7 @@ def main() -> None:
             [] if args.skip_healthy else healthy(configs, args.rounds, args.seconds, work)
         )
         overload_rows = [] if args.skip_overload else overload(
-            configs, args.overload_seconds, args.burst, args.burst_seconds, work)  # fmt: skip
+            configs, args.overload_seconds, args.burst, args.burst_seconds, work, args.logs)  # fmt: skip
     if healthy_rows:
         print()
         print(healthy_table(healthy_rows))
