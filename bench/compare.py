@@ -10,19 +10,27 @@ system, workers included) over the measured run, divided by the requests wrk
 completed. Results go to ``bench/results/compare.json`` and a chart to
 ``bench/results/compare.png``; the Markdown tables are printed for
 ``bench/README.md``. ``--servers`` adds storefront under granian and under two
-workers of each server. Storefront runs with its resilience policies off
-(``STOREFRONT_POLICIES=0``), so that it makes the same three calls per request
-as every peer; ``--policies`` adds it with every policy configured on every
-upstream but idle (``bench/settings/policies_idle.py``: the chain's own cost)
-and with its policies as shipped (analytics cached for 5 s). ``--metrics`` adds
-storefront with its Prometheus metrics off (``STOREFRONT_METRICS=0``; they are
-on in every other storefront peer), for the same-run cost of metrics. ``--rounds N`` measures every peer N times, taking
-turns, and reports the median of each figure; ``--only TEXT`` runs only the
-peers whose label holds TEXT, for a quick check, and saves nothing.
-``--gunicorn`` adds storefront under the production gunicorn configuration
-(``deploy/gunicorn.conf.py``, storefront's uvicorn worker) with 1 and 2
-workers, and plain uvicorn with 2 workers, all with policies off as the first
-peer is.
+workers of each server.
+
+Storefront runs **as shipped**: its door (``CHORUS["ADMISSION"]``), its resilience
+policies (analytics cached for 5 s), its Prometheus metrics, ``DEBUG=0`` and the
+production log (JSON lines at INFO, one access line per request, written to a
+file per peer under the run's temporary directory). What the bench changes from
+production defaults, in every storefront peer, is ``CHANGED``: a fixed
+``SECRET_KEY``, ``ALLOWED_HOSTS``, ``SECURE_SSL_REDIRECT=0`` (no TLS on loopback),
+an API rate limit of 10^9 (every request still takes a token) and the upstreams'
+URLs. ``--variants`` adds extra rows, never the headline: storefront with its
+door off (``STOREFRONT_MAX_IN_FLIGHT=0``) and with its policies off
+(``STOREFRONT_POLICIES=0``: the same three calls per request as every peer).
+``--policies`` adds policies off and every policy configured on every upstream
+but idle (``bench/settings/policies_idle.py``: the chain's own cost);
+``--metrics`` adds storefront with its Prometheus metrics off
+(``STOREFRONT_METRICS=0``), for the same-run cost of metrics. ``--rounds N``
+measures every peer N times, taking turns, and reports the median of each
+figure; ``--only TEXT`` runs only the peers whose label holds TEXT, for a quick
+check, and saves nothing. ``--gunicorn`` adds storefront under the production
+gunicorn configuration (``deploy/gunicorn.conf.py``, storefront's uvicorn
+worker) with 1 and 2 workers, as shipped, and plain uvicorn with 2 workers.
 """
 
 from __future__ import annotations
@@ -42,6 +50,15 @@ from harness import ROOT, bench_api_key, bench_env, free_port, running, wrk
 from upstream_nginx import nginx_upstream
 
 RESULTS = ROOT / "bench" / "results"
+STOREFRONT = "storefront /api/dashboard/"
+# What every storefront peer changes from storefront's production defaults.
+CHANGED = {
+    "SECRET_KEY": "a fixed bench-only key",
+    "ALLOWED_HOSTS": "127.0.0.1,localhost",
+    "SECURE_SSL_REDIRECT": "0 (no TLS on loopback)",
+    "STOREFRONT_RATE_LIMIT_API_RATE, _BURST": "10^9 (every request still takes a token)",
+    "STOREFRONT_UPSTREAM_*_URL": "the bench's nginx upstream",
+}
 
 
 @dataclass(frozen=True)
@@ -76,8 +93,7 @@ def gunicorn_production(port: int, workers: int) -> tuple[list[str], tuple[tuple
     """deploy/gunicorn.conf.py as production runs it, on ``port`` with ``workers`` workers."""
     argv = [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py",
             "storefront.asgi:application"]  # fmt: skip
-    env = (("STOREFRONT_BIND", f"127.0.0.1:{port}"), ("STOREFRONT_WORKERS", str(workers)),
-           ("STOREFRONT_POLICIES", "0"))  # fmt: skip
+    env = (("STOREFRONT_BIND", f"127.0.0.1:{port}"), ("STOREFRONT_WORKERS", str(workers)))
     return argv, env
 
 
@@ -93,12 +109,15 @@ def cpu_seconds(pid: int) -> float:
     return total
 
 
-def measure(peer: Peer, port: int, env: dict[str, str], seconds: int, connections: Sequence[int]):
+def measure(
+    peer: Peer, port: int, env: dict[str, str], seconds: int, connections: Sequence[int], log: Path
+):
     url = f"http://127.0.0.1:{port}{peer.path}"
     # storefront's API wants a key; its open probe says as much about readiness.
     ready = f"http://127.0.0.1:{port}/healthz" if peer.path.startswith("/api/") else url
     rows = []
-    with running(peer.argv, env={**env, **dict(peer.env)}, ready_url=ready) as process:
+    run_env = {**env, **dict(peer.env)}
+    with running(peer.argv, env=run_env, ready_url=ready, log=log) as process:
         # At the first level measured: a sync worker would still be serving a larger
         # warm-up's queue when the measured run starts.
         wrk(url, label="warm-up", connections=connections[0], seconds=2, headers=peer.headers)
@@ -188,6 +207,8 @@ def main() -> None:
     parser.add_argument("--gunicorn", action="store_true",
                         help="also storefront under deploy/gunicorn.conf.py, 1 and 2 workers")  # fmt: skip
     parser.add_argument("--skip-sync", action="store_true", help="leave out the WSGI baseline")
+    parser.add_argument("--variants", action="store_true",
+                        help="also storefront with its door off, and with its policies off")  # fmt: skip
     parser.add_argument("--policies", action="store_true",
                         help="also storefront with policies off, and all configured but idle")  # fmt: skip
     parser.add_argument("--metrics", action="store_true",
@@ -204,14 +225,17 @@ def main() -> None:
     var_dir = tempfile.mkdtemp(prefix="chorus-bench-")
     env = bench_env(upstream_port, STOREFRONT_VAR_DIR=var_dir)
     env["PYTHONPATH"] = str(ROOT)
+    # Storefront's own defaults for the rest: INFO, JSON lines, door, policies, metrics.
+    for name in ("LOG_LEVEL", "STOREFRONT_LOG_FORMAT", "STOREFRONT_POLICIES",
+                 "STOREFRONT_METRICS", "STOREFRONT_MAX_IN_FLIGHT"):  # fmt: skip
+        env.pop(name, None)
+    print("storefront as shipped, except:", CHANGED, flush=True)
     prepare_storefront(env)
     auth = bench_api_key(env)
     port = free_port()
     peers = [
-        # Policies off: the same three calls per request as every peer makes (as shipped,
-        # storefront caches analytics for 5 s; --policies measures that too).
-        Peer("storefront /api/dashboard/", uvicorn("storefront.asgi:application", port),
-             "/api/dashboard/", auth, env=(("STOREFRONT_POLICIES", "0"),)),
+        # As shipped: door, policies (analytics cached for 5 s), metrics, the production log.
+        Peer(STOREFRONT, uvicorn("storefront.asgi:application", port), "/api/dashboard/", auth),
         Peer("FastAPI + aiohttp", uvicorn("bench.peers.fastapi_aiohttp:app", port), "/dashboard"),
         Peer("FastAPI + httpx", uvicorn("bench.peers.fastapi_httpx:app", port), "/dashboard"),
         Peer("Django async view (seeds)", uvicorn("bench.peers.django_seeds:application", port),
@@ -234,21 +258,27 @@ def main() -> None:
             argv, extra = gunicorn_production(port, workers)
             peers.append(Peer(f"storefront, gunicorn, {workers} worker{'s' * (workers > 1)}",
                               argv, "/api/dashboard/", auth, env=extra))  # fmt: skip
-        peers.append(Peer("storefront, uvicorn, 2 workers, policies off",
+        peers.append(Peer("storefront, uvicorn, 2 workers",
                           uvicorn("storefront.asgi:application", port, 2), "/api/dashboard/",
-                          auth, env=(("STOREFRONT_POLICIES", "0"),)))  # fmt: skip
+                          auth))  # fmt: skip
+    policies_off = Peer("storefront, policies off", uvicorn("storefront.asgi:application", port),
+                        "/api/dashboard/", auth, env=(("STOREFRONT_POLICIES", "0"),))  # fmt: skip
+    if args.variants:
+        peers += [
+            Peer("storefront, door off", uvicorn("storefront.asgi:application", port),
+                 "/api/dashboard/", auth, env=(("STOREFRONT_MAX_IN_FLIGHT", "0"),)),
+            policies_off,
+        ]  # fmt: skip
     if args.policies:
         peers += [
-            Peer("storefront, policies as shipped", uvicorn("storefront.asgi:application", port),
-                 "/api/dashboard/", auth),
+            *([] if args.variants else [policies_off]),
             Peer("storefront, policies idle", uvicorn("storefront.asgi:application", port),
                  "/api/dashboard/", auth,
                  env=(("DJANGO_SETTINGS_MODULE", "bench.settings.policies_idle"),)),
         ]  # fmt: skip
     if args.metrics:
         peers.append(Peer("storefront, metrics off", uvicorn("storefront.asgi:application", port),
-                          "/api/dashboard/", auth,
-                          env=(("STOREFRONT_POLICIES", "0"), ("STOREFRONT_METRICS", "0"))))  # fmt: skip
+                          "/api/dashboard/", auth, env=(("STOREFRONT_METRICS", "0"),)))  # fmt: skip
     if args.only:
         peers = [p for p in peers if any(text in p.label for text in args.only)]
     measured: list[dict[str, object]] = []
@@ -258,8 +288,9 @@ def main() -> None:
                 print(f"round {round_number} of {args.rounds}", flush=True)
             for peer in peers:
                 connections = (1, 64) if peer.wsgi else (64, 256)
+                log = Path(var_dir) / f"{peer.label}.log".replace(" ", "_").replace("/", "_")
                 measured += [{**row, "wsgi": peer.wsgi}
-                             for row in measure(peer, port, env, args.seconds, connections)]  # fmt: skip
+                             for row in measure(peer, port, env, args.seconds, connections, log)]  # fmt: skip
     rows = medians(measured)
     if not args.only:
         RESULTS.mkdir(exist_ok=True)

@@ -91,12 +91,26 @@ def bench_api_key(env: dict[str, str]) -> list[str]:
 
 @contextlib.contextmanager
 def running(
-    argv: Sequence[str], *, env: dict[str, str] | None = None, ready_url: str
+    argv: Sequence[str],
+    *,
+    env: dict[str, str] | None = None,
+    ready_url: str,
+    log: Path | None = None,
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """Run a server until the block ends; it must answer ``ready_url`` first."""
-    process = subprocess.Popen(
-        list(argv), cwd=ROOT, env=env, stdout=subprocess.DEVNULL, start_new_session=True
-    )
+    """Run a server until the block ends; it must answer ``ready_url`` first.
+
+    With ``log``, its stderr (where storefront's log lines go) is appended to that file.
+    """
+    with contextlib.ExitStack() as files:
+        stderr = files.enter_context(log.open("ab")) if log is not None else None
+        process = subprocess.Popen(
+            list(argv),
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+            start_new_session=True,
+        )
     try:
         wait_until_up(ready_url)
         yield process

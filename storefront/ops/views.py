@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_GET
 
+import chorus.server
 from storefront.http.responses import json_response
 from storefront.ops.readiness import run_checks
 
@@ -13,8 +14,14 @@ __all__ = ["healthz", "readyz"]
 
 @require_GET
 async def healthz(request: HttpRequest) -> HttpResponse:
-    """The process is up and its event loop answers (no I/O)."""
-    return json_response({"status": "ok"})
+    """The process is up and its event loop answers (no I/O).
+
+    ``door``: this worker's admission door now (``chorus.server.admission_state()``):
+    its limit (``null`` with no door), requests in flight and requests waiting.
+    """
+    door = chorus.server.admission_state()
+    state = {"limit": door.limit, "in_flight": door.in_flight, "waiting": door.waiting}
+    return json_response({"status": "ok", "door": state})
 
 
 @require_GET

@@ -13,8 +13,8 @@ dashboards answered 504 with their upstreams fine).
 With ``MAX_IN_FLIGHT`` set, at most that many requests (or the door's current
 limit, see below) are handled at once in a worker; the others wait at the
 door, first come first served, before any middleware runs. A request admitted has
-the loop it was sized for, so its deadlines measure its own work, not the queue.
-The queue itself is bounded by the worker's connections (HTTP/1.1 handles one
+the loop it needs, so its deadlines measure its own work, not the queue. The
+queue itself is bounded by the worker's connections (HTTP/1.1 handles one
 request per connection at a time): cap those at the server (storefront's
 ``BoundedHttpProtocol`` answers 503 past ``STOREFRONT_MAX_CONNECTIONS``).
 
@@ -23,19 +23,64 @@ view has returned it: a stream open for hours must not hold the door shut.
 Paths under ``EXEMPT`` (probes, say) never wait: a load balancer asking whether
 the worker is alive must not queue behind the load.
 
-A fixed limit is a guess at the worker's throughput times the time a request
-should spend inside; the right figure for a page that waits 100 ms on its
-upstreams (hundreds) is wrong for one that burns CPU on ORM rows (a few dozen).
-With ``MIN_IN_FLIGHT`` below ``MAX_IN_FLIGHT`` the door finds it: each time a
-waiting request is handed its place (or a request let straight in yields once),
-the time the loop took to run it again is the loop's lag; over ``TARGET_LAG`` the limit goes down by one (not under the
-floor), under half of it up by one (not over the ceiling).
+The controller: CoDel, twice
+----------------------------
+
+What a request suffers in this worker is two waits: at the door, and for the loop
+once inside (a reply that came back in time, not read because the loop is busy
+with others). Its wait on the upstreams is not the worker's to fix. The door
+judges each wait as CoDel judges a router's queue (Nichols and Jacobson,
+"Controlling Queue Delay", ACM Queue 10(5), 2012): not by any one sample, which a
+burst makes long on a healthy worker, but by the *shortest* over an
+``INTERVAL``. A queue that drains now and then (a good queue, absorbing a burst)
+has a short minimum; a standing queue (a bad one, only adding delay) does not.
+
+- **The limit follows the loop's standing lag.** Each request the door lets in
+  times the loop once (a place handed over: the time the loop took to run the
+  waiter; straight in: one turn). A busy loop at its knee still has short turns
+  within every interval, so its minimum lag stays under ``LOOP_TARGET``; past
+  the knee every turn runs the backlog of others and the minimum passes it. Over
+  the target for two intervals in a row (one alone is a pause: a collection, the
+  process preempted), and for each one after, the limit falls in proportion (times
+  ``LOOP_TARGET`` / lag, by a tenth to a half: Netflix's Gradient2 bounds its
+  cut the same way); under it, and the limit was reached in the interval, it
+  rises by its square root (the headroom of Gradient2 and of Envoy's adaptive
+  concurrency), never outside ``[MIN_IN_FLIGHT, MAX_IN_FLIGHT]``. It starts at
+  the floor (from 16 to 256 in under 3 s of load): a new worker's first burst
+  would otherwise be all inside before the lag could be timed. The loop then
+  stays just saturated: all the throughput it has, with its queue at the door,
+  where it costs nothing and is served in order, and not in the loop, where it
+  delays every admitted request's replies.
+- **Waits are cut short only while the queue stands** (Facebook's "Fail at
+  Scale", Maurer, ACM Queue 13(8), 2015: CoDel at a server's queue). When the
+  shortest wait at the door over an interval passed ``QUEUE_TARGET``, a request
+  that has waited ``MAX_WAIT`` is answered 503 with ``Retry-After`` instead of
+  being served to a client that has likely given up. A burst that drains is
+  never cut.
+
+Why not the others the field uses. Netflix's concurrency-limits (Vegas,
+Gradient2) and Envoy's adaptive concurrency filter drive the limit by the
+ratio of a no-load latency to the observed one. For a fan-out worker that
+latency is mostly its upstreams': when an upstream slows from 100 to 300 ms the
+ratio reads it as this worker's overload and caps a loop that has nothing to
+do; the no-load baseline needs a quiet moment to measure (Envoy pins the
+concurrency low for it every minute, a latency spike each time), and with a mix
+of routes (a 100 ms dashboard, a 5 ms page) the minimum is the fastest route's,
+not each request's. The loop's standing lag is this worker's own delay, the
+same for every route, and needs no baseline: a healthy loop has short turns.
+And the queue is served first come, first served, not newest first (Fail at
+Scale's adaptive LIFO): a client behind a proxy or a load generator does not
+give up, so LIFO would starve the oldest waiters into the 503 it exists to
+avoid; ``MAX_WAIT`` bounds what the oldest can wait instead.
 
     CHORUS = {
         "ADMISSION": {
             "MAX_IN_FLIGHT": 256,  # ceiling; None (the default): every request at once
             "MIN_IN_FLIGHT": 16,  # floor; the ceiling when absent (a fixed limit)
-            "TARGET_LAG": 0.01,  # seconds of loop lag the limit aims at
+            "LOOP_TARGET": 0.005,  # s: the loop's lag may not stay over this for an interval
+            "QUEUE_TARGET": 0.5,  # s: the door's queue stands when no wait is shorter
+            "MAX_WAIT": 5.0,  # s: the longest wait while the queue stands (then a 503)
+            "INTERVAL": 0.1,  # s: the window of each judgement
             "EXEMPT": ["/healthz", "/readyz"],
         }
     }
@@ -44,8 +89,11 @@ floor), under half of it up by one (not over the ceiling).
 from __future__ import annotations
 
 import asyncio
+import logging
+import math
 import time
 from collections import deque
+from collections.abc import Callable
 from contextlib import suppress
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -54,7 +102,12 @@ from chorus.engine._loop_local import LoopLocal
 from chorus.server._admission_settings import Admission
 from chorus.server._settings import get_server_settings
 
-__all__ = ["AdmissionState", "admission_state", "admit", "release_current"]
+__all__ = ["AdmissionState", "Overloaded", "admission_state", "admit", "release_current"]
+
+logger = logging.getLogger("chorus.server.admission")
+
+# A WARNING line about refused waits at most this often (seconds), with their count.
+_REFUSALS_LOGGED_EVERY = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,78 +119,241 @@ class AdmissionState:
     waiting: int
 
 
-class _Door:
-    """A first-come, first-served door whose limit can move (an asyncio.Semaphore's cannot).
+class Overloaded(Exception):
+    """The door's queue stands and this request waited ``MAX_WAIT``: answer 503."""
 
-    A waiter is handed its place by the request leaving before it: the future is
-    resolved with the time then, and the waiter, once it runs, knows how long
-    the loop took to get to it. That is the loop's lag, measured for free on
-    every hand-over. A request let straight in measures one turn of the loop
-    instead (adaptive doors only). Over the target, the limit goes down by one;
-    under half of it, up by one.
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"waited at the door past MAX_WAIT; retry after {retry_after} s")
+        self.retry_after = retry_after
+
+
+class _Controller:
+    """The door's two judgements, from samples and a clock: no loop, no waiting.
+
+    ``lag`` and ``waited`` record samples, ``reached`` that the limit held a request
+    back; ``end_interval`` (when ``due``) moves the limit and decides whether the
+    queue stands.
     """
 
-    __slots__ = ("ceiling", "floor", "in_flight", "limit", "queue", "target_lag")
+    __slots__ = (
+        "adaptive",
+        "ceiling",
+        "floor",
+        "interval",
+        "interval_end",
+        "lagged",
+        "limit",
+        "loop_target",
+        "max_wait",
+        "min_lag",
+        "min_wait",
+        "queue_target",
+        "standing",
+        "used",
+    )
 
-    def __init__(self, admission: Admission) -> None:
+    def __init__(self, admission: Admission, now: float) -> None:
         assert admission.max_in_flight is not None
         assert admission.min_in_flight is not None
         self.ceiling = admission.max_in_flight
         self.floor = admission.min_in_flight
-        self.target_lag = admission.target_lag
-        self.limit = self.ceiling
+        self.adaptive = self.floor < self.ceiling
+        self.loop_target = admission.loop_target
+        self.queue_target = admission.queue_target
+        self.max_wait = admission.max_wait
+        self.interval = admission.interval
+        # An adaptive limit starts low and rises while used (a slow start): a worker's
+        # first burst would otherwise all get in before the loop's lag could be timed.
+        self.limit = self.floor
+        self.standing = False
+        self.lagged = False  # the last interval with samples had no short turn either
+        self.interval_end = now + self.interval
+        self._forget()
+
+    def _forget(self) -> None:
+        self.min_lag = math.inf
+        self.min_wait = math.inf
+        self.used = False
+
+    def lag(self, seconds: float) -> None:
+        """The time the loop took to run a request it had just let in."""
+        if seconds < self.min_lag:
+            self.min_lag = seconds
+
+    def waited(self, seconds: float) -> None:
+        """A request's wait at the door, as it was handed its place."""
+        if seconds < self.min_wait:
+            self.min_wait = seconds
+
+    def reached(self) -> None:
+        """The limit held a request back in this interval: it is in use."""
+        self.used = True
+
+    def due(self, now: float) -> bool:
+        return now >= self.interval_end
+
+    def end_interval(self, now: float, oldest_wait: float | None) -> None:
+        """Judge the interval that ended; ``oldest_wait``: the queue's head's wait so far."""
+        if self.adaptive and self.min_lag != math.inf:
+            lagging = self.min_lag > self.loop_target  # no short turn in a whole interval
+            if lagging and self.lagged:  # two in a row: not a lone pause (a GC, a preemption)
+                cut = min(0.9, max(0.5, self.loop_target / self.min_lag))
+                self.limit = max(self.floor, min(self.limit - 1, int(self.limit * cut)))
+            elif not lagging and self.used:
+                self.limit = min(self.ceiling, self.limit + max(1, math.isqrt(self.limit)))
+            self.lagged = lagging
+        if oldest_wait is None:
+            self.standing = False  # the queue is empty: whatever it was, it drained
+        else:
+            shortest = self.min_wait if self.min_wait != math.inf else oldest_wait
+            self.standing = shortest > self.queue_target
+        self._forget()
+        self.interval_end = max(self.interval_end, now) + self.interval
+
+
+class _Place:
+    __slots__ = ("future", "since")
+
+    def __init__(self, future: asyncio.Future[float | None], since: float) -> None:
+        self.future = future
+        self.since = since
+
+
+class _Door:
+    """A first-come, first-served door whose limit can move (an asyncio.Semaphore's cannot).
+
+    A waiter is handed its place by the request leaving before it: the future is
+    resolved with the time then, and the waiter, once it runs, knows how long the
+    loop took to get to it (the loop's lag, measured for free on every hand-over)
+    and how long it waited. A request let straight in measures one turn of the
+    loop instead (adaptive doors only). While anyone waits, a timer ends the
+    controller's intervals even if nobody leaves, and cuts the waits that the
+    standing queue has made too long (the future resolved with ``None``).
+    """
+
+    __slots__ = ("clock", "control", "in_flight", "queue", "refused", "refused_logged", "timer")
+
+    def __init__(
+        self, admission: Admission, clock: Callable[[], float] = time.perf_counter
+    ) -> None:
+        self.clock = clock
+        self.control = _Controller(admission, clock())
         self.in_flight = 0
-        self.queue: deque[asyncio.Future[float]] = deque()
+        self.queue: deque[_Place] = deque()
+        self.timer: asyncio.TimerHandle | None = None
+        self.refused = 0
+        self.refused_logged = -math.inf
+
+    @property
+    def limit(self) -> int:
+        return self.control.limit
 
     async def enter(self) -> None:
-        if self.in_flight < self.limit and not self.queue:
+        control = self.control
+        if self.in_flight < control.limit and not self.queue:
             self.in_flight += 1
-            if self.floor < self.ceiling:
+            if control.adaptive:
                 await self._sample_lag()
             return
-        place = asyncio.get_running_loop().create_future()
+        control.reached()
+        place = _Place(asyncio.get_running_loop().create_future(), self.clock())
         self.queue.append(place)
+        if self.timer is None:
+            self._start_timer()
         try:
-            handed_at = await place
+            handed_at = await place.future
         except asyncio.CancelledError:
-            if place.cancelled():
+            if place.future.cancelled():
                 with suppress(ValueError):  # a hand-over may have dropped it already
                     self.queue.remove(place)
-            else:
+            elif place.future.result() is not None:
                 self.leave()  # handed a place as it was cancelled: pass it on
             raise
-        self._adapt(time.perf_counter() - handed_at)
+        if handed_at is None:
+            raise Overloaded(max(1, math.ceil(control.max_wait)))
+        now = self.clock()
+        control.waited(handed_at - place.since)
+        control.lag(now - handed_at)
+        self._tick(now)
 
     async def _sample_lag(self) -> None:
         # With nobody waiting there is no hand-over to time: one turn of the loop instead
         # (all that is ready runs first). Without it, a limit above the worker's
         # connections would never see the lag, and never come down.
-        since = time.perf_counter()
+        since = self.clock()
         try:
             await asyncio.sleep(0)
         except asyncio.CancelledError:
             self.leave()
             raise
-        self._adapt(time.perf_counter() - since)
+        now = self.clock()
+        self.control.lag(now - since)
+        self._tick(now)
 
     def leave(self) -> None:
         self.in_flight -= 1
         self._hand_over()
 
     def _hand_over(self) -> None:
-        while self.queue and self.in_flight < self.limit:
-            place = self.queue.popleft()
-            if place.done():
+        queue = self.queue
+        while queue and self.in_flight < self.control.limit:
+            place = queue.popleft()
+            if place.future.done():
                 continue  # its waiter was cancelled and has not run yet to leave the queue
-            place.set_result(time.perf_counter())
+            place.future.set_result(self.clock())
             self.in_flight += 1
 
-    def _adapt(self, lag: float) -> None:
-        if lag > self.target_lag:
-            self.limit = max(self.floor, self.limit - 1)
-        elif lag < self.target_lag / 2 and self.limit < self.ceiling:
-            self.limit += 1
-            self._hand_over()
+    def _tick(self, now: float) -> None:
+        control = self.control
+        if control.due(now):
+            before = control.limit
+            head = self._head()
+            control.end_interval(now, None if head is None else now - head.since)
+            if control.limit > before:
+                self._hand_over()
+        if control.standing:
+            self._cut(now)
+
+    def _head(self) -> _Place | None:
+        queue = self.queue
+        while queue and queue[0].future.done():
+            queue.popleft()  # cancelled waiters not yet run
+        return queue[0] if queue else None
+
+    def _cut(self, now: float) -> None:
+        """Answer the waits the standing queue made longer than ``MAX_WAIT`` (oldest first)."""
+        oldest_allowed = now - self.control.max_wait
+        cut = 0
+        while (head := self._head()) is not None and head.since <= oldest_allowed:
+            self.queue.popleft()
+            head.future.set_result(None)
+            cut += 1
+        if cut:
+            self._log_refused(cut, now)
+
+    def _log_refused(self, count: int, now: float) -> None:
+        self.refused += count
+        if now - self.refused_logged >= _REFUSALS_LOGGED_EVERY:
+            logger.warning(
+                "admission: %d requests answered 503 after waiting %.1f s at a standing queue"
+                " (limit %d, %d in flight, %d waiting)",
+                self.refused,
+                self.control.max_wait,
+                self.control.limit,
+                self.in_flight,
+                len(self.queue),
+            )
+            self.refused, self.refused_logged = 0, now
+
+    def _start_timer(self) -> None:
+        loop = asyncio.get_running_loop()
+        self.timer = loop.call_later(self.control.interval, self._on_timer)
+
+    def _on_timer(self) -> None:
+        self.timer = None
+        self._tick(self.clock())
+        if self.queue:
+            self._start_timer()
 
 
 # One door per event loop (its futures are bound to the loop), one per setting.
@@ -162,7 +378,10 @@ _current: ContextVar[Slot | None] = ContextVar("chorus_admission_slot", default=
 
 
 async def admit(admission: Admission, path: str) -> Slot | None:
-    """Wait for a place (first come, first served); ``None`` when the door does not apply."""
+    """Wait for a place (first come, first served); ``None`` when the door does not apply.
+
+    Raises ``Overloaded`` when the queue stands and the wait passed ``MAX_WAIT``.
+    """
     if not admission.applies_to(path):
         return None
     door = _door(admission)

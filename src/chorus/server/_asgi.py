@@ -100,7 +100,7 @@ from django.urls import set_script_prefix, set_urlconf
 from django.utils.log import log_response
 
 from chorus.server import _suspicious as suspicious
-from chorus.server._admission import admit, release_current
+from chorus.server._admission import Overloaded, admit, release_current
 from chorus.server._lifespan import run_shutdown
 from chorus.server._limits import BodyDeadline, Refusal, timed_out, too_large
 from chorus.server._request_body import (
@@ -188,7 +188,12 @@ class ChorusASGIHandler(ASGIHandler):
             with closing(body_file):
                 # The body in, the request waits at the door (CHORUS["ADMISSION"]) before
                 # anything else costs this worker: a slow body never holds a place.
-                slot = await admit(get_server_settings().admission, scope["path"])
+                try:
+                    slot = await admit(get_server_settings().admission, scope["path"])
+                except Overloaded as refused:  # a wait cut short at a standing queue
+                    await _close_connections_if_used()
+                    await _send_refusal(send, _OVERLOADED, retry_after=refused.retry_after)
+                    return
                 try:
                     try:
                         await self._respond(scope, receive, send, body_file)
@@ -345,6 +350,11 @@ _MISSING_HOST = Refusal(
 )
 
 
+_OVERLOADED = Refusal(
+    503, "overloaded", "The server is overloaded and this request waited too long; retry later."
+)
+
+
 def _refuse_scope(scope: Mapping[str, Any]) -> Refusal | None:
     """The request refused on its headers alone (see ``_limits.py``), or ``None``.
 
@@ -364,7 +374,7 @@ def _refuse_scope(scope: Mapping[str, Any]) -> Refusal | None:
     return None
 
 
-async def _send_refusal(send: Send, refusal: Refusal) -> None:
+async def _send_refusal(send: Send, refusal: Refusal, *, retry_after: int | None = None) -> None:
     body = orjson.dumps({"error": {"code": refusal.code, "message": refusal.message}})
     headers = [
         (b"content-type", b"application/json"),
@@ -372,6 +382,8 @@ async def _send_refusal(send: Send, refusal: Refusal) -> None:
         # The unread rest of the body is not worth keeping the connection for.
         (b"connection", b"close"),
     ]
+    if retry_after is not None:
+        headers.append((b"retry-after", str(retry_after).encode()))
     await send({"type": "http.response.start", "status": refusal.status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 

@@ -1,6 +1,7 @@
 """CHORUS["ADMISSION"]: at most MAX_IN_FLIGHT requests handled at once, the rest wait in order.
 
-Against a real uvicorn on loopback with ChorusASGIHandler, over real sockets.
+The door against a real uvicorn on loopback with ChorusASGIHandler, over real sockets;
+its controller driven directly with synthetic lags, waits and a clock of the test's own.
 """
 
 import asyncio
@@ -10,7 +11,7 @@ import pytest
 
 import chorus
 from chorus.server import ChorusASGIHandler
-from chorus.server._admission import _Door
+from chorus.server._admission import Overloaded, _Controller, _Door
 from chorus.server._admission_settings import Admission
 from chorus.server._settings import server_problems as problems
 from tests.chorus.support import admission_urls
@@ -107,6 +108,44 @@ async def test_a_streaming_response_gives_its_place_back_once_it_starts(settings
     assert chorus.server.admission_state().in_flight == 0
 
 
+def standing_door(settings, limit):
+    """A door whose queue stands after 50 ms of waits and cuts them at 200 ms."""
+    settings.CHORUS = {
+        "ADMISSION": {
+            "MAX_IN_FLIGHT": limit,
+            "QUEUE_TARGET": 0.05,
+            "MAX_WAIT": 0.2,
+            "INTERVAL": 0.05,
+        }
+    }
+    return ChorusASGIHandler()
+
+
+async def test_a_burst_queues_at_the_door_and_is_served_once_it_drains(settings, gate):
+    async with serving(door(settings, 2)) as port:
+        requests = [asyncio.create_task(get(port, f"/held/?n={n}")) for n in range(10)]
+        await until(lambda: chorus.server.admission_state().waiting == 8)
+        gate.opened.set()  # well before MAX_WAIT (5 s): the queue drains, nobody is cut
+        answers = await asyncio.gather(*requests)
+    assert all(a.startswith(b"HTTP/1.1 200 ") for a in answers)
+    assert sorted(gate.entered) == [str(n) for n in range(10)]
+
+
+async def test_waits_at_a_standing_queue_are_cut_short_with_a_503(settings, gate):
+    async with serving(standing_door(settings, 1)) as port:
+        holding = asyncio.create_task(get(port, "/held/?n=in"))
+        await until(lambda: gate.entered == ["in"])
+        cut = await asyncio.gather(*(get(port, f"/held/?n={n}") for n in range(3)))
+        gate.opened.set()
+        assert (await holding).startswith(b"HTTP/1.1 200 ")
+    for answer in cut:
+        head = answer.partition(b"\r\n\r\n")[0].lower()
+        assert head.startswith(b"http/1.1 503 ")
+        assert b"\r\nretry-after: 1" in head
+        assert b"overloaded" in body(answer)
+    assert gate.entered == ["in"]  # the cut requests never reached a view
+
+
 async def test_without_a_limit_every_request_is_handled_at_once(settings, gate):
     settings.CHORUS = {}
     async with serving(ChorusASGIHandler()) as port:
@@ -115,41 +154,6 @@ async def test_without_a_limit_every_request_is_handled_at_once(settings, gate):
         assert chorus.server.admission_state() == chorus.server.AdmissionState(None, 0, 0)
         gate.opened.set()
         await asyncio.gather(*requests)
-
-
-def adaptive(settings, ceiling, floor, lag):
-    settings.CHORUS = {
-        "ADMISSION": {"MAX_IN_FLIGHT": ceiling, "MIN_IN_FLIGHT": floor, "TARGET_LAG": lag}
-    }
-    return ChorusASGIHandler()
-
-
-async def test_an_adaptive_limit_comes_down_when_the_loop_lags(settings, gate):
-    async with serving(adaptive(settings, 40, 2, 0.005)) as port:
-        answers = await asyncio.gather(*(get(port, "/busy/") for _ in range(80)))
-        state = chorus.server.admission_state()
-    assert all(b"busy" in body(a) for a in answers)
-    # Each waiter ran 20 ms of other requests' CPU after its place was handed over.
-    assert 2 <= state.limit < 40
-    assert (state.in_flight, state.waiting) == (0, 0)
-
-
-async def test_an_adaptive_limit_comes_down_with_nobody_waiting_too(settings, gate):
-    async with serving(adaptive(settings, 100, 2, 0.005)) as port:
-        # Fewer requests than the limit: all go straight in, and each times a turn of the loop.
-        answers = await asyncio.gather(*(get(port, "/busy/") for _ in range(30)))
-        state = chorus.server.admission_state()
-    assert all(b"busy" in body(a) for a in answers)
-    assert state.limit < 100
-
-
-async def test_an_adaptive_limit_stays_up_while_the_loop_keeps_up(settings, gate):
-    async with serving(adaptive(settings, 20, 2, 0.05)) as port:
-        answers = await asyncio.gather(*(get(port, "/napping/") for _ in range(60)))
-        state = chorus.server.admission_state()
-    assert all(b"napped" in body(a) for a in answers)
-    assert state.limit == 20
-    assert gate.most_inside == 20  # the door let the ceiling in, and no more
 
 
 async def test_a_request_cancelled_while_waiting_takes_no_place():
@@ -180,6 +184,227 @@ async def test_a_place_handed_to_a_request_cancelled_before_it_ran_is_passed_on(
     assert (door.in_flight, len(door.queue)) == (1, 0)
 
 
+# The controller, driven through its interface: lags and waits as samples, time as numbers.
+
+ADAPTIVE = Admission(
+    max_in_flight=256,
+    min_in_flight=16,
+    loop_target=0.005,
+    queue_target=0.5,
+    max_wait=5.0,
+    interval=0.1,
+)
+
+
+def interval(control, *, lags=(), waits=(), used=True, oldest_wait=None, at=None):
+    """One interval's samples, then its end (at ``at``, or when it falls due)."""
+    for lag in lags:
+        control.lag(lag)
+    for wait in waits:
+        control.waited(wait)
+    if used:
+        control.reached()
+    now = control.interval_end if at is None else at
+    assert control.due(now)
+    control.end_interval(now, oldest_wait)
+
+
+def at_the_ceiling():
+    control = _Controller(ADAPTIVE, 0.0)
+    control.limit = 256
+    return control
+
+
+def lagging(control, lags):
+    """Two intervals in a row without a short turn: the second one cuts."""
+    interval(control, lags=lags)
+    interval(control, lags=lags)
+
+
+def test_an_adaptive_limit_starts_at_the_floor():
+    assert _Controller(ADAPTIVE, 0.0).limit == 16
+
+
+def test_a_lag_standing_over_the_target_for_two_intervals_brings_the_limit_down():
+    control = at_the_ceiling()
+    lagging(control, [0.008, 0.007, 0.0075])
+    assert control.limit == int(256 * 0.005 / 0.007)  # in proportion to the shortest lag
+
+
+def test_one_lagging_interval_alone_is_a_pause_and_cuts_nothing():
+    control = at_the_ceiling()
+    interval(control, lags=[0.2])  # a collection, a preemption
+    interval(control, lags=[0.001])
+    interval(control, lags=[0.2])
+    assert control.limit == 256
+
+
+def test_one_short_turn_in_the_interval_keeps_the_limit_a_busy_loop_is_not_overloaded():
+    control = at_the_ceiling()
+    lagging(control, [0.08, 0.05, 0.001, 0.09])
+    assert control.limit == 256
+
+
+def test_the_cut_is_at_most_half_the_limit():
+    control = at_the_ceiling()
+    lagging(control, [1.0])
+    assert control.limit == 128
+
+
+def test_the_cut_is_at_least_a_tenth_of_the_limit():
+    control = at_the_ceiling()
+    lagging(control, [0.0051])
+    assert control.limit == int(256 * 0.9)
+
+
+def test_a_lag_that_stands_keeps_cutting_every_interval():
+    control = at_the_ceiling()
+    lagging(control, [1.0])
+    interval(control, lags=[1.0])
+    assert control.limit == 64
+
+
+def test_the_limit_never_goes_under_the_floor():
+    control = at_the_ceiling()
+    for _ in range(20):
+        interval(control, lags=[0.5])
+    assert control.limit == 16
+
+
+def test_the_limit_rises_by_its_square_root_while_the_loop_keeps_up_and_it_is_used():
+    control = at_the_ceiling()
+    lagging(control, [0.5])  # 128
+    interval(control, lags=[0.001])
+    assert control.limit == 128 + 11
+
+
+def test_a_limit_nobody_reaches_does_not_rise():
+    control = at_the_ceiling()
+    lagging(control, [0.5])
+    interval(control, lags=[0.001], used=False)
+    assert control.limit == 128
+
+
+def test_the_limit_never_goes_over_the_ceiling():
+    control = at_the_ceiling()
+    lagging(control, [0.0051])  # 230
+    for _ in range(5):
+        interval(control, lags=[0.001])
+    assert control.limit == 256
+
+
+def test_an_interval_without_a_sample_leaves_the_limit_alone():
+    control = at_the_ceiling()
+    lagging(control, [0.5])
+    interval(control)
+    assert control.limit == 128
+
+
+def test_a_fixed_limit_never_moves():
+    control = _Controller(Admission(max_in_flight=32, min_in_flight=32), 0.0)
+    lagging(control, [1.0])
+    assert control.limit == 32
+
+
+def test_an_interval_ends_only_when_it_is_due():
+    control = _Controller(ADAPTIVE, 10.0)
+    assert not control.due(10.05)
+    assert control.due(10.1)
+
+
+def test_after_a_quiet_spell_the_next_interval_starts_from_now():
+    control = _Controller(ADAPTIVE, 0.0)
+    interval(control, at=60.0)
+    assert control.interval_end == 60.1
+
+
+def test_the_queue_stands_when_no_wait_in_the_interval_was_under_the_target():
+    control = _Controller(ADAPTIVE, 0.0)
+    interval(control, waits=[0.7, 0.6, 0.9], oldest_wait=0.8)
+    assert control.standing
+
+
+def test_one_short_wait_in_the_interval_is_a_queue_that_drains():
+    control = _Controller(ADAPTIVE, 0.0)
+    interval(control, waits=[0.7, 0.01, 0.9], oldest_wait=0.8)
+    assert not control.standing
+
+
+def test_an_empty_queue_does_not_stand_however_long_its_waits_were():
+    control = _Controller(ADAPTIVE, 0.0)
+    interval(control, waits=[0.7, 0.6], oldest_wait=None)
+    assert not control.standing
+
+
+def test_with_nobody_handed_a_place_the_oldest_wait_judges_the_queue():
+    control = _Controller(ADAPTIVE, 0.0)
+    interval(control, oldest_wait=0.6)
+    assert control.standing
+    interval(control, oldest_wait=0.2)
+    assert not control.standing
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def queue_up(door, count):
+    waiters = [asyncio.create_task(door.enter()) for _ in range(count)]
+    await asyncio.sleep(0)  # each is in the queue
+    return waiters
+
+
+async def test_at_a_standing_queue_the_waits_past_max_wait_are_answered_overloaded():
+    clock = Clock()
+    door = _Door(Admission(max_in_flight=1, min_in_flight=1, queue_target=0.5, max_wait=2.0), clock)
+    await door.enter()
+    old = await queue_up(door, 2)
+    clock.now = 1.5
+    young = await queue_up(door, 1)
+    clock.now = 2.0  # the queue's head has waited 2 s, and nobody was handed a place
+    door._tick(clock.now)
+    for waiter in old:
+        with pytest.raises(Overloaded) as refused:
+            await waiter
+        assert refused.value.retry_after == 2
+    assert not young[0].done()
+    assert (door.in_flight, len(door.queue)) == (1, 1)
+    door.leave()
+    await young[0]  # the younger waiter still gets its place
+
+
+async def test_a_queue_that_does_not_stand_cuts_no_wait_however_long():
+    clock = Clock()
+    door = _Door(Admission(max_in_flight=1, min_in_flight=1, queue_target=0.5, max_wait=2.0), clock)
+    await door.enter()
+    waiters = await queue_up(door, 2)
+    door.control.waited(0.01)  # a short wait in this interval: the queue drained lately
+    clock.now = 30.0
+    door._tick(clock.now)
+    assert not door.control.standing
+    assert not any(w.done() for w in waiters)
+    door.leave()
+    door.leave()
+    await asyncio.gather(*waiters)
+
+
+async def test_a_rising_limit_hands_places_to_the_waiters():
+    clock = Clock()
+    door = _Door(ADAPTIVE, clock)
+    door.control.limit = 16
+    door.in_flight = 16
+    waiters = await queue_up(door, 3)
+    door.control.lag(0.001)
+    clock.now = 0.1
+    door._tick(clock.now)
+    await asyncio.gather(*waiters)
+    assert (door.limit, door.in_flight, len(door.queue)) == (20, 19, 0)
+
+
 @pytest.mark.parametrize(
     ("admission", "message"),
     [
@@ -190,7 +415,13 @@ async def test_a_place_handed_to_a_request_cancelled_before_it_ran_is_passed_on(
         ({"LIMIT": 8}, "unknown keys: LIMIT"),
         ({"MAX_IN_FLIGHT": 8, "MIN_IN_FLIGHT": 9}, "must not be over MAX_IN_FLIGHT"),
         ({"MAX_IN_FLIGHT": 8, "MIN_IN_FLIGHT": 0}, "MIN_IN_FLIGHT must be a positive integer"),
-        ({"MAX_IN_FLIGHT": 8, "TARGET_LAG": 0}, "TARGET_LAG must be a positive number"),
+        ({"MAX_IN_FLIGHT": 8, "TARGET_LAG": 0.01}, "TARGET_LAG was replaced by LOOP_TARGET"),
+        ({"MAX_IN_FLIGHT": 8, "LOOP_TARGET": 0}, "LOOP_TARGET must be a number of seconds over 0"),
+        ({"MAX_IN_FLIGHT": 8, "LOOP_TARGET": 2}, "LOOP_TARGET must be a number of seconds"),
+        ({"MAX_IN_FLIGHT": 8, "QUEUE_TARGET": "1"}, "QUEUE_TARGET must be a number of seconds"),
+        ({"MAX_IN_FLIGHT": 8, "MAX_WAIT": float("inf")}, "MAX_WAIT must be a number of seconds"),
+        ({"MAX_IN_FLIGHT": 8, "INTERVAL": 0.0001}, "INTERVAL must be a number of seconds"),
+        ({"MAX_IN_FLIGHT": 8, "QUEUE_TARGET": 2, "MAX_WAIT": 1}, "must not be under QUEUE_TARGET"),
         ([8], "must be a dict"),
     ],
 )
@@ -203,5 +434,12 @@ def test_a_bad_setting_is_a_system_check_error(admission, message):
 def test_a_good_setting_has_no_problem():
     assert problems({"ADMISSION": {"MAX_IN_FLIGHT": 32, "EXEMPT": ["/healthz"]}}) == []
     assert problems({"ADMISSION": {"MAX_IN_FLIGHT": None}}) == []
-    adaptive = {"MAX_IN_FLIGHT": 256, "MIN_IN_FLIGHT": 16, "TARGET_LAG": 0.01}
+    adaptive = {
+        "MAX_IN_FLIGHT": 256,
+        "MIN_IN_FLIGHT": 16,
+        "LOOP_TARGET": 0.005,
+        "QUEUE_TARGET": 0.5,
+        "MAX_WAIT": 5,
+        "INTERVAL": 0.1,
+    }
     assert problems({"ADMISSION": adaptive}) == []
