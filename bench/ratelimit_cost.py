@@ -6,7 +6,9 @@ Runs in one event loop with no ``REDIS_URL``: three loops of ``--calls`` calls
 each, the best of ``--rounds``: one identity under its limit (every call
 allowed), one identity over it (every call refused with a wait: the path a
 client hammering past its limit takes), and a new identity on every call (an
-identity rotation). Prints one Markdown row per case for ``bench/README.md``.
+identity rotation); then the sync path (the WSGI baseline's) for one identity
+under its limit, from a plain thread. Prints one Markdown row per case for
+``bench/README.md``.
 """
 
 from __future__ import annotations
@@ -38,6 +40,21 @@ async def per_call(calls: int, identity: str | None, limit: ratelimit.Limit) -> 
     return (time.perf_counter() - started) / calls * 1e6
 
 
+def per_sync_call(calls: int) -> float:
+    limit = ratelimit.Limit(1e9, 10**9)
+    if hasattr(ratelimit, "run_sync"):  # the moving windows: the same coroutine, on its loop
+
+        def take(identity: str, limit: ratelimit.Limit) -> float:
+            return ratelimit.run_sync(ratelimit.take_token(identity, limit))
+
+    else:  # the token buckets' sync copy
+        take = ratelimit._take_token_sync
+    started = time.perf_counter()
+    for _ in range(calls):
+        take("ip:sync", limit)
+    return (time.perf_counter() - started) / calls * 1e6
+
+
 async def main(calls: int, rounds: int) -> None:
     cases = {
         "allowed (one identity, under its limit)": ("ip:allowed", ratelimit.Limit(1e9, 10**9)),
@@ -56,3 +73,6 @@ if __name__ == "__main__":
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
     asyncio.run(main(args.calls, args.rounds))
+    sync_calls = max(1, args.calls // 10)
+    best = min(per_sync_call(sync_calls) for _ in range(args.rounds))
+    print(f"| sync path (WSGI), allowed | {best:.2f} |")

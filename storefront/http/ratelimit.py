@@ -35,8 +35,8 @@ Where the windows live:
   every key until its window expires (no bound: 100,000 rotated identities
   were 100,000 keys, 46 MB) and cost 58-114 µs a call (sweeps over every key,
   one ``to_thread`` per key); this one is a ring of each key's last
-  ``amount`` timestamps (8 bytes each) in two bounded LRU maps
-  (``cachetools``): keys go to the *fresh* map, and to the *spent* map once
+  ``amount`` timestamps (8 bytes each) in two LRU maps bounded by size
+  (``OrderedDict``; ``cachetools.LRUCache`` cost 2-3 times more): keys go to the *fresh* map, and to the *spent* map once
   their window has been full. A client rotating identities only fills the
   fresh map, whose least recently used keys are forgotten first (at most a
   fresh burst each: they had not used theirs); a key that used its burst
@@ -51,10 +51,12 @@ default pool refuses the 101st with ``MaxConnectionsError``: a 500 for every
 request of a burst).
 
 One implementation. The WSGI baseline's sync middleware runs the same
-coroutines on one event loop of its own per process (``run_sync``, a daemon
-thread), not a sync copy of the logic: one hop to that thread per sync
-request, measured in ``bench/ratelimit_cost.py``. Its loop has its own Redis
-client, closed at exit.
+coroutines to their end on an event loop of its calling thread's own
+(``run_sync``), not a sync copy of the logic: no thread hop, and the in-process
+windows never suspend, so it costs one ``run_until_complete`` (measured in
+``bench/ratelimit_cost.py``; handing each call to one loop thread per process
+cost 6-10 times more). Each such loop has its own Redis client, closed with
+its thread or at exit.
 """
 
 from __future__ import annotations
@@ -66,13 +68,14 @@ import math
 import os
 import threading
 import time
+import weakref
 from array import array
+from collections import OrderedDict
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from cachetools import LRUCache
 from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponseBase
@@ -143,11 +146,12 @@ def window_for(limit: Limit) -> RateLimitItem:
 class _Ring:
     """One key's last ``limit`` request times (oldest first from ``start`` once full)."""
 
-    __slots__ = ("start", "times")
+    __slots__ = ("charged", "start", "times")
 
     def __init__(self) -> None:
         self.times = array("d")
         self.start = 0
+        self.charged = 0  # the slots its map counts for it
 
     def at(self, age: int) -> float:
         """The time of the request ``age`` places before the newest (0: the newest)."""
@@ -162,8 +166,39 @@ class _Ring:
             self.start = (self.start + 1) % limit
 
 
-def _slots(ring: _Ring) -> int:
-    return min(_KEY_SLOTS + len(ring.times), _LOCAL_SLOTS)
+class _Recent:
+    """Rings by key, least recently used first, forgotten from there past ``slots``."""
+
+    __slots__ = ("rings", "slots", "used")
+
+    def __init__(self, slots: int) -> None:
+        self.rings: OrderedDict[str, _Ring] = OrderedDict()
+        self.slots = slots
+        self.used = 0
+
+    def pop(self, key: str) -> _Ring | None:
+        ring = self.rings.pop(key, None)
+        if ring is not None:
+            self.used -= ring.charged
+        return ring
+
+    def put(self, key: str, ring: _Ring) -> None:
+        """Store ``ring`` as the most recently used (again), counting its size now."""
+        rings = self.rings
+        charge = min(_KEY_SLOTS + len(ring.times), self.slots)
+        if rings.get(key) is ring:
+            self.used += charge - ring.charged
+            rings.move_to_end(key)
+        else:
+            self.used += charge
+            rings[key] = ring
+        ring.charged = charge
+        while self.used > self.slots:
+            self.used -= rings.popitem(last=False)[1].charged
+
+    def clear(self) -> None:
+        self.rings.clear()
+        self.used = 0
 
 
 class LocalWindows(Storage, MovingWindowSupport):
@@ -171,7 +206,7 @@ class LocalWindows(Storage, MovingWindowSupport):
 
     Only the moving-window methods do anything; the counter methods of the
     other strategies are refused. Times are ``time.monotonic()`` (``clock``).
-    Thread-safe: the WSGI baseline's loop and a server's loop may share it.
+    Thread-safe: the sync callers' loops and a server's loop may share it.
     """
 
     STORAGE_SCHEME = None
@@ -179,8 +214,8 @@ class LocalWindows(Storage, MovingWindowSupport):
 
     def __init__(self, slots: int = _LOCAL_SLOTS) -> None:
         super().__init__()
-        self.fresh: LRUCache[str, _Ring] = LRUCache(slots, getsizeof=_slots)
-        self.spent: LRUCache[str, _Ring] = LRUCache(slots, getsizeof=_slots)
+        self.fresh = _Recent(slots)  # keys whose window has never been full
+        self.spent = _Recent(slots)  # keys that have used their whole burst
         self._lock = threading.Lock()
 
     @property
@@ -195,10 +230,10 @@ class LocalWindows(Storage, MovingWindowSupport):
             return False
         now = self.clock()
         with self._lock:
-            ring = self.spent.get(key)
+            ring = self.spent.rings.get(key)
             spent = ring is not None
             if ring is None:
-                ring = self.fresh.get(key) or _Ring()
+                ring = self.fresh.rings.get(key) or _Ring()
             times = ring.times
             # As limits' Lua script: refused if the request `limit - amount` places back is in the window.
             allowed = len(times) <= limit - amount or ring.at(limit - amount) < now - expiry
@@ -208,17 +243,17 @@ class LocalWindows(Storage, MovingWindowSupport):
             # Full now (its oldest slot is in the window): it has used its burst.
             if spent or (len(times) == limit and times[ring.start] >= now - expiry):
                 if not spent:
-                    self.fresh.pop(key, None)
-                self.spent[key] = ring  # re-set: its size may have grown
+                    self.fresh.pop(key)
+                self.spent.put(key, ring)
             else:
-                self.fresh[key] = ring
+                self.fresh.put(key, ring)
         return allowed
 
     async def get_moving_window(self, key: str, limit: int, expiry: int) -> tuple[float, int]:
         """The oldest time still in ``key``'s window and how many are in it (``(now, 0)``: none)."""
         now = self.clock()
         with self._lock:
-            ring = self.spent.get(key) or self.fresh.get(key)
+            ring = self.spent.rings.get(key) or self.fresh.rings.get(key)
             if ring is None:
                 return now, 0
             edge = now - expiry
@@ -234,8 +269,8 @@ class LocalWindows(Storage, MovingWindowSupport):
 
     async def clear(self, key: str) -> None:
         with self._lock:
-            self.fresh.pop(key, None)
-            self.spent.pop(key, None)
+            self.fresh.pop(key)
+            self.spent.pop(key)
 
     async def reset(self) -> int | None:
         return self.forget_all()
@@ -243,7 +278,7 @@ class LocalWindows(Storage, MovingWindowSupport):
     def forget_all(self) -> int:
         """Forget every window (tests start full); the number of keys forgotten."""
         with self._lock:
-            count = len(self.fresh) + len(self.spent)
+            count = len(self.fresh.rings) + len(self.spent.rings)
             self.fresh.clear()
             self.spent.clear()
         return count
@@ -356,50 +391,72 @@ async def take_token(identity: str, limit: Limit) -> float:
     return await _take(_LOCAL, item, identity)
 
 
-# -- the sync (WSGI) callers' loop -------------------------------------------------------
+# -- the sync (WSGI) callers' loops ------------------------------------------------------
 
-_portal: tuple[asyncio.AbstractEventLoop, threading.Thread] | None = None
-_portal_lock = threading.Lock()
+
+class _OwnLoop:
+    """A thread's own event loop for ``run_sync``: closed after its thread, or at exit."""
+
+    __slots__ = ("__weakref__", "loop", "pid")
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.pid = os.getpid()
+        _own_loops.add(self)
+
+    def close(self) -> None:
+        loop = self.loop
+        # A forked child's copy shares its Redis sockets with the parent: leave them be.
+        if loop.is_closed() or loop.is_running() or self.pid != os.getpid():
+            return
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            _close_loop(loop)
+        else:  # collected inside another loop, which cannot wait for this one: later
+            _orphans.append(loop)
+
+    __del__ = close  # the thread has ended: its thread-local values go with it
+
+
+def _close_loop(loop: asyncio.AbstractEventLoop) -> None:
+    try:
+        loop.run_until_complete(aclose_rate_limiter())
+    finally:
+        loop.close()
+
+
+_own_loops: weakref.WeakSet[_OwnLoop] = weakref.WeakSet()
+_orphans: list[asyncio.AbstractEventLoop] = []  # ended threads' loops, closed by the next run_sync
+_thread = threading.local()
 
 
 def run_sync[T](coroutine: Coroutine[Any, Any, T]) -> T:
-    """Run ``coroutine`` on this process's rate-limit loop and wait for it (sync callers only)."""
-    portal = _portal or _start_portal()
-    return asyncio.run_coroutine_threadsafe(coroutine, portal[0]).result()
+    """Run ``coroutine`` to its end on this thread's own loop (sync callers: no loop running)."""
+    _close_orphans()
+    own: _OwnLoop | None = getattr(_thread, "own", None)
+    if own is None:
+        own = _thread.own = _OwnLoop()
+    return own.loop.run_until_complete(coroutine)
 
 
-def _start_portal() -> tuple[asyncio.AbstractEventLoop, threading.Thread]:
-    global _portal
-    with _portal_lock:
-        if _portal is None:
-            loop = asyncio.new_event_loop()
-            thread = threading.Thread(target=loop.run_forever, name="ratelimit", daemon=True)
-            thread.start()
-            _portal = (loop, thread)
-        return _portal
+def _close_own_loops() -> None:
+    for own in list(_own_loops):
+        own.close()
+    _close_orphans()
 
 
-def _stop_portal() -> None:
-    global _portal
-    with _portal_lock:
-        portal, _portal = _portal, None
-    if portal is not None:
-        loop, thread = portal
+def _close_orphans() -> None:
+    while _orphans:
         try:
-            asyncio.run_coroutine_threadsafe(aclose_rate_limiter(), loop).result(timeout=5)
-        finally:
-            loop.call_soon_threadsafe(loop.stop)
-            thread.join(timeout=5)
-            loop.close()
+            loop = _orphans.pop()
+        except IndexError:  # another thread took the last one
+            return
+        _close_loop(loop)
 
 
-def _forget_portal_in_child() -> None:
-    global _portal
-    _portal = None  # its thread is the parent's; a forked worker starts its own on first use
-
-
-atexit.register(_stop_portal)
-os.register_at_fork(after_in_child=_forget_portal_in_child)
+atexit.register(_close_own_loops)
+os.register_at_fork(after_in_child=lambda: vars(_thread).clear())
 
 
 # -- middleware --------------------------------------------------------------------------

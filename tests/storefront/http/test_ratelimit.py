@@ -108,11 +108,11 @@ async def test_rotating_identities_never_frees_a_client_that_used_its_burst(sett
         False,
     ]
     # More one-request identities than the fresh map can hold (its bound: slots per key).
-    rotations = store.fresh.maxsize // (ratelimit._KEY_SLOTS + 1) + 5_000
+    rotations = store.fresh.slots // (ratelimit._KEY_SLOTS + 1) + 5_000
     for n in range(rotations):
         assert await ratelimit.take_token(f"ip:rotated-{n}", limit) == 0
-    assert len(store.fresh) < rotations  # bounded: the least recently used were forgotten
-    assert store.fresh.currsize <= store.fresh.maxsize
+    assert len(store.fresh.rings) < rotations  # bounded: the least recently used were forgotten
+    assert store.fresh.used <= store.fresh.slots
     assert 290 < await ratelimit.take_token("ip:victim", limit) <= 300  # still limited
     # An identity that had not used its burst is forgotten: at most a fresh burst.
     assert await ratelimit.take_token("ip:rotated-0", limit) == 0
@@ -152,8 +152,8 @@ async def test_redis_buckets_are_atomic_and_shared_by_every_worker(settings, red
     assert sum(wait == 0 for wait in [*waits, *other_worker, *wsgi_worker]) == 10
     assert 999 < max(other_worker) <= 1000  # 10 per 1,000 s: the first leaves in ~1,000 s
     assert all(999 < wait <= 1000 for wait in wsgi_worker)
-    assert not ratelimit._local.fresh  # nothing fell back to this process's windows
-    assert not ratelimit._local.spent
+    assert not ratelimit._local.fresh.rings  # nothing fell back to this process's windows
+    assert not ratelimit._local.spent.rings
 
 
 @pytest.mark.services
