@@ -3,9 +3,11 @@
 | setting                          | default                               | meaning                        |
 |----------------------------------|---------------------------------------|--------------------------------|
 | ``STOREFRONT_API_MAX_BODY_BYTES`` | 64 KiB                               | largest /api/ JSON body (413)  |
-| ``STOREFRONT_RATE_LIMITS``       | API 1000/s burst 2000; anonymous 20/s burst 200 | token buckets (429) |
+| ``STOREFRONT_RATE_LIMITS``       | API 1000/s burst 2000; anonymous 20/s burst 200 | moving windows (429) |
 
-A ``RATE`` of 0 turns a bucket off; a kind or key left out of
+``RATE``/``BURST`` become a moving window of ``BURST`` requests per
+``BURST / RATE`` seconds (``storefront/http/ratelimit.py``). A ``RATE`` of 0
+turns a limit off; a kind or key left out of
 ``STOREFRONT_RATE_LIMITS`` takes its default. ``conf`` reads
 ``django.conf.settings`` on every access, so ``override_settings`` applies;
 ``settings.py`` reads the environment with these defaults (``DEFAULTS``).

@@ -1,47 +1,88 @@
-"""Token-bucket rate limits: per API key or staff user on ``/api/``, per client IP elsewhere.
+"""Rate limits: per API key or staff user on ``/api/``, per client IP elsewhere.
 
-Each identity has a bucket of ``burst`` tokens refilled at ``rate`` per second;
-a request takes one, and an empty bucket answers 429 JSON with ``Retry-After``
-(whole seconds until a token is back). Limits come from
-``STOREFRONT_RATE_LIMITS`` (see settings.py; each from the environment), and a
-rate of 0 turns that limit off.
+The strategy is a moving window from the ``limits`` library
+(``limits.aio.strategies.MovingWindowRateLimiter``): a request is let through
+when fewer than ``amount`` of the identity's requests fall in the last
+``window`` seconds, else it is answered 429 JSON with ``Retry-After``: the whole
+seconds until the oldest request in the window leaves it
+(``get_window_stats``).
 
-Where the buckets live follows Django's cache: in Redis when ``REDIS_URL`` is
-set, so every worker and machine shares them, and in this process otherwise
-(as the local-memory cache would). Two deliberate departures from calling
-``cache.aget``/``cache.aset``:
+Settings. ``STOREFRONT_RATE_LIMITS`` (read through ``storefront/http/conf.py``)
+still gives each kind a ``RATE`` (requests per second) and a ``BURST``
+(requests at once), and a rate of 0 still turns that limit off. They map to a
+window of ``BURST`` requests per ``BURST / RATE`` seconds: the burst is the
+same, and so is the average rate over any longer stretch. ``limits`` counts
+windows in whole seconds (Redis expires its keys in seconds), so the window is
+rounded **up**: neither the burst nor the average rate is ever more than the
+setting, and where ``BURST / RATE`` is a whole number (the defaults: 2000 per
+2 s for API keys, 200 per 10 s for addresses) both are exact. One difference
+from the token bucket this replaced: a client that spends its whole burst at
+once gets those slots back one window later, not a trickle at ``RATE`` from
+the start (``Retry-After`` says so).
 
-- Django's cache "async" methods run the sync ones through ``sync_to_async``: a
-  thread hop per call on every API request. Redis is reached through
-  ``redis.asyncio`` instead (one pooled client per event loop), and the
-  in-process buckets are a dictionary touched only by the event loop.
-- A token bucket is a read-modify-write; two workers doing it with GET then SET
-  would both spend the last token. In Redis the whole update is one Lua script
-  (atomic by construction) and the time is Redis's own clock (``TIME``), so
-  workers with skewed clocks agree. A fixed window with ``INCR`` would also be
-  atomic, but lets twice the limit through around a window's edge.
+Where the windows live:
 
-Keys use the default cache's prefix and version (``cache.make_key``).
+- In Redis when ``REDIS_URL`` is set, so every worker and machine shares them:
+  ``limits.aio.storage.RedisStorage`` with redis-py's asyncio client (no
+  thread hop, unlike Django's cache "async" methods), one pooled client per
+  event loop. Each check is one Lua script (atomic: two workers never both
+  take the last slot). A refusal asks once more, for ``Retry-After``. The
+  timestamps are the workers' own clocks (``limits`` sends ``time.time()``),
+  so workers should be on NTP: a worker whose clock is off by ``d`` seconds
+  moves its own requests' edge of the window by ``d``.
+- In this process otherwise, or while Redis fails: ``LocalWindows``, the
+  same strategy over a store of our own. ``limits``' own memory storage has
+  no bound but time (100,000 identities rotated within a window were 100,000
+  keys, 46 MB) and cost 58-114 µs a call (its expiry sweeps every key, one
+  ``to_thread`` each). Ours keeps a ring of each key's last ``amount``
+  timestamps (8 bytes each) in two LRU maps bounded by size, about 16 MiB
+  each (``_LOCAL_SLOTS``; ``OrderedDict``: ``cachetools.LRUCache`` made a
+  rotation 3 times slower). A key starts in the *fresh* map and moves to the
+  *spent* map once its window is full. Rotating identities only churns the
+  fresh map, which forgets its least recently used keys: each at most gets a
+  burst it had not used yet. A key that used its burst stays limited until
+  its window has passed, unless ~1,000 full API windows (~10,000 anonymous
+  ones) are filled by others meanwhile. Never a global reset.
 
-A burst of requests waits for one of a worker's pooled Redis connections
-(``_POOL_SIZE``) instead of opening one each (redis-py's default pool refuses
-the 101st with ``MaxConnectionsError``: a 500 for every request of a burst).
-If Redis fails, the limit falls back to this process's buckets and says so in
+If Redis fails, the limit falls back to this process's windows and says so in
 one WARNING line per minute: a rate limiter must not turn a Redis outage into
-an outage of the API.
+an outage of the API. A burst of requests waits for one of a worker's pooled
+Redis connections (``_POOL_SIZE``) instead of opening one each (redis-py's
+default pool refuses the 101st with ``MaxConnectionsError``: a 500 for every
+request of a burst).
+
+One implementation. The WSGI baseline's sync middleware runs the same
+coroutines to their end on an event loop of its calling thread's own
+(``run_sync``), not a sync copy of the logic: no thread hop, and the in-process
+windows never suspend, so it costs one ``run_until_complete`` (measured in
+``bench/ratelimit_cost.py``; handing each call to one loop thread per process
+cost 6-10 times more). Each such loop has its own Redis client, closed with
+its thread or at exit.
 """
 
 from __future__ import annotations
 
+import asyncio
+import atexit
 import logging
 import math
+import os
+import threading
 import time
+import weakref
+from array import array
+from collections import OrderedDict
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponseBase
+from limits import RateLimitItem, RateLimitItemPerSecond
+from limits.aio.storage import MovingWindowSupport, Storage
+from limits.aio.strategies import MovingWindowRateLimiter
 from redis.exceptions import RedisError
 
 import chorus
@@ -51,44 +92,39 @@ from storefront.http.errors import json_error
 
 __all__ = [
     "Limit",
+    "LocalWindows",
     "RateLimitMiddleware",
     "aclose_rate_limiter",
     "limit_for",
     "limited",
     "limited_sync",
+    "run_sync",
     "take_token",
+    "window_for",
 ]
 
 # Probes and the page's own files are never limited: a load balancer must always get through.
 _EXEMPT_PREFIXES = ("/healthz", "/readyz", "/static/")
-_MAX_LOCAL_BUCKETS = 100_000
+# Each of the two in-process maps holds this many 8-byte slots: a key costs its timestamps
+# plus _KEY_SLOTS for itself (its string, its ring, the map's entry: 320-370 bytes measured
+# with tracemalloc for an IPv6-long address). 16 MiB a map: ~42,000 keys of one request,
+# or ~1,000 full API windows (2,000 timestamps each).
+_LOCAL_SLOTS = 2**21
+_KEY_SLOTS = 48
 # Connections per worker (event loop) to Redis, and how long a request waits for a free one.
 _POOL_SIZE = 32
 _POOL_WAIT = 2.0
 _SOCKET_TIMEOUT = 1.0
 _WARN_EVERY = 60.0
+# A refused request waits at least this long (a window's edge can be exactly now).
+_MIN_WAIT = 1e-3
 
 logger = logging.getLogger("storefront.ratelimit")
-
-_BUCKET_SCRIPT = """
-local now = redis.call('TIME')
-now = tonumber(now[1]) + tonumber(now[2]) / 1000000
-local rate, burst = tonumber(ARGV[1]), tonumber(ARGV[2])
-local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
-local tokens = tonumber(state[1]) or burst
-local at = tonumber(state[2]) or now
-tokens = math.min(burst, tokens + math.max(0, now - at) * rate)
-local wait = 0
-if tokens >= 1 then tokens = tokens - 1 else wait = (1 - tokens) / rate end
-redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
-redis.call('PEXPIRE', KEYS[1], math.ceil(burst / rate * 1000) + 1000)
-return tostring(wait)
-"""
 
 
 @dataclass(frozen=True, slots=True)
 class Limit:
-    """``rate`` tokens per second into a bucket of ``burst``; ``rate == 0`` means no limit."""
+    """``rate`` requests per second on average, ``burst`` at once; ``rate == 0`` means no limit."""
 
     rate: float
     burst: int
@@ -100,31 +136,184 @@ def limit_for(kind: str) -> Limit:
     return Limit(rate=float(configured["RATE"]), burst=int(configured["BURST"]))
 
 
-# -- in-process buckets (no Redis) -------------------------------------------------------
-
-_local: dict[str, tuple[float, float]] = {}  # key -> (tokens, monotonic time)
-
-
-def _take_local(key: str, limit: Limit) -> float:
-    now = time.monotonic()
-    tokens, at = _local.get(key, (float(limit.burst), now))
-    tokens = min(float(limit.burst), tokens + (now - at) * limit.rate)
-    wait = 0.0
-    if tokens >= 1:
-        tokens -= 1
-    else:
-        wait = (1 - tokens) / limit.rate
-    if len(_local) >= _MAX_LOCAL_BUCKETS and key not in _local:
-        _local.clear()  # bounded memory; forgetting buckets only ever lets requests through
-    _local[key] = (tokens, now)
-    return wait
+@lru_cache(maxsize=64)
+def window_for(limit: Limit) -> RateLimitItem:
+    """``burst`` requests per ``burst / rate`` seconds, rounded up to whole seconds (≥ 1)."""
+    seconds = max(1, math.ceil(round(limit.burst / limit.rate, 6)))
+    return RateLimitItemPerSecond(limit.burst, seconds)
 
 
-# -- Redis buckets -----------------------------------------------------------------------
+# -- in-process windows ------------------------------------------------------------------
 
-# One asyncio client per event loop (a client's connections belong to the loop that made them).
-_async_clients: chorus.LoopLocal[dict[str, Any]] = chorus.LoopLocal(dict)
-_sync_client: Any = None
+
+class _Ring:
+    """One key's last ``limit`` request times (oldest first from ``start`` once full)."""
+
+    __slots__ = ("charged", "start", "times")
+
+    def __init__(self) -> None:
+        self.times = array("d")
+        self.start = 0
+        self.charged = 0  # the slots its map counts for it
+
+    def at(self, age: int) -> float:
+        """The time of the request ``age`` places before the newest (0: the newest)."""
+        times = self.times
+        return times[(self.start - 1 - age) % len(times)]
+
+    def add(self, now: float, limit: int) -> None:
+        if len(self.times) < limit:
+            self.times.append(now)
+        else:
+            self.times[self.start] = now
+            self.start = (self.start + 1) % limit
+
+
+class _Recent:
+    """Rings by key, least recently used first, forgotten from there past ``slots``."""
+
+    __slots__ = ("rings", "slots", "used")
+
+    def __init__(self, slots: int) -> None:
+        self.rings: OrderedDict[str, _Ring] = OrderedDict()
+        self.slots = slots
+        self.used = 0
+
+    def pop(self, key: str) -> _Ring | None:
+        ring = self.rings.pop(key, None)
+        if ring is not None:
+            self.used -= ring.charged
+        return ring
+
+    def put(self, key: str, ring: _Ring) -> None:
+        """Store ``ring`` as the most recently used (again), counting its size now."""
+        rings = self.rings
+        charge = min(_KEY_SLOTS + len(ring.times), self.slots)
+        if rings.get(key) is ring:
+            self.used += charge - ring.charged
+            rings.move_to_end(key)
+        else:
+            self.used += charge
+            rings[key] = ring
+        ring.charged = charge
+        while self.used > self.slots:
+            self.used -= rings.popitem(last=False)[1].charged
+
+    def clear(self) -> None:
+        self.rings.clear()
+        self.used = 0
+
+
+class LocalWindows(Storage, MovingWindowSupport):
+    """A ``limits`` moving-window store in this process's memory, bounded by LRU eviction.
+
+    Only the moving-window methods do anything; the counter methods of the
+    other strategies are refused. Times are ``time.monotonic()`` (``clock``).
+    Thread-safe: the sync callers' loops and a server's loop may share it.
+    """
+
+    STORAGE_SCHEME = None
+    clock = staticmethod(time.monotonic)
+
+    def __init__(self, slots: int = _LOCAL_SLOTS) -> None:
+        super().__init__()
+        self.fresh = _Recent(slots)  # keys whose window has never been full
+        self.spent = _Recent(slots)  # keys that have used their whole burst
+        self._lock = threading.Lock()
+
+    @property
+    def base_exceptions(self) -> type[Exception] | tuple[type[Exception], ...]:
+        return ()
+
+    async def acquire_entry(self, key: str, limit: int, expiry: int, amount: int = 1) -> bool:
+        return self.acquire(key, limit, expiry, amount)
+
+    def acquire(self, key: str, limit: int, expiry: float, amount: int = 1) -> bool:
+        if amount > limit:
+            return False
+        now = self.clock()
+        with self._lock:
+            ring = self.spent.rings.get(key)
+            spent = ring is not None
+            if ring is None:
+                ring = self.fresh.rings.get(key) or _Ring()
+            times = ring.times
+            # As limits' Lua script: refused if the request `limit - amount` places back is in the window.
+            allowed = len(times) <= limit - amount or ring.at(limit - amount) < now - expiry
+            if allowed:
+                for _ in range(amount):
+                    ring.add(now, limit)
+            # Full now (its oldest slot is in the window): it has used its burst.
+            if spent or (len(times) == limit and times[ring.start] >= now - expiry):
+                if not spent:
+                    self.fresh.pop(key)
+                self.spent.put(key, ring)
+            else:
+                self.fresh.put(key, ring)
+        return allowed
+
+    async def get_moving_window(self, key: str, limit: int, expiry: int) -> tuple[float, int]:
+        """The oldest time still in ``key``'s window and how many are in it (``(now, 0)``: none)."""
+        now = self.clock()
+        with self._lock:
+            ring = self.spent.rings.get(key) or self.fresh.rings.get(key)
+            if ring is None:
+                return now, 0
+            edge = now - expiry
+            # Ages 0.. are newest first; count those still in the window (a binary search).
+            low, high = 0, len(ring.times)
+            while low < high:
+                middle = (low + high) // 2
+                if ring.at(middle) >= edge:
+                    low = middle + 1
+                else:
+                    high = middle
+            return (ring.at(low - 1), low) if low else (now, 0)
+
+    async def clear(self, key: str) -> None:
+        with self._lock:
+            self.fresh.pop(key)
+            self.spent.pop(key)
+
+    async def reset(self) -> int | None:
+        return self.forget_all()
+
+    def forget_all(self) -> int:
+        """Forget every window (tests start full); the number of keys forgotten."""
+        with self._lock:
+            count = len(self.fresh.rings) + len(self.spent.rings)
+            self.fresh.clear()
+            self.spent.clear()
+        return count
+
+    async def check(self) -> bool:
+        return True
+
+    async def incr(self, key: str, expiry: int, amount: int = 1) -> int:
+        raise NotImplementedError("LocalWindows keeps moving windows only")
+
+    async def get(self, key: str) -> int:
+        raise NotImplementedError("LocalWindows keeps moving windows only")
+
+    async def get_expiry(self, key: str) -> float:
+        raise NotImplementedError("LocalWindows keeps moving windows only")
+
+
+@dataclass(frozen=True, slots=True)
+class _Backend:
+    limiter: MovingWindowRateLimiter
+    clock: Callable[[], float]  # the clock the storage stamps requests with
+    pool: Any = None  # a Redis connection pool to close with its loop
+
+
+_local = LocalWindows()
+_LOCAL = _Backend(MovingWindowRateLimiter(_local), LocalWindows.clock)
+
+
+# -- Redis windows -----------------------------------------------------------------------
+
+# One storage per event loop and URL (a client's connections belong to the loop that made them).
+_redis_backends: chorus.LoopLocal[dict[str, _Backend]] = chorus.LoopLocal(dict)
 
 
 def _redis_url() -> str | None:
@@ -132,11 +321,12 @@ def _redis_url() -> str | None:
     return url
 
 
-async def _take_redis(url: str, key: str, limit: Limit) -> float:
-    clients = _async_clients.get()
-    client = clients.get(url)
-    if client is None:
+def _redis_backend(url: str) -> _Backend:
+    backends = _redis_backends.get()
+    backend = backends.get(url)
+    if backend is None:
         import redis.asyncio
+        from limits.aio.storage import RedisStorage
 
         pool = redis.asyncio.BlockingConnectionPool.from_url(
             url,
@@ -145,27 +335,22 @@ async def _take_redis(url: str, key: str, limit: Limit) -> float:
             socket_timeout=_SOCKET_TIMEOUT,
             socket_connect_timeout=_SOCKET_TIMEOUT,
         )
-        client = clients[url] = redis.asyncio.Redis.from_pool(pool)
-        client.token_bucket = client.register_script(_BUCKET_SCRIPT)
-    return float(await client.token_bucket(keys=[key], args=[limit.rate, limit.burst]))
-
-
-def _take_redis_sync(url: str, key: str, limit: Limit) -> float:
-    global _sync_client
-    if _sync_client is None:
-        import redis
-
-        _sync_client = redis.Redis.from_url(
-            url, socket_timeout=_SOCKET_TIMEOUT, socket_connect_timeout=_SOCKET_TIMEOUT
+        # limits reads the scheme (redis, rediss, redis+unix) only to pick its client.
+        scheme = "async+redis+unix://" if url.startswith("unix://") else "async+"
+        storage = RedisStorage(
+            scheme + url.removeprefix("unix://"),
+            implementation="redispy",
+            key_prefix=cache.make_key("ratelimit"),
+            connection_pool=pool,
         )
-        _sync_client.token_bucket = _sync_client.register_script(_BUCKET_SCRIPT)
-    return float(_sync_client.token_bucket(keys=[key], args=[limit.rate, limit.burst]))
+        backend = backends[url] = _Backend(MovingWindowRateLimiter(storage), time.time, pool)
+    return backend
 
 
 async def aclose_rate_limiter() -> None:
-    """Close the running loop's Redis client, if it has one (server shutdown, tests)."""
-    for client in (_async_clients.pop() or {}).values():
-        await client.aclose()
+    """Close the running loop's Redis connections, if it has any (server shutdown, tests)."""
+    for backend in (_redis_backends.pop() or {}).values():
+        await backend.pool.aclose()
 
 
 _last_warning = -_WARN_EVERY
@@ -177,38 +362,104 @@ def _redis_failed(error: BaseException) -> None:
     if now - _last_warning >= _WARN_EVERY:
         _last_warning = now
         logger.warning(
-            "rate limits: Redis failed (%s: %s); this worker limits on its own buckets "
+            "rate limits: Redis failed (%s: %s); this worker limits on its own windows "
             "until it is back (said once a minute)",
             type(error).__name__,
             error,
         )
 
 
-# What a failing Redis raises: the limiter then falls back to this worker's own buckets.
+# What a failing Redis raises: the limiter then falls back to this worker's own windows.
 REDIS_ERRORS = (RedisError, OSError, TimeoutError)
 
 
+async def _take(backend: _Backend, item: RateLimitItem, identity: str) -> float:
+    if await backend.limiter.hit(item, identity):
+        return 0.0
+    stats = await backend.limiter.get_window_stats(item, identity)
+    return max(stats.reset_time - backend.clock(), _MIN_WAIT)
+
+
 async def take_token(identity: str, limit: Limit) -> float:
-    """Take a token from ``identity``'s bucket: 0 when allowed, else the seconds to wait."""
-    key = cache.make_key(f"ratelimit:{identity}")
+    """Count a request of ``identity``'s: 0 when allowed, else the seconds until a slot frees."""
+    if limit.rate <= 0:
+        return 0.0
+    item = window_for(limit)
     url = _redis_url()
     if url:
         try:
-            return await _take_redis(url, key, limit)
+            return await _take(_redis_backend(url), item, identity)
         except REDIS_ERRORS as error:
             _redis_failed(error)
-    return _take_local(key, limit)
+    return await _take(_LOCAL, item, identity)
 
 
-def _take_token_sync(identity: str, limit: Limit) -> float:
-    key = cache.make_key(f"ratelimit:{identity}")
-    url = _redis_url()
-    if url:
+# -- the sync (WSGI) callers' loops ------------------------------------------------------
+
+
+class _OwnLoop:
+    """A thread's own event loop for ``run_sync``: closed after its thread, or at exit."""
+
+    __slots__ = ("__weakref__", "loop", "pid")
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.pid = os.getpid()
+        _own_loops.add(self)
+
+    def close(self) -> None:
+        loop = self.loop
+        # A forked child's copy shares its Redis sockets with the parent: leave them be.
+        if loop.is_closed() or loop.is_running() or self.pid != os.getpid():
+            return
         try:
-            return _take_redis_sync(url, key, limit)
-        except REDIS_ERRORS as error:
-            _redis_failed(error)
-    return _take_local(key, limit)
+            asyncio.get_running_loop()
+        except RuntimeError:
+            _close_loop(loop)
+        else:  # collected inside another loop, which cannot wait for this one: later
+            _orphans.append(loop)
+
+    __del__ = close  # the thread has ended: its thread-local values go with it
+
+
+def _close_loop(loop: asyncio.AbstractEventLoop) -> None:
+    try:
+        loop.run_until_complete(aclose_rate_limiter())
+    finally:
+        loop.close()
+
+
+_own_loops: weakref.WeakSet[_OwnLoop] = weakref.WeakSet()
+_orphans: list[asyncio.AbstractEventLoop] = []  # ended threads' loops, closed by the next run_sync
+_thread = threading.local()
+
+
+def run_sync[T](coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run ``coroutine`` to its end on this thread's own loop (sync callers: no loop running)."""
+    _close_orphans()
+    own: _OwnLoop | None = getattr(_thread, "own", None)
+    if own is None:
+        own = _thread.own = _OwnLoop()
+    return own.loop.run_until_complete(coroutine)
+
+
+def _close_own_loops() -> None:
+    for own in list(_own_loops):
+        own.close()
+    _close_orphans()
+
+
+def _close_orphans() -> None:
+    while _orphans:
+        try:
+            loop = _orphans.pop()
+        except IndexError:  # another thread took the last one
+            return
+        _close_loop(loop)
+
+
+atexit.register(_close_own_loops)
+os.register_at_fork(after_in_child=lambda: vars(_thread).clear())
 
 
 # -- middleware --------------------------------------------------------------------------
@@ -229,40 +480,40 @@ def _address(request: HttpRequest) -> str:
     return f"ip:{request.META.get('REMOTE_ADDR', '')}"
 
 
-async def limited(request: HttpRequest) -> HttpResponseBase | None:
-    """A 429 if the client's address is out of anonymous tokens (one is taken), else ``None``."""
-    limit = limit_for("ANONYMOUS")
-    if limit.rate > 0 and (wait := await take_token(_address(request), limit)) > 0:
-        return _too_many(wait)
-    return None
-
-
-def limited_sync(request: HttpRequest) -> HttpResponseBase | None:
-    limit = limit_for("ANONYMOUS")
-    if limit.rate > 0 and (wait := _take_token_sync(_address(request), limit)) > 0:
-        return _too_many(wait)
-    return None
-
-
-def _too_many(wait: float) -> HttpResponseBase:
+async def _refuse(bucket: tuple[str, Limit] | None) -> HttpResponseBase | None:
+    if bucket is None or not (wait := await take_token(*bucket)):
+        return None
     seconds = max(1, math.ceil(wait))
     return json_error(
         429, "rate_limited", f"Too many requests: retry in {seconds} s.", Retry_After=str(seconds)
     )
 
 
+def _anonymous(request: HttpRequest) -> tuple[str, Limit] | None:
+    limit = limit_for("ANONYMOUS")
+    return (_address(request), limit) if limit.rate > 0 else None
+
+
+async def limited(request: HttpRequest) -> HttpResponseBase | None:
+    """A 429 if the client's address is out of anonymous requests (this one counts), else ``None``."""
+    return await _refuse(_anonymous(request))
+
+
+def limited_sync(request: HttpRequest) -> HttpResponseBase | None:
+    """``limited`` for a sync caller (the WSGI baseline), run on the rate-limit loop."""
+    bucket = _anonymous(request)
+    return None if bucket is None else run_sync(_refuse(bucket))
+
+
 class RateLimitMiddleware(DualModeMiddleware):
-    """Sits after ``ApiAccessMiddleware``, whose ``request.api_identity`` names the bucket."""
+    """Sits after ``ApiAccessMiddleware``, whose ``request.api_identity`` names the window."""
 
     def call(self, request: HttpRequest) -> HttpResponseBase:
         bucket = _bucket(request)
-        if bucket is not None and (wait := _take_token_sync(*bucket)) > 0:
-            return _too_many(wait)
+        if bucket is not None and (refused := run_sync(_refuse(bucket))) is not None:
+            return refused
         response: HttpResponseBase = self.get_response(request)
         return response
 
     async def acall(self, request: HttpRequest) -> HttpResponseBase:
-        bucket = _bucket(request)
-        if bucket is not None and (wait := await take_token(*bucket)) > 0:
-            return _too_many(wait)
-        return await self.get_response(request)
+        return await _refuse(_bucket(request)) or await self.get_response(request)
