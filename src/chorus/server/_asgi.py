@@ -70,7 +70,7 @@ clients of shared breakers and caches, instead of leaving open sockets to the
 garbage collector.
 
     # asgi.py
-    from chorus.server._asgi import get_asgi_application
+    from chorus.server import get_asgi_application
     application = get_asgi_application()
 """
 
@@ -79,22 +79,16 @@ from __future__ import annotations
 import asyncio
 import io
 from collections.abc import Awaitable, Callable, Mapping
-from contextlib import closing, suppress
+from contextlib import closing
 from typing import IO, Any
 
 import django
-import orjson
-from asgiref.sync import SyncToAsync, ThreadSensitiveContext, sync_to_async
+from asgiref.sync import ThreadSensitiveContext, sync_to_async
 from django.conf import settings
 from django.core import signals
-from django.core.cache import caches, close_caches
-from django.core.cache.backends.base import BaseCache
 from django.core.exceptions import RequestAborted
 from django.core.handlers import base
-from django.core.handlers.asgi import ASGIHandler, ASGIRequest, get_script_prefix
-from django.core.handlers.base import reset_urlconf
-from django.db import close_old_connections, reset_queries
-from django.dispatch import Signal, dispatcher
+from django.core.handlers.asgi import ASGIHandler, get_script_prefix
 from django.http import HttpRequest, HttpResponseBase
 from django.urls import set_script_prefix, set_urlconf
 from django.utils.log import log_response
@@ -102,12 +96,19 @@ from django.utils.log import log_response
 from chorus.server import _suspicious as suspicious
 from chorus.server._admission import Overloaded, admit, release_current
 from chorus.server._lifespan import run_shutdown
-from chorus.server._limits import BodyDeadline, Refusal, timed_out, too_large
+from chorus.server._limits import BodyDeadline, timed_out, too_large
+from chorus.server._refusals import OVERLOADED, refuse_scope, send_refusal
 from chorus.server._request_body import (
     BodyTimeoutError,
     BodyTooLargeError,
     declares_body,
     read_limited_body,
+)
+from chorus.server._request_signals import (
+    close_connections_if_used,
+    is_trivial_closer,
+    run_closers,
+    send_signal,
 )
 from chorus.server._settings import BeforeBody, get_server_settings
 
@@ -116,21 +117,7 @@ __all__ = ["ChorusASGIHandler", "get_asgi_application"]
 Receive = Callable[[], Awaitable[Mapping[str, Any]]]
 Send = Callable[[Mapping[str, Any]], Awaitable[None]]
 
-# Django's own receivers, handled below rather than through a thread hop.
-_CONNECTION_HOUSEKEEPING = (reset_queries, close_old_connections)
-_HANDLED_HERE = frozenset({reset_queries, close_old_connections, close_caches, reset_urlconf})
-
-
 _WRAPPER = "convert_exception_to_response"
-
-# How Signal.asend runs async receivers differs by Django version, and _send_signal
-# does as the installed one does. Django 6.1 runs them in a TaskGroup that shares the
-# caller's context (a receiver of request_started can set a ContextVar the view then
-# sees) and cancels the others when one fails: its dispatcher._run_parallel, used here.
-# Django 5.2 and 6.0 gather them, each in a copy of the context.
-_run_parallel: Callable[..., Awaitable[list[Any]]] | None = getattr(
-    dispatcher, "_run_parallel", None
-)
 
 
 class ChorusASGIHandler(ASGIHandler):
@@ -172,18 +159,18 @@ class ChorusASGIHandler(ASGIHandler):
             return
         if scope["type"] != "http":
             raise ValueError(f"Django can only handle ASGI/HTTP connections, not {scope['type']}.")
-        refusal = _refuse_scope(scope)
+        refusal = refuse_scope(scope)
         if refusal is not None:
-            await _send_refusal(send, refusal)
+            await send_refusal(send, refusal)
             return
         async with ThreadSensitiveContext():
             try:
                 body_file = await self._read_request(scope, receive, send)
             except BaseException:
-                await _close_connections_if_used()
+                await close_connections_if_used()
                 raise
             if body_file is None:  # answered (BEFORE_BODY, 413, 408) or the client left
-                await _close_connections_if_used()
+                await close_connections_if_used()
                 return
             with closing(body_file):
                 # The body in, the request waits at the door (CHORUS["ADMISSION"]) before
@@ -191,14 +178,14 @@ class ChorusASGIHandler(ASGIHandler):
                 try:
                     slot = await admit(get_server_settings().admission, scope["path"])
                 except Overloaded as refused:  # a wait cut short at a standing queue
-                    await _close_connections_if_used()
-                    await _send_refusal(send, _OVERLOADED, retry_after=refused.retry_after)
+                    await close_connections_if_used()
+                    await send_refusal(send, OVERLOADED, retry_after=refused.retry_after)
                     return
                 try:
                     try:
                         await self._respond(scope, receive, send, body_file)
                     finally:
-                        await _close_connections_if_used()
+                        await close_connections_if_used()
                 finally:
                     if slot is not None:
                         slot.release()
@@ -237,9 +224,9 @@ class ChorusASGIHandler(ASGIHandler):
         except RequestAborted:
             return None
         except BodyTooLargeError as refused_body:
-            await _send_refusal(send, too_large(refused_body.limit))
+            await send_refusal(send, too_large(refused_body.limit))
         except BodyTimeoutError as late:
-            await _send_refusal(send, timed_out(late.deadline))
+            await send_refusal(send, timed_out(late.deadline))
         return None
 
     async def _respond(
@@ -247,7 +234,7 @@ class ChorusASGIHandler(ASGIHandler):
     ) -> None:
         """The rest of ``handle``, the body read: the request through Django, answered."""
         set_script_prefix(get_script_prefix(scope))
-        await _send_signal(signals.request_started, self.__class__, scope=scope)
+        await send_signal(signals.request_started, self.__class__, scope=scope)
         request, error_response = self.create_request(scope, body_file)
         if request is None:
             assert error_response is not None
@@ -273,7 +260,7 @@ class ChorusASGIHandler(ASGIHandler):
                 raise group_error.exceptions[0] from None
             raise
         if response is None:
-            await _send_signal(signals.request_finished, self.__class__)
+            await send_signal(signals.request_finished, self.__class__)
         else:
             await self._close_response(response)
 
@@ -321,12 +308,12 @@ class ChorusASGIHandler(ASGIHandler):
     async def _close_response(self, response: HttpResponseBase) -> None:
         """``response.close()``, with its closers inline when they are known no-ops."""
         closers = response._resource_closers  # type: ignore[attr-defined]
-        if all(_is_trivial_closer(closer) for closer in closers):
-            _run_closers(closers)
+        if all(is_trivial_closer(closer) for closer in closers):
+            run_closers(closers)
         else:
-            await sync_to_async(_run_closers, thread_sensitive=True)(closers)
+            await sync_to_async(run_closers, thread_sensitive=True)(closers)
         response.closed = True
-        await _send_signal(signals.request_finished, self.__class__)
+        await send_signal(signals.request_finished, self.__class__)
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
@@ -343,109 +330,6 @@ class ChorusASGIHandler(ASGIHandler):
                     raise
                 await send({"type": "lifespan.shutdown.complete"})
                 return
-
-
-_MISSING_HOST = Refusal(
-    400, "missing_host", "An HTTP/1.1 request must have a Host header (RFC 9112, section 3.2)."
-)
-
-
-_OVERLOADED = Refusal(
-    503, "overloaded", "The server is overloaded and this request waited too long; retry later."
-)
-
-
-def _refuse_scope(scope: Mapping[str, Any]) -> Refusal | None:
-    """The request refused on its headers alone (see ``_limits.py``), or ``None``.
-
-    An HTTP/1.1 request without a ``Host`` header is a 400 ``missing_host``; HTTP/1.0
-    may leave it out, and HTTP/2 carries ``:authority`` instead."""
-    limits = get_server_settings().request_limits
-    headers = scope["headers"]
-    if scope.get("http_version") == "1.1" and not any(name == b"host" for name, _ in headers):
-        # RFC 9112 §3.2: a 400. Django would fall back on the server's own name and answer.
-        return _MISSING_HOST
-    refusal = limits.refuse_headers(headers)
-    if refusal is not None:
-        return refusal
-    for name, value in headers:
-        if name == b"content-length":
-            return limits.refuse_declared_body(scope["path"], value)
-    return None
-
-
-async def _send_refusal(send: Send, refusal: Refusal, *, retry_after: int | None = None) -> None:
-    body = orjson.dumps({"error": {"code": refusal.code, "message": refusal.message}})
-    headers = [
-        (b"content-type", b"application/json"),
-        (b"content-length", str(len(body)).encode()),
-        # The unread rest of the body is not worth keeping the connection for.
-        (b"connection", b"close"),
-    ]
-    if retry_after is not None:
-        headers.append((b"retry-after", str(retry_after).encode()))
-    await send({"type": "http.response.start", "status": refusal.status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
-
-
-def _is_trivial_closer(closer: Callable[[], object]) -> bool:
-    """A request's own ``close()`` when it holds no uploaded files and its body is in memory."""
-    owner = getattr(closer, "__self__", None)
-    if not isinstance(owner, HttpRequest) or hasattr(owner, "_files"):
-        return False
-    method = getattr(closer, "__func__", None)
-    if method is HttpRequest.close:
-        return True
-    return method is ASGIRequest.close and isinstance(owner._stream, io.BytesIO)
-
-
-def _run_closers(closers: list[Callable[[], object]]) -> None:
-    for closer in closers:
-        with suppress(Exception):  # as in Django's own close(): one failing closer stops none
-            closer()
-    closers.clear()
-
-
-async def _send_signal(signal: Signal, sender: type, **named: Any) -> None:
-    """``signal.asend`` for every receiver but Django's own, which are handled in this module."""
-    sync_receivers, async_receivers = signal._live_receivers(sender)
-    pending = [receiver for receiver in sync_receivers if receiver not in _HANDLED_HERE]
-    if signal is signals.request_finished:
-        reset_urlconf(sender=sender)
-        if close_caches in sync_receivers and _caches_need_closing():
-            pending.append(close_caches)
-
-    def run_sync() -> None:
-        for receiver in pending:
-            receiver(signal=signal, sender=sender, **named)
-
-    if pending:
-        await sync_to_async(run_sync, thread_sensitive=True)()
-    if async_receivers:
-        coroutines = (r(signal=signal, sender=sender, **named) for r in async_receivers)
-        if _run_parallel is not None:
-            await _run_parallel(*coroutines)
-        else:
-            await asyncio.gather(*coroutines)
-
-
-def _caches_need_closing() -> bool:
-    return any(
-        type(cache).close is not BaseCache.close for cache in caches.all(initialized_only=True)
-    )
-
-
-async def _close_connections_if_used() -> None:
-    """Django's end-of-request connection housekeeping, in the thread that owns them."""
-    context = SyncToAsync.thread_sensitive_context.get(None)
-    if context is None or context not in SyncToAsync.context_to_thread_executor:
-        return  # no thread-sensitive code ran: no connections were opened for this request
-
-    def housekeeping() -> None:
-        for receiver in _CONNECTION_HOUSEKEEPING:
-            receiver()
-
-    await sync_to_async(housekeeping, thread_sensitive=True)()
 
 
 def get_asgi_application() -> ChorusASGIHandler:
