@@ -12,7 +12,8 @@
 - the ASGI handler (``_asgi.py``): Django's request cycle with no thread hop,
   answering lifespan; suspicious input (``_suspicious.py``) and request
   bodies read within limits (``_request_body.py``, ``_limits.py``);
-- admission (``_admission.py``): a per-worker door in front of Django, and
+- admission (``_admission.py``, its controller in ``_admission_controller.py``):
+  a per-worker door in front of Django, and
   ``saturation()`` (``_saturation.py``): whether the door is full with requests
   waiting, or too many bodies are being read, for a readiness probe;
 - lifespan and draining: ``on_shutdown`` callbacks, ``begin_draining``;
