@@ -6,4 +6,6 @@ class ChorusConfig(AppConfig):
     verbose_name = "Chorus"
 
     def ready(self) -> None:
-        from chorus import _checks  # noqa: F401  (registers the system checks)
+        # Importing them registers the system checks.
+        from chorus import _checks  # noqa: F401
+        from chorus.server import _middleware_checks  # noqa: F401

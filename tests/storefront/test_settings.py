@@ -58,7 +58,7 @@ def test_a_lazy_user_first_used_after_its_request_is_gone_says_so(rf):
 
 
 def test_storefront_stack_has_no_middleware_warnings():
-    from chorus._checks import check_middleware
+    from chorus.server._middleware_checks import check_middleware
 
     assert check_middleware() == []
 
