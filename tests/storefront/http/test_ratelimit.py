@@ -14,7 +14,7 @@ import uuid
 import pytest
 
 from storefront.asgi import application
-from storefront.http import ratelimit
+from storefront.http import local_windows, ratelimit
 from tests.fixtures.asgi import asgi_request
 
 URL = "/api/events/"
@@ -108,7 +108,7 @@ async def test_rotating_identities_never_frees_a_client_that_used_its_burst(sett
         False,
     ]
     # More one-request identities than the fresh map can hold (its bound: slots per key).
-    rotations = store.fresh.slots // (ratelimit._KEY_SLOTS + 1) + 5_000
+    rotations = store.fresh.slots // (local_windows.KEY_SLOTS + 1) + 5_000
     for n in range(rotations):
         assert await ratelimit.take_token(f"ip:rotated-{n}", limit) == 0
     assert len(store.fresh.rings) < rotations  # bounded: the least recently used were forgotten
