@@ -43,26 +43,23 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
-from importlib import import_module
 from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
-from django.conf import settings
 from django.contrib.auth import get_user_model, user_logged_out
-from django.contrib.sessions.backends.db import SessionStore as DatabaseSessionStore
 from django.db import connections, transaction
 from django.db.models.signals import post_delete, post_save
 from django.http import HttpRequest
-from django.utils import timezone
 
 from chorus.streams import Event
 from storefront.access.keys import Credential, forget_keys
 from storefront.access.models import ApiKey
+from storefront.live.lapsed import Name, lapsed
 
 __all__ = [
     "REASONS",
@@ -93,7 +90,6 @@ REASONS: dict[str, str] = {
 }
 
 # What a watcher indexes streams by: ("key", id), ("session", key) or ("user", id).
-Name = tuple[str, object]
 
 
 def revoked_event(reason: str) -> Event:
@@ -215,7 +211,7 @@ class _Watcher:
                 # Streams registered from here on wait for the next round, not this one.
                 this_round, self.round = self.round, self.loop.create_future()
                 try:
-                    ended = await _run(_lapsed, list(self.by_name))
+                    ended = await _run(lapsed, list(self.by_name))
                 except Exception:
                     logger.exception("live streams: cannot re-check their credentials; retrying")
                     await _run(connections.close_all)
@@ -287,67 +283,6 @@ def end_streams(name: Name, reason: str) -> None:
             watcher.loop.call_soon_threadsafe(watcher.end, name, reason)
         except RuntimeError:  # that loop has closed
             continue
-
-
-# -- The re-check: at most three queries, on the watchers' thread -------------------
-
-
-def _lapsed(names: Iterable[Name]) -> list[tuple[Name, str]]:
-    key_ids: set[int] = set()
-    user_ids: set[int] = set()
-    session_keys: set[str] = set()
-    for kind, value in names:
-        if kind == "key":
-            key_ids.add(int(value))  # type: ignore[call-overload]
-        elif kind == "user":
-            user_ids.add(int(value))  # type: ignore[call-overload]
-        else:
-            session_keys.add(str(value))
-    ended: list[tuple[Name, str]] = []
-    if key_ids:
-        alive = set(
-            ApiKey.objects.filter(pk__in=key_ids, revoked_at__isnull=True).values_list(
-                "pk", flat=True
-            )
-        )
-        ended += [(("key", key_id), "api_key_revoked") for key_id in key_ids - alive]
-    if user_ids:
-        users = {
-            pk: (active, staff)
-            for pk, active, staff in get_user_model()
-            .objects.filter(pk__in=user_ids)
-            .values_list("pk", "is_active", "is_staff")
-        }
-        for user_id in user_ids:
-            active, staff = users.get(user_id, (False, False))
-            if not active:
-                ended.append((("user", user_id), "user_deactivated"))
-            elif not staff:
-                ended.append((("user", user_id), "staff_revoked"))
-    if session_keys:
-        ended += [(("session", key), reason) for key, reason in _sessions_lapsed(session_keys)]
-    return ended
-
-
-def _sessions_lapsed(keys: set[str]) -> list[tuple[str, str]]:
-    store = import_module(settings.SESSION_ENGINE).SessionStore
-    if not issubclass(store, DatabaseSessionStore):  # cache, file...: one lookup per session
-        return [(key, "logged_out") for key in keys if not store().exists(key)]
-    # The database's sessions (``db``, ``cached_db``): one query for them all.
-    expiry = dict(
-        store.get_model_class()
-        .objects.filter(session_key__in=keys)
-        .values_list("session_key", "expire_date")
-    )
-    now = timezone.now()
-    lapsed = []
-    for key in keys:
-        expires = expiry.get(key)
-        if expires is None:
-            lapsed.append((key, "logged_out"))
-        elif expires <= now:
-            lapsed.append((key, "session_expired"))
-    return lapsed
 
 
 # -- Signals: this process's streams at once; sockets elsewhere through Channels --------

@@ -24,7 +24,7 @@ from django.utils import timezone
 from chorus.streams import EventLog
 from storefront.access.keys import create_key, digest
 from storefront.access.models import ApiKey
-from storefront.live import revocation
+from storefront.live import lapsed, revocation
 from tests.storefront.live.support.sse import Frame, frames, take_events
 from tests.storefront.support.server import serving_storefront
 
@@ -149,11 +149,11 @@ async def test_streams_that_close_are_no_longer_watched(
 
 @pytest.mark.django_db
 def test_one_recheck_is_at_most_three_queries_however_many_streams() -> None:
-    names: list[revocation.Name] = [("key", n) for n in range(200)]
+    names: list[lapsed.Name] = [("key", n) for n in range(200)]
     names += [("user", n) for n in range(100)]
     names += [("session", f"s{n}") for n in range(100)]
     with CaptureQueriesContext(connection) as queries:
-        ended = revocation._lapsed(names)
+        ended = lapsed.lapsed(names)
     assert len(queries) == 3
     # None of them exists: every one has lapsed, each with its own reason.
     assert {reason for _, reason in ended} == {"api_key_revoked", "user_deactivated", "logged_out"}
