@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -24,13 +24,8 @@ UNAVAILABLE = answer(b'{"error": "down"}', "503 Service Unavailable")
 
 
 @pytest.fixture(autouse=True)
-def _fresh_policies() -> Iterator[None]:
-    chorus.testing.set_testing(True)
-    try:
-        yield
-    finally:
-        chorus.testing.reset_policies()
-        chorus.testing.set_testing(False)
+def _fresh_policies(chorus_policies: None) -> None:
+    """Every test here gets chorus's own ``chorus_policies`` fixture."""
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ servers): each hook moves its counter, histogram or gauge by exactly what happen
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 
 import pytest
 from prometheus_client import REGISTRY
@@ -53,13 +52,8 @@ def counter(name: str, upstream: str = "svc") -> tuple[str, dict[str, str]]:
 
 
 @pytest.fixture(autouse=True)
-def _fresh_policies() -> Iterator[None]:
-    chorus.testing.set_testing(True)
-    try:
-        yield
-    finally:
-        chorus.testing.reset_policies()
-        chorus.testing.set_testing(False)
+def _fresh_policies(chorus_policies: None) -> None:
+    """Every test here gets chorus's own ``chorus_policies`` fixture."""
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -14,13 +14,8 @@ JSON_OK = b'{"ok": true}'
 
 
 @pytest.fixture(autouse=True)
-def _fresh_policies() -> Iterator[None]:
-    chorus.testing.set_testing(True)
-    try:
-        yield
-    finally:
-        chorus.testing.reset_policies()
-        chorus.testing.set_testing(False)
+def _fresh_policies(chorus_policies: None) -> None:
+    """Every test here gets chorus's own ``chorus_policies`` fixture."""
 
 
 @pytest.fixture
