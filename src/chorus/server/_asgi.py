@@ -78,6 +78,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from contextlib import closing
 from typing import IO, Any
@@ -104,6 +105,7 @@ from chorus.server._request_body import (
     declares_body,
     read_limited_body,
 )
+from chorus.server._request_id import CLIENT_CLOSED_REQUEST, log_before_django, logs_access
 from chorus.server._request_signals import (
     close_connections_if_used,
     is_trivial_closer,
@@ -130,6 +132,9 @@ class ChorusASGIHandler(ASGIHandler):
             super().load_middleware(is_async)
         finally:
             setattr(base, _WRAPPER, django_wrapper)
+        # What this handler answers itself never reaches the middleware: it writes
+        # those requests' access lines when the middleware would have written the others.
+        self._logs_access = logs_access(settings.MIDDLEWARE)
 
     async def get_response_async(self, request: HttpRequest) -> HttpResponseBase:
         """Django's, logging a 4xx inline: only a 5xx's ERROR line can reach a blocking handler.
@@ -159,9 +164,11 @@ class ChorusASGIHandler(ASGIHandler):
             return
         if scope["type"] != "http":
             raise ValueError(f"Django can only handle ASGI/HTTP connections, not {scope['type']}.")
+        started = time.perf_counter()
         refusal = refuse_scope(scope)
         if refusal is not None:
             await send_refusal(send, refusal)
+            self._log_answered_here(scope, refusal.status, started)
             return
         async with ThreadSensitiveContext():
             try:
@@ -169,8 +176,9 @@ class ChorusASGIHandler(ASGIHandler):
             except BaseException:
                 await close_connections_if_used()
                 raise
-            if body_file is None:  # answered (BEFORE_BODY, 413, 408) or the client left
+            if isinstance(body_file, int):  # answered (BEFORE_BODY, 413, 408) or the client left
                 await close_connections_if_used()
+                self._log_answered_here(scope, body_file, started)
                 return
             with closing(body_file):
                 # The body in, the request waits at the door (CHORUS["ADMISSION"]) before
@@ -180,6 +188,7 @@ class ChorusASGIHandler(ASGIHandler):
                 except Overloaded as refused:  # a wait cut short at a standing queue
                     await close_connections_if_used()
                     await send_refusal(send, OVERLOADED, retry_after=refused.retry_after)
+                    self._log_answered_here(scope, OVERLOADED.status, started)
                     return
                 try:
                     try:
@@ -190,22 +199,27 @@ class ChorusASGIHandler(ASGIHandler):
                     if slot is not None:
                         slot.release()
 
+    def _log_answered_here(self, scope: Mapping[str, Any], status: int, started: float) -> None:
+        if self._logs_access:
+            log_before_django(scope, status, started)
+
     async def handle(self, scope: Mapping[str, Any], receive: Receive, send: Send) -> None:
         """Django's ``ASGIHandler.handle`` with the signal and close hops removed."""
         body_file = await self._read_request(scope, receive, send)
-        if body_file is None:
+        if isinstance(body_file, int):
             return
         with closing(body_file):
             await self._respond(scope, receive, send, body_file)
 
     async def _read_request(
         self, scope: Mapping[str, Any], receive: Receive, send: Send
-    ) -> IO[bytes] | None:
-        """The request's body, read under its limit and deadline; ``None`` once answered.
+    ) -> IO[bytes] | int:
+        """The request's body, read under its limit and deadline, or the status it was answered.
 
         ``BEFORE_BODY`` is shown the request first; then the body is read up to its
         route's limit (413 past it) and within ``REQUEST_LIMITS``' deadline (408
-        when it falls behind). ``None`` too when the client left.
+        when it falls behind). 499 (nginx's "client closed request") when the client
+        left before its body was in.
         """
         chorus_settings = get_server_settings()
         if chorus_settings.before_body is not None and declares_body(scope):
@@ -215,19 +229,20 @@ class ChorusASGIHandler(ASGIHandler):
                 refused["Connection"] = "close"  # the body stays unread: end the connection
                 # Sent as is: no request_finished for a request that never started.
                 await self.send_response(refused, send)
-                return None
+                return refused.status_code
         limits = chorus_settings.request_limits
         try:
             return await self.read_limited_body(
                 receive, limits.body_limit(scope["path"]), limits.body_deadline
             )
         except RequestAborted:
-            return None
+            return CLIENT_CLOSED_REQUEST
         except BodyTooLargeError as refused_body:
-            await send_refusal(send, too_large(refused_body.limit))
+            refusal = too_large(refused_body.limit)
         except BodyTimeoutError as late:
-            await send_refusal(send, timed_out(late.deadline))
-        return None
+            refusal = timed_out(late.deadline)
+        await send_refusal(send, refusal)
+        return refusal.status
 
     async def _respond(
         self, scope: Mapping[str, Any], receive: Receive, send: Send, body_file: IO[bytes]

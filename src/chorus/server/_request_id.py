@@ -8,7 +8,10 @@ chorus adds it to every upstream call. The middleware also writes one line per
 request to the ``chorus.request`` logger with method, path, status, duration
 and id, as ``key=value`` pairs that log tools can parse. A request cancelled
 before it had an answer (its client went away) is logged too, as nginx does,
-with status 499.
+with status 499. What chorus's ASGI handler answers itself, before Django builds a
+request (431, 413, 408, 400 ``missing_host``, the door's 503, a ``BEFORE_BODY``
+refusal, a client gone while its body was read: 499), never reaches the middleware:
+the handler writes those lines, the same way, when this middleware is installed.
 
     MIDDLEWARE = ["chorus.server.RequestIDMiddleware", ...]
     LOGGING["filters"] = {"request_id": {"()": "chorus.server.RequestIDFilter"}}
@@ -22,9 +25,12 @@ import logging
 import os
 import re
 import time
+from collections.abc import Iterable, Mapping
 from contextvars import Token
+from typing import Any
 
 from django.http import HttpRequest, HttpResponseBase
+from django.utils.module_loading import import_string
 
 from chorus.engine._request_context import REQUEST_ID_HEADER, current_request_id
 from chorus.engine._request_context import request_id_var as _request_id
@@ -91,6 +97,9 @@ class RequestIDMiddleware(DualModeMiddleware):
         return response
 
 
+_ACCESS_LINE = "method=%s path=%s status=%d duration_ms=%.1f request_id=%s"
+
+
 def _log(
     request: HttpRequest, status: int, started: float, response: HttpResponseBase | None
 ) -> None:
@@ -99,7 +108,7 @@ def _log(
         duration_ms = round((time.perf_counter() - started) * 1000, 1)
         path = _loggable(request.path)
         access_log.info(
-            "method=%s path=%s status=%d duration_ms=%.1f request_id=%s",
+            _ACCESS_LINE,
             request.method,
             path,
             status,
@@ -107,6 +116,47 @@ def _log(
             request.request_id,  # type: ignore[attr-defined]
             extra=_access_fields(request, status, response, path, duration_ms),
         )
+
+
+def logs_access(middleware: Iterable[str]) -> bool:
+    """Whether ``RequestIDMiddleware`` (or a subclass) is among these ``MIDDLEWARE`` paths."""
+    for path in middleware:
+        try:
+            cls = import_string(path)
+        except ImportError:
+            continue  # Django reports it when it loads the chain
+        if isinstance(cls, type) and issubclass(cls, RequestIDMiddleware):
+            return True
+    return False
+
+
+def log_before_django(scope: Mapping[str, Any], status: int, started: float) -> None:
+    """The access line of a request answered from its ASGI ``scope`` alone (no Django request)."""
+    if not access_log.isEnabledFor(logging.INFO):
+        return
+    duration_ms = round((time.perf_counter() - started) * 1000, 1)
+    path = _loggable(scope["path"])
+    incoming = next(
+        (value.decode("latin-1") for name, value in scope["headers"] if name == b"x-request-id"),
+        "",
+    )
+    request_id = incoming if _VALID.match(incoming) else new_request_id()
+    method = scope["method"]
+    access_log.info(
+        _ACCESS_LINE,
+        method,
+        path,
+        status,
+        duration_ms,
+        request_id,
+        extra={
+            "http_method": method,
+            "http_path": path,
+            "http_route": None,
+            "http_status": status,
+            "duration_ms": duration_ms,
+        },
+    )
 
 
 def _loggable(path: str) -> str:
