@@ -90,13 +90,15 @@ async def test_a_call_cancelled_by_its_caller_is_no_verdict(svc, simulator):
 
 
 async def test_after_the_cool_down_a_good_probe_closes_it(svc, simulator):
-    svc(COOL_DOWN=0.2)
+    # Long enough that the call right after the breaker opens comes within it on a busy
+    # machine (at 0.2 s, with the simulator's fault switched in between, it once did not).
+    svc(COOL_DOWN=1.0)
     await simulator.aset_fault("inventory", status=503)
     await fail_times(simulator, 4)
     assert breaker_state() == "open"
     await simulator.aset_fault("inventory", status=200)
     assert (await run(chorus.call("svc", "/stock"))).outcome is Outcome.CIRCUIT_OPEN
-    await asyncio.sleep(0.25)
+    await asyncio.sleep(1.05)
     probe = await run(chorus.call("svc", "/stock"))
     assert probe.ok
     assert breaker_state() == "closed"
