@@ -51,13 +51,15 @@ _BREAKER = {
 _RETRY = {"ATTEMPTS": 2}
 # The dashboard's required upstreams are asked on every page (TTL 0: never served from the
 # cache while they answer), but a failure, a timeout or an open breaker is answered with the
-# worker's last good answer for 30 s, marked stale: the page is a 200 saying which source is
-# old and why (complete: false), not a 502 for one dropped call in a few hundred. Past 30 s
-# an outage is an outage again.
-_LAST_GOOD = {"TTL": 0, "STALE_IF_ERROR": 30.0, "BACKEND": "memory"}
+# last good answer for 30 s, marked stale: the page is a 200 saying which source is old and
+# why (complete: false), not a 502 for one dropped call in a few hundred. Past 30 s an outage
+# is an outage again. With Redis the last good answers are every worker's: a worker started
+# during an outage stands on the others' answers.
+_LAST_GOOD = {"TTL": 0, "STALE_IF_ERROR": 30.0}
 
 
 def _policies_by_upstream(*, redis: bool) -> dict[str, dict[str, Any]]:
+    last_good = {**_LAST_GOOD, "BACKEND": "redis" if redis else "memory"}
     return {
         # Analytics is optional and changes slowly: a five-second cache, and its last good
         # answer (marked stale) for five minutes when it fails or its breaker is open.
@@ -71,8 +73,8 @@ def _policies_by_upstream(*, redis: bool) -> dict[str, dict[str, Any]]:
         # Inventory is required and on every dashboard: a hedge after its observed p95 cuts
         # the tail of the page for about 5% more inventory requests. The others are either
         # optional (a slow answer costs nothing) or not on the page's critical path.
-        "inventory": {"HEDGE": {"DELAY": "p95"}, "CACHE": _LAST_GOOD},
-        "notifications": {"CACHE": _LAST_GOOD},
+        "inventory": {"HEDGE": {"DELAY": "p95"}, "CACHE": last_good},
+        "notifications": {"CACHE": last_good},
     }
 
 
@@ -96,8 +98,8 @@ def chorus_upstreams(
 ) -> dict[str, dict[str, Any]]:
     """``CHORUS["UPSTREAMS"]``: each upstream's URL, timeout, pool and resilience policies.
 
-    With ``redis_url`` the breakers are shared by every worker and analytics' cache
-    lives in Redis; without it both stay in the worker.
+    With ``redis_url`` the breakers are shared by every worker, and analytics' cache
+    and the last good answers live in Redis; without it all stay in the worker.
     """
     timeout = env_float("STOREFRONT_UPSTREAM_TIMEOUT", 0.5, environ)
     policies = env_bool("STOREFRONT_POLICIES", True, environ)

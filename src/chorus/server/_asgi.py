@@ -84,7 +84,7 @@ from contextlib import closing
 from typing import IO, Any
 
 import django
-from asgiref.sync import ThreadSensitiveContext, sync_to_async
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core import signals
 from django.core.exceptions import RequestAborted
@@ -113,6 +113,7 @@ from chorus.server._request_signals import (
     send_signal,
 )
 from chorus.server._settings import BeforeBody, get_server_settings
+from chorus.server._sync_threads import lend_threads, release_thread
 
 __all__ = ["ChorusASGIHandler", "get_asgi_application"]
 
@@ -170,7 +171,7 @@ class ChorusASGIHandler(ASGIHandler):
             await send_refusal(send, refusal)
             self._log_answered_here(scope, refusal.status, started)
             return
-        async with ThreadSensitiveContext():
+        async with lend_threads():  # sync code on bounded threads (_sync_threads)
             try:
                 body_file = await self._read_request(scope, receive, send)
             except BaseException:
@@ -264,6 +265,8 @@ class ChorusASGIHandler(ASGIHandler):
                     response = await self.run_get_response(request)
                     if response.streaming:
                         release_current()  # a stream may stay open for hours
+                        await close_connections_if_used()
+                        release_thread()  # and must not keep a thread it no longer uses
                     await self.send_response(response, send)
                     # Django raises an exception here to end the group; cancelling the
                     # listener ends it as well without building an exception group.

@@ -28,6 +28,8 @@ from django.db import close_old_connections, reset_queries
 from django.dispatch import Signal, dispatcher
 from django.http import HttpRequest
 
+from chorus.server._sync_threads import request_executor
+
 __all__ = ["close_connections_if_used", "is_trivial_closer", "run_closers", "send_signal"]
 
 # Django's own receivers, handled in this module rather than through a thread hop.
@@ -97,6 +99,9 @@ async def close_connections_if_used() -> None:
     context = SyncToAsync.thread_sensitive_context.get(None)
     if context is None or context not in SyncToAsync.context_to_thread_executor:
         return  # no thread-sensitive code ran: no connections were opened for this request
+    executor = request_executor()
+    if executor is not None and not executor.holds_thread:
+        return  # none since its thread went back, with its connections closed
 
     def housekeeping() -> None:
         for receiver in _CONNECTION_HOUSEKEEPING:

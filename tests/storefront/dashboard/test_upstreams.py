@@ -45,14 +45,16 @@ def test_every_upstream_gets_a_breaker_and_a_retry_and_some_more() -> None:
     assert upstreams["inventory"]["HEDGE"] == {"DELAY": "p95"}
     assert upstreams["inventory"]["CACHE"]["STALE_IF_ERROR"] == 30.0
     assert upstreams["analytics"]["CACHE"]["BACKEND"] == "memory"
+    assert upstreams["inventory"]["CACHE"]["BACKEND"] == "memory"
     assert upstreams["billing"]["BREAKER"]["SHARED"] is False
 
 
-def test_with_redis_breakers_are_shared_and_analytics_is_cached_there() -> None:
+def test_with_redis_breakers_caches_and_last_good_answers_are_shared() -> None:
     upstreams = chorus_upstreams(redis_url="redis://cache:6379/0", environ={})
     assert upstreams["billing"]["BREAKER"]["SHARED"] is True
     assert upstreams["analytics"]["CACHE"]["BACKEND"] == "redis"
-    assert upstreams["inventory"]["CACHE"]["BACKEND"] == "memory"
+    assert upstreams["inventory"]["CACHE"] == {"TTL": 0, "STALE_IF_ERROR": 30.0, "BACKEND": "redis"}
+    assert upstreams["notifications"]["CACHE"]["BACKEND"] == "redis"
 
 
 def test_policies_off_leaves_url_timeout_and_pool_alone() -> None:

@@ -87,7 +87,8 @@ async def test_a_required_upstream_failing_after_a_good_answer_is_served_stale_i
 ):
     shipped = storefront.settings.CHORUS["UPSTREAMS"]["notifications"]["CACHE"]
     assert shipped["TTL"] == 0
-    settings.CHORUS["UPSTREAMS"]["notifications"]["CACHE"] = shipped
+    # In memory: this test's CHORUS names no Redis (test_cache_store tests the shared store).
+    settings.CHORUS["UPSTREAMS"]["notifications"]["CACHE"] = {**shipped, "BACKEND": "memory"}
     settings.CHORUS = settings.CHORUS  # setting_changed: the policies are read again
     good = (await asgi_request(application, "/api/dashboard/", headers=api_key)).json()
     assert good["sources"]["notifications"]["cached"] is False  # TTL 0: always asked
@@ -199,7 +200,13 @@ async def test_upstream_policies_report_each_upstreams_breaker_budget_and_cache(
     report = response.json()["upstreams"]
     assert report["analytics"]["breaker"]["state"] == "closed"
     assert report["analytics"]["retry_budget"]["calls"] == 1
-    assert report["analytics"]["cache"] == {"hits": 1, "misses": 1, "coalesced": 0, "stale": 0}
+    assert report["analytics"]["cache"] == {
+        "hits": 1,
+        "misses": 1,
+        "coalesced": 0,
+        "stale": 0,
+        "shared_errors": 0,
+    }
     assert report["inventory"] == {
         "breaker": None,
         "retry_budget": None,

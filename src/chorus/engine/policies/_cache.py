@@ -18,9 +18,10 @@
   served without a request: the cache only stands in for failures (and still
   shares one request among identical concurrent callers).
 
-Entries live in the worker's memory (a bounded LRU from ``cachetools``), or
-in Redis (``backend: "redis"``) so that every worker shares them; a Redis
-failure counts as a miss and is logged. Keys hold the method, path, query,
+Entries live in the worker's memory (a bounded LRU from ``cachetools``), and
+with ``backend: "redis"`` in Redis too, so that every worker shares them: a
+worker started during an outage serves the others' last good answers
+(``_cache_store``; a Redis failure leaves the worker with its memory). Keys hold the method, path, query,
 the call's headers and the values of forwarded request headers, so one
 user's answer is never served to another whose forwarded headers differ.
 """
@@ -28,16 +29,9 @@ user's answer is never served to another whose forwarded headers differ.
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import logging
 import time
 from collections.abc import Awaitable, Callable, Hashable
-from dataclasses import dataclass
 from functools import partial
-from typing import Any
-
-import orjson
-from cachetools import LRUCache
 
 from chorus.engine._attempt import Attempt, Reply, Send
 from chorus.engine._exceptions import UpstreamError, UpstreamTimeoutError
@@ -45,20 +39,9 @@ from chorus.engine._expiry import by_deadline
 from chorus.engine._loop_local import LoopLocal
 from chorus.engine._metrics import cache_meter
 from chorus.engine._policy_config import CachePolicy
-from chorus.engine._redis import get_redis, redis_errors
+from chorus.engine.policies._cache_store import CacheStore, Entry
 
 __all__ = ["ResponseCache", "cache_link", "call_key"]
-
-logger = logging.getLogger("chorus.cache")
-
-
-@dataclass(frozen=True, slots=True)
-class _Entry:
-    status: int | None
-    data: Any
-    raw: bytes | None
-    fresh_until: float
-    stale_until: float
 
 
 class _LeaderGoneError(Exception):
@@ -69,7 +52,7 @@ class ResponseCache:
     def __init__(self, name: str, policy: CachePolicy) -> None:
         self.name = name
         self.policy = policy
-        self._memory: LRUCache[Hashable, _Entry] = LRUCache(maxsize=policy.max_entries)
+        self.store = CacheStore(name, policy)
         self._flights: LoopLocal[dict[Hashable, asyncio.Future[Reply]]] = LoopLocal(dict)
         self.hits = self.misses = self.stale = self.coalesced = 0
         self._meter = cache_meter(name)
@@ -80,7 +63,7 @@ class ResponseCache:
         produce: Callable[[], Awaitable[Reply]],
     ) -> Reply:
         """The answer for ``key``: from the cache, from a request in flight, or from ``produce``."""
-        entry = await self._get(key)
+        entry = await self.store.get(key)
         now = time.time()
         if entry is not None and now < entry.fresh_until:
             self.hits += 1
@@ -134,7 +117,7 @@ class ResponseCache:
             if flight.done() and not flight.cancelled():
                 flight.exception()  # nobody may be waiting: not "never retrieved"
 
-    async def _follow(self, flight: asyncio.Future[Reply], fallback: _Entry | None) -> Reply:
+    async def _follow(self, flight: asyncio.Future[Reply], fallback: Entry | None) -> Reply:
         """The leader's reply; or, for a waiter with a stale entry, that entry when the
         waiter's own deadline comes first (the leader's may come later)."""
         try:
@@ -149,7 +132,7 @@ class ResponseCache:
         self,
         key: Hashable,
         produce: Callable[[], Awaitable[Reply]],
-        entry: _Entry | None,
+        entry: Entry | None,
     ) -> Reply:
         fallback = entry if entry is not None and time.time() < entry.stale_until else None
         try:
@@ -167,10 +150,10 @@ class ResponseCache:
                 raise
             return self._stale_reply(fallback, error)
         if reply.error is None:
-            await self._set(key, reply)
+            await self.store.set(key, reply)
         return reply
 
-    def _stale_reply(self, fallback: _Entry, error: Exception) -> Reply:
+    def _stale_reply(self, fallback: Entry, error: Exception) -> Reply:
         """``fallback``'s data standing in for the failure ``error``."""
         self.stale += 1
         if self._meter is not None:
@@ -187,50 +170,8 @@ class ResponseCache:
             error=error,
         )
 
-    # -- the store ------------------------------------------------------------
-
-    async def _get(self, key: Hashable) -> _Entry | None:
-        if self.policy.backend == "memory":
-            entry = self._memory.get(key)
-            if entry is not None and time.time() >= entry.stale_until:
-                self._memory.pop(key, None)
-                return None
-            return entry
-        try:
-            stored = await get_redis().get(self._redis_key(key))
-        except redis_errors() as error:
-            logger.warning("cache for %r unavailable: %s", self.name, type(error).__name__)
-            return None
-        if stored is None:
-            return None
-        status, raw, fresh_until, stale_until = orjson.loads(stored)
-        body = raw.encode()
-        return _Entry(status, orjson.loads(body), body, fresh_until, stale_until)
-
-    async def _set(self, key: Hashable, reply: Reply) -> None:
-        now = time.time()
-        fresh_until = now + self.policy.ttl
-        stale_until = fresh_until + (self.policy.stale_if_error or 0.0)
-        if self.policy.backend == "memory":
-            self._memory[key] = _Entry(
-                reply.status, reply.data, reply.raw, fresh_until, stale_until
-            )
-            return
-        raw = reply.raw if reply.raw is not None else orjson.dumps(reply.data)
-        stored = orjson.dumps([reply.status, raw.decode(), fresh_until, stale_until])
-        try:
-            await get_redis().set(
-                self._redis_key(key), stored, px=max(1, int((stale_until - now) * 1000))
-            )
-        except redis_errors() as error:
-            logger.warning("cache for %r unavailable: %s", self.name, type(error).__name__)
-
-    def _redis_key(self, key: Hashable) -> str:
-        digest = hashlib.blake2b(orjson.dumps(key), digest_size=16).hexdigest()
-        return f"chorus:cache:{self.name}:{digest}"
-
     def clear(self) -> None:
-        self._memory.clear()
+        self.store.clear()
 
 
 def call_key(attempt: Attempt) -> Hashable:

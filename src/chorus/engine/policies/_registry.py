@@ -116,6 +116,7 @@ def _report(policies: UpstreamPolicies) -> dict[str, Any]:
             "misses": sum(cache.misses for cache in caches),
             "coalesced": sum(cache.coalesced for cache in caches),
             "stale": sum(cache.stale for cache in caches),
+            "shared_errors": sum(cache.store.shared_errors for cache in caches),
         },
         "p95_ms": None
         if (p95 := policies.latency.quantile(0.95)) is None

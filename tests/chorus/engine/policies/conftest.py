@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
 
 import chorus
 import chorus.testing
+from chorus.engine._redis import aclose_redis
 
 JSON_OK = b'{"ok": true}'
 
@@ -40,3 +42,14 @@ async def run(spec: chorus.Call, deadline: float | None = 3.0) -> chorus.SourceR
 async def requests_to(simulator: Any, service: str) -> int:
     """How many requests really reached ``service`` (the simulator's own count)."""
     return int((await simulator.astats())["services"][service]["requests"])
+
+
+@contextlib.asynccontextmanager
+async def fresh_shared_state() -> AsyncIterator[None]:
+    """chorus's keys in ``CHORUS["REDIS_URL"]`` deleted before and after; its client closed."""
+    await chorus.testing.areset_shared_state()
+    try:
+        yield
+    finally:
+        await chorus.testing.areset_shared_state()
+        await aclose_redis()

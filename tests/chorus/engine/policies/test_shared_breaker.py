@@ -1,10 +1,6 @@
 """A breaker shared through Redis: opened by one worker process, refusing in another."""
 
 import asyncio
-import json
-import subprocess
-import sys
-import textwrap
 import time
 
 import pytest
@@ -13,65 +9,33 @@ import chorus
 import chorus.testing
 from chorus import Outcome
 from chorus.engine._redis import aclose_redis
-from tests.chorus.engine.policies.conftest import requests_to, run
+from tests.chorus.engine.policies.conftest import fresh_shared_state, requests_to, run
+from tests.chorus.support.other_worker import run_other_worker
 
 BREAKER = {"MINIMUM_CALLS": 3, "WINDOW": 3, "COOL_DOWN": 30.0, "SHARED": True}
 
-# Another worker: the same CHORUS setting, its own process, its own breaker, failing calls.
-OTHER_WORKER = textwrap.dedent(
-    """
-    import asyncio, json, sys
-    import django
-    from django.conf import settings
-
-    settings.configure(
-        INSTALLED_APPS=["chorus"],
-        CHORUS={
-            "UPSTREAMS": {"svc": {"BASE_URL": sys.argv[1], "TIMEOUT": 1.0, "BREAKER": json.loads(sys.argv[3])}},
-            "REDIS_URL": sys.argv[2],
-        },
-    )
-    django.setup()
-    import chorus
-
-    async def main():
-        for _ in range(3):
-            await chorus.gather(only=chorus.call("svc", "/stock"))
-        print(chorus.policy_report()["svc"]["breaker"]["state"], flush=True)
-        await chorus.aclose_transport()
-        await chorus.engine._redis.aclose_redis()
-
-    asyncio.run(main())
-    """
-)
+# Another worker's job: calls failing until its own breaker opens (generous time limits:
+# a cold process on a busy machine must not turn the 503s into skipped calls).
+OPEN_ITS_BREAKER = """
+for _ in range(3):
+    await chorus.gather(only=chorus.call("svc", "/stock"), deadline=10.0)
+print(chorus.policy_report()["svc"]["breaker"]["state"], flush=True)
+"""
 
 
 @pytest.fixture
 async def shared(one_upstream, simulator, redis_url):
     one_upstream(simulator.service_url("inventory"), redis_url=redis_url, BREAKER=BREAKER)
-    await chorus.testing.areset_shared_state()
-    try:
+    async with fresh_shared_state():
         yield redis_url
-    finally:
-        await chorus.testing.areset_shared_state()
-        await aclose_redis()
 
 
 async def test_a_breaker_opened_in_one_process_refuses_calls_in_another(shared, simulator):
     assert (await run(chorus.call("svc", "/stock"))).ok  # this worker: closed, calls pass
     await simulator.aset_fault("inventory", status=503)
-    other = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-c",
-        OTHER_WORKER,
-        simulator.service_url("inventory"),
-        shared,
-        json.dumps(BREAKER),
-        stdout=subprocess.PIPE,
-    )
-    output, _ = await other.communicate()
-    assert other.returncode == 0
-    assert output.decode().strip() == "open"  # the other worker's own breaker opened
+    upstream = {"BASE_URL": simulator.service_url("inventory"), "TIMEOUT": 5.0, "BREAKER": BREAKER}
+    output = await run_other_worker(upstream, shared, OPEN_ITS_BREAKER)
+    assert output.strip() == "open"  # the other worker's own breaker opened
     opened_at = time.monotonic()
     await simulator.aset_fault("inventory", status=200)
     sent = await requests_to(simulator, "inventory")
