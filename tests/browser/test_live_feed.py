@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from tests.browser.conftest import ROOT, _manage, log_in
+from tests.fixtures.ports import free_port
 
 WAIT_MS = 10_000
 DELIVERY_MS = 2_000
@@ -89,25 +90,28 @@ def test_money_is_shown_one_way_across_the_page(page, storefront):
         assert "EUR" not in text
 
 
-RESTART_PORT = 18431  # a fixed port (this branch's range): the page reconnects to the same address
-
-
-def _serve(env: dict[str, str]) -> subprocess.Popen:
+def _serve(env: dict[str, str], port: int) -> subprocess.Popen:
+    """storefront under uvicorn on ``port`` (the same one again after a restart: the page
+    reconnects to the address it knows)."""
     server = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "storefront.asgi:application",
-         "--host", "127.0.0.1", "--port", str(RESTART_PORT), "--loop", "uvloop",
+         "--host", "127.0.0.1", "--port", str(port), "--loop", "uvloop",
          "--http", "httptools", "--log-level", "warning", "--timeout-graceful-shutdown", "1"],
         cwd=ROOT, env=env,
     )  # fmt: skip
     deadline = time.monotonic() + 30
-    while True:
-        try:
-            httpx.get(f"http://127.0.0.1:{RESTART_PORT}/healthz", timeout=1, trust_env=False)
-            return server
-        except httpx.TransportError:
-            assert server.poll() is None, "storefront exited at start"
-            assert time.monotonic() < deadline, "storefront did not start"
-            time.sleep(0.05)
+    try:
+        while True:
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1, trust_env=False)
+                return server
+            except httpx.TransportError:
+                assert server.poll() is None, "storefront exited at start"
+                assert time.monotonic() < deadline, "storefront did not start"
+                time.sleep(0.05)
+    except BaseException:
+        _stop(server)  # not left running for the rest of the suite
+        raise
 
 
 def _stop(server: subprocess.Popen) -> None:
@@ -123,9 +127,10 @@ def test_the_feed_reconnects_by_itself_after_the_server_restarts(
     chromium_browser, storefront_server_env, writer_headers
 ):
     env = {**storefront_server_env, "ALLOWED_HOSTS": "127.0.0.1"}
-    base = f"http://127.0.0.1:{RESTART_PORT}"
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
     customer = _customer(env)
-    server = _serve(env)
+    server = _serve(env, port)
     context = chromium_browser.new_context()
     try:
         page = context.new_page()
@@ -133,7 +138,7 @@ def test_the_feed_reconnects_by_itself_after_the_server_restarts(
         page.wait_for_selector('#live-feed[data-state="live"]', timeout=WAIT_MS)
         _stop(server)
         page.wait_for_selector('#live-feed[data-state="reconnecting"]', timeout=WAIT_MS)
-        server = _serve(env)
+        server = _serve(env, port)
         page.wait_for_selector('#live-feed[data-state="live"]', timeout=WAIT_MS)
         order = httpx.post(
             f"{base}/api/orders/",

@@ -30,6 +30,7 @@ from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 
 from tests.chorus.support.doc_blocks import apply_page
+from tests.fixtures.ports import free_port
 
 pytestmark = [pytest.mark.newcomer, pytest.mark.timeout(600)]
 
@@ -56,12 +57,6 @@ def _unsupported(python: str, django: str) -> str | None:
     if f"{django}.0" not in declared and django not in declared:
         return f"Django {django} is outside django-chorus's declared range (django{declared})"
     return None
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _wait_for_port(port: int, process: subprocess.Popen[str], seconds: float = 30) -> None:
@@ -127,7 +122,7 @@ def test_the_quickstart_from_a_wheel_in_a_fresh_project(wheel, tmp_path, python,
         block.path for block in blocks
     }
 
-    services_port, web_port = _free_port(), _free_port()
+    services_port, web_port = free_port(), free_port()
     env = _clean_env(SERVICES_URL=f"http://127.0.0.1:{services_port}")
 
     check = _run(bin_ / "python", "manage.py", "check", cwd=project, env=env)

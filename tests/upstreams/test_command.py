@@ -14,18 +14,13 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.fixtures.ports import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def _command(*args: str) -> list[str]:
     return [sys.executable, str(ROOT / "manage.py"), "upstreams", *args]
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
 
 
 @contextmanager
@@ -73,7 +68,7 @@ def test_port_in_use_is_a_one_line_error() -> None:
 
 @pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])
 def test_serves_until_a_signal_then_exits_cleanly(stop_signal: signal.Signals) -> None:
-    port = _free_port()
+    port = free_port()
     with _running_command(port) as process:
         assert process.stdout is not None
         line = process.stdout.readline()
@@ -87,7 +82,7 @@ def test_serves_until_a_signal_then_exits_cleanly(stop_signal: signal.Signals) -
 
 
 def test_stops_cleanly_while_a_request_hangs() -> None:
-    port = _free_port()
+    port = free_port()
     with _running_command(port) as process:
         assert process.stdout is not None
         process.stdout.readline()

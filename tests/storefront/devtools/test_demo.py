@@ -19,6 +19,8 @@ import psutil
 import pytest
 from PIL import Image
 
+from tests.fixtures.ports import free_port
+
 REPO_ROOT = Path(__file__).resolve().parents[3]
 READY_LINE = "Press Ctrl-C to stop."
 START_TIMEOUT = 90.0
@@ -43,13 +45,6 @@ def _demo_environment(var_dir: Path) -> dict[str, str]:
     for name in ("DATABASE_URL", "REDIS_URL"):
         environ.pop(name, None)
     return environ
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 class Demo:
@@ -121,7 +116,7 @@ def var_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def demo(var_dir: Path) -> Iterator[Demo]:
-    running = Demo(var_dir, _free_port(), _free_port())
+    running = Demo(var_dir, free_port(), free_port())
     try:
         yield running
     finally:
@@ -176,8 +171,8 @@ def test_demo_uses_the_password_and_key_from_the_environment(var_dir: Path) -> N
     password, key = "demo-password-from-env", "sf_demo-key-from-the-environment-0123"
     demo = Demo(
         var_dir,
-        _free_port(),
-        _free_port(),
+        free_port(),
+        free_port(),
         STOREFRONT_DEMO_PASSWORD=password,
         STOREFRONT_DEMO_API_KEY=key,
     )
@@ -235,7 +230,7 @@ def test_demo_refuses_a_port_in_use_before_starting_anything(tmp_path: Path) -> 
         taken.listen()
         port = taken.getsockname()[1]
         completed = subprocess.run(
-            _demo_argv(port, _free_port()),
+            _demo_argv(port, free_port()),
             cwd=REPO_ROOT,
             env=_demo_environment(tmp_path),
             capture_output=True,

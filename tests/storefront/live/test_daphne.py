@@ -15,8 +15,8 @@ import orjson
 import pytest
 from websockets.asyncio.client import connect
 
+from tests.fixtures.ports import free_port
 from tests.storefront.live.support.sse import frames, take_events
-from tests.storefront.live.test_processes import _free_port
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -36,7 +36,7 @@ def daphne_server(tmp_path: Path) -> Iterator[tuple[str, dict[str, str], str]]:
         env.pop(name, None)
     _manage(env, "migrate", "--verbosity", "0")
     key = _manage(env, "api_key", "create", "--name", "daphne", "--scope", "read")
-    port = _free_port()
+    port = free_port()
     daphne = subprocess.Popen(
         [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
          "storefront.asgi:application"],

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -23,6 +22,7 @@ import psycopg
 import pytest
 import redis
 
+from tests.fixtures.ports import free_port
 from tests.storefront.live.support.sse import Frame, frames, take_events
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -94,19 +94,13 @@ def deployment(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Deplo
             cleanup()
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture
 def workers(deployment: Deployment) -> Iterator[list[tuple[str, int]]]:
     """Two storefront worker processes; yields (base URL, pid) for each."""
     started = []
     try:
         for _ in range(2):
-            port = _free_port()
+            port = free_port()
             process = subprocess.Popen(
                 [sys.executable, "-m", "uvicorn", "storefront.asgi:application",
                  "--port", str(port), "--loop", "uvloop", "--http", "httptools",

@@ -16,18 +16,10 @@ import httpx
 import pytest
 
 from upstreams.catalog import SERVICES
-from upstreams.server import SimulatorServer, bind_socket
+from upstreams.server import SimulatorServer
 
 ROOT = Path(__file__).resolve().parents[3]
 VENV_BIN = Path(sys.executable).parent
-
-
-def free_port() -> int:
-    sock = bind_socket("127.0.0.1", 0)
-    try:
-        return int(sock.getsockname()[1])
-    finally:
-        sock.close()
 
 
 def production_env(

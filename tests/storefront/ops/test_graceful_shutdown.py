@@ -11,8 +11,9 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
+from tests.fixtures.ports import free_port
 from tests.storefront.live.support.sse import frames, take_events
-from tests.storefront.ops.servers import api_key, free_port, gunicorn_command, production_env, serve
+from tests.storefront.ops.servers import api_key, gunicorn_command, production_env, serve
 
 GRACEFUL_TIMEOUT = 6
 

@@ -11,19 +11,11 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.fixtures.ports import free_port
 from upstreams.catalog import SERVICES
-from upstreams.server import bind_socket
 
 ROOT = Path(__file__).resolve().parents[3]
 ENTRYPOINT = ROOT / "deploy" / "entrypoint.sh"
-
-
-def free_port() -> int:
-    sock = bind_socket("127.0.0.1", 0)
-    try:
-        return int(sock.getsockname()[1])
-    finally:
-        sock.close()
 
 
 @pytest.fixture

@@ -17,14 +17,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.storefront.ops.servers import (
-    Running,
-    api_key,
-    free_port,
-    gunicorn_command,
-    production_env,
-    serve,
-)
+from tests.fixtures.ports import free_port
+from tests.storefront.ops.servers import Running, api_key, gunicorn_command, production_env, serve
 
 CAP = 50
 HEADER_TIMEOUT = 4

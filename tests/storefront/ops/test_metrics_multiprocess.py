@@ -9,7 +9,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.storefront.ops.servers import ROOT, free_port, manage, production_env, serve
+from tests.fixtures.ports import free_port
+from tests.storefront.ops.servers import ROOT, manage, production_env, serve
 
 ENTRYPOINT = ROOT / "deploy" / "entrypoint.sh"
 

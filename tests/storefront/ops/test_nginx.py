@@ -23,16 +23,10 @@ import orjson
 import pytest
 from websockets.asyncio.client import connect
 
+from tests.fixtures.ports import free_port
 from tests.fixtures.services import _unavailable
 from tests.storefront.live.support.sse import frames, take_events
-from tests.storefront.ops.servers import (
-    ROOT,
-    api_key,
-    free_port,
-    gunicorn_command,
-    production_env,
-    serve,
-)
+from tests.storefront.ops.servers import ROOT, api_key, gunicorn_command, production_env, serve
 
 NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
 

@@ -9,15 +9,9 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
+from tests.fixtures.ports import free_port
 from tests.storefront.live.support.sse import Frame, frames, take_events
-from tests.storefront.ops.servers import (
-    VENV_BIN,
-    api_key,
-    free_port,
-    gunicorn_command,
-    production_env,
-    serve,
-)
+from tests.storefront.ops.servers import VENV_BIN, api_key, gunicorn_command, production_env, serve
 
 
 def daphne_command(port: int) -> list[str]:

@@ -3,7 +3,6 @@ others' stale answers; a Redis that fails or holds garbage never fails a call.""
 
 import json
 import logging
-import socket
 
 import pytest
 
@@ -13,6 +12,7 @@ from chorus import Outcome
 from chorus.engine._redis import aclose_redis, get_redis
 from tests.chorus.engine.policies.conftest import fresh_shared_state, requests_to, run
 from tests.chorus.support.other_worker import run_other_worker
+from tests.fixtures.ports import free_port
 
 LAST_GOOD = {"TTL": 0, "STALE_IF_ERROR": 30.0, "BACKEND": "redis"}
 
@@ -87,16 +87,10 @@ async def test_an_unreadable_shared_entry_is_a_miss_not_a_failure(shared, simula
     assert chorus.policy_report()["svc"]["cache"]["shared_errors"] == 1
 
 
-def unused_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 async def test_redis_down_never_fails_a_call_and_is_logged_once(one_upstream, simulator, caplog):
     one_upstream(
         simulator.service_url("analytics"),
-        redis_url=f"redis://127.0.0.1:{unused_port()}/0",
+        redis_url=f"redis://127.0.0.1:{free_port()}/0",
         CACHE=LAST_GOOD,
     )
     caplog.set_level(logging.WARNING, logger="chorus.cache")

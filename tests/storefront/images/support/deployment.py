@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -24,6 +23,8 @@ import httpx
 import psycopg
 import pytest
 import redis
+
+from tests.fixtures.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[4]
 
@@ -81,15 +82,9 @@ class Deployment:
                 self.kill(process)
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @contextlib.contextmanager
 def serving(env: dict[str, str]) -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "storefront.asgi:application", "--port", str(port),
          "--loop", "uvloop", "--http", "httptools", "--log-level", "warning", "--no-access-log"],
