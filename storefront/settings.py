@@ -23,7 +23,6 @@ from storefront.env import (
     env_float,
     env_int,
     env_list,
-    env_log_level,
     env_redis_url,
     env_secret_key,
 )
@@ -31,6 +30,7 @@ from storefront.http import conf as http_conf
 from storefront.images import conf as images_conf
 from storefront.live.conf import LiveSettings
 from storefront.ops import conf as ops_conf
+from storefront.ops.log_config import logging_settings
 
 # -- Core ------------------------------------------------------------------------------
 
@@ -196,38 +196,9 @@ MEDIA_ROOT = Path(os.environ.get("STOREFRONT_MEDIA_ROOT", VAR_DIR / "media"))
 
 # -- Logging and error reports ---------------------------------------------------------
 
-# JSON lines in production (a log pipeline parses them), plain text in the demo.
-_LOG_FORMAT = os.environ.get("STOREFRONT_LOG_FORMAT", "plain" if DEBUG else "json").strip().lower()
-if _LOG_FORMAT not in ("plain", "json"):
-    raise EnvironmentVariableError(
-        f"STOREFRONT_LOG_FORMAT must be plain or json; got {_LOG_FORMAT!r}"
-    )
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "filters": {
-        "request_id": {"()": "chorus.server.RequestIDFilter"},
-        "redact_secrets": {"()": "storefront.http.redaction.RedactSecretsFilter"},
-    },
-    "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
-        # One JSON object per line: the access line's fields (route, status, duration,
-        # each upstream's outcome: chorus.server.RequestIDMiddleware) as keys of their own.
-        "json": {
-            "()": "pythonjsonlogger.json.JsonFormatter",
-            "format": "%(asctime)s %(levelname)s %(name)s %(request_id)s %(message)s",
-            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
-        },
-    },
-    "handlers": {
-        "console": {
-            "class": "logging.StreamHandler",
-            "formatter": _LOG_FORMAT,
-            "filters": ["request_id", "redact_secrets"],
-        }
-    },
-    "root": {"handlers": ["console"], "level": env_log_level()},
-}
+# JSON lines in production (a log pipeline parses them), plain text in the demo
+# (STOREFRONT_LOG_FORMAT, LOG_LEVEL: storefront/ops/log_config.py).
+LOGGING = logging_settings(debug=DEBUG)
 DEFAULT_EXCEPTION_REPORTER_FILTER = "storefront.http.redaction.ExceptionReporterFilter"
 
 # -- Tasks -----------------------------------------------------------------------------
