@@ -74,13 +74,14 @@ def bench_env(upstream_port: int, **extra: str) -> dict[str, str]:
     return env
 
 
-def bench_api_key(env: dict[str, str]) -> list[str]:
-    """wrk ``-H`` headers with a read-write API key, stored in ``env``'s database (migrated here)."""
+def bench_api_key(env: dict[str, str], cwd: Path = ROOT) -> list[str]:
+    """wrk ``-H`` headers with a read-write API key, stored in ``env``'s database (migrated here;
+    ``cwd``: by another checkout's own ``manage.py``)."""
     manage = [sys.executable, "manage.py"]
-    subprocess.run([*manage, "migrate", "--verbosity", "0"], cwd=ROOT, env=env, check=True)
+    subprocess.run([*manage, "migrate", "--verbosity", "0"], cwd=cwd, env=env, check=True)
     key = subprocess.run(
         [*manage, "api_key", "create", "--name", "bench", "--scope", "read-write"],
-        cwd=ROOT,
+        cwd=cwd,
         env=env,
         check=True,
         capture_output=True,
@@ -96,16 +97,18 @@ def running(
     env: dict[str, str] | None = None,
     ready_url: str,
     log: Path | None = None,
+    cwd: Path = ROOT,
 ) -> Iterator[subprocess.Popen[bytes]]:
     """Run a server until the block ends; it must answer ``ready_url`` first.
 
-    With ``log``, its stderr (where storefront's log lines go) is appended to that file.
+    With ``log``, its stderr (where storefront's log lines go) is appended to that file;
+    ``cwd``: another checkout to run it from.
     """
     with contextlib.ExitStack() as files:
         stderr = files.enter_context(log.open("ab")) if log is not None else None
         process = subprocess.Popen(
             list(argv),
-            cwd=ROOT,
+            cwd=cwd,
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=stderr,
