@@ -17,10 +17,11 @@ import asyncio
 import logging
 import re
 from collections.abc import AsyncIterator, Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.http import HttpRequest
 
+from chorus.engine import _tracing as tracing
 from chorus.engine._attempt import Attempt, Reply
 from chorus.engine._call import DEFAULT, Call, Default
 from chorus.engine._chain import chain_for
@@ -30,6 +31,11 @@ from chorus.engine._metrics import upstream_meter
 from chorus.engine._results import Outcome, Result, SourceResult, outcome_of
 from chorus.engine._settings import get_settings
 from chorus.engine._sources import Plan, Source, SourceSpec, await_source, discard, plan_of, source
+
+if TYPE_CHECKING:
+    from opentelemetry.trace import Span
+
+    from chorus.engine._spans import Spans
 
 __all__ = ["Fanout", "Source", "SourceSpec", "gather", "source"]
 
@@ -75,6 +81,9 @@ class Fanout:
         self._expiries: Expiries | None = None
         # Each call's Attempt, which counts its requests: read when its task ends cancelled.
         self._attempts: dict[str, Attempt] = {}
+        # With tracing on (chorus.engine._tracing), the fan-out's span and the hooks.
+        self._spans: Spans | None = None
+        self._span: Span | None = None
 
     def result(self) -> Result:
         if self._elapsed_ms is None:
@@ -158,12 +167,18 @@ class Fanout:
                     other.cancel()
 
         expiries = self._expiries = Expiries(loop)
+        spans = self._spans = tracing.spans()
+        if spans is not None:
+            self._span = spans.fanout(self._plans, self._deadline)
         for name, plan in self._plans.items():
             until = deadline_at
             if plan.timeout is not None:
                 limit = started + plan.timeout
                 until = limit if until is None else min(until, limit)
-            task = loop.create_task(self._run(name, plan, started, until))
+            if spans is None:
+                task = loop.create_task(self._run(name, plan, started, until))
+            else:
+                task = loop.create_task(self._run_traced(spans, name, plan, started, until))
             tasks[task] = name
             task.add_done_callback(on_done)
             if until is not None and until > started:
@@ -181,7 +196,20 @@ class Fanout:
         finally:
             if self._expiries is not None:
                 self._expiries.close()
+            if self._spans is not None and self._span is not None:
+                self._spans.fanout_ended(self._span, self._results)
         self._elapsed_ms = (asyncio.get_running_loop().time() - self._started_at) * 1000
+
+    async def _run_traced(
+        self, spans: Spans, name: str, plan: Plan, started: float, until: float | None
+    ) -> SourceResult:
+        # _run is made here, inside the task: a task cancelled before its first step
+        # then leaves no coroutine that was never awaited.
+        assert self._span is not None
+        upstream = None if plan.upstream is None else plan.upstream.name
+        return await spans.source(
+            lambda: self._run(name, plan, started, until), name, upstream, self._span
+        )
 
     async def _run(
         self, name: str, plan: Plan, started: float, until: float | None

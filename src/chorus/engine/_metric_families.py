@@ -9,15 +9,8 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 
-from prometheus_client import (
-    CONTENT_TYPE_LATEST,
-    REGISTRY,
-    CollectorRegistry,
-    Counter,
-    Gauge,
-    Histogram,
-    generate_latest,
-)
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.exposition import choose_encoder
 from prometheus_client.metrics_core import Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
@@ -107,8 +100,9 @@ class Families:
         )
 
 
-def render_registry(extra: Iterable[Collector] = ()) -> tuple[bytes, str]:
-    """This process's metrics (or, multiprocess, every worker's files) and ``extra``."""
+def render_registry(extra: Iterable[Collector] = (), *, accept: str = "") -> tuple[bytes, str]:
+    """This process's metrics (or, multiprocess, every worker's files) and ``extra``,
+    in the format ``accept`` (an ``Accept`` header) asks for: OpenMetrics or Prometheus's."""
     registry = CollectorRegistry()
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
@@ -116,7 +110,8 @@ def render_registry(extra: Iterable[Collector] = ()) -> tuple[bytes, str]:
         registry.register(_Everything())
     for collector in extra:
         registry.register(collector)
-    return generate_latest(registry), CONTENT_TYPE_LATEST
+    encode, content_type = choose_encoder(accept)
+    return encode(registry), content_type
 
 
 class _Everything(Collector):

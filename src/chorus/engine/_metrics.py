@@ -32,6 +32,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import importlib.util
+import time
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Final, Protocol, cast
@@ -47,6 +48,7 @@ from chorus.engine._settings import UpstreamConfig, get_settings
 if TYPE_CHECKING:
     from prometheus_client import Counter, Gauge, Histogram
     from prometheus_client.registry import Collector
+    from prometheus_client.samples import Exemplar
 
     from chorus.engine._metric_families import Families
     from chorus.engine.policies._breaker import BreakerState
@@ -99,6 +101,8 @@ class Value(Protocol):
 
     def inc(self, amount: float) -> None: ...
 
+    def set_exemplar(self, exemplar: Exemplar) -> None: ...
+
 
 def _value_of(child: Counter | Gauge) -> Value:
     return cast(Value, child._value)
@@ -114,9 +118,17 @@ class Timing:
         self._buckets = cast(Sequence[Value], child._buckets)
         self._bounds: Sequence[float] = child._upper_bounds  # ends with +Inf
 
-    def observe(self, seconds: float) -> None:
+    def observe(self, seconds: float, exemplar: dict[str, str] | None = None) -> None:
+        """Count ``seconds``; ``exemplar`` (a trace's id, with tracing on) marks its bucket."""
         self._sum.inc(seconds)
-        self._buckets[bisect_left(self._bounds, seconds)].inc(1)
+        bucket = self._buckets[bisect_left(self._bounds, seconds)]
+        bucket.inc(1)
+        if exemplar is not None:
+            from prometheus_client.samples import Exemplar
+
+            # Shown only in the OpenMetrics format, which render() gives when asked for;
+            # prometheus-client's multiprocess values keep none.
+            bucket.set_exemplar(Exemplar(exemplar, seconds, time.time()))
 
 
 class UpstreamMeter:
@@ -217,11 +229,13 @@ class RouteMeter:
         self._seconds: dict[str, Timing] = {}
         self._responses: dict[tuple[str, int], Value] = {}
 
-    def record(self, route: str, status: int, seconds: float) -> None:
+    def record(
+        self, route: str, status: int, seconds: float, exemplar: dict[str, str] | None = None
+    ) -> None:
         timing = self._seconds.get(route)
         if timing is None:
             timing = self._seconds[route] = Timing(self._families.route_seconds.labels(route))
-        timing.observe(seconds)
+        timing.observe(seconds, exemplar)
         counter = self._responses.get((route, status))
         if counter is None:
             counter = self._responses[route, status] = _value_of(
@@ -266,12 +280,15 @@ def track_stream(route: str, transport: str) -> Iterator[None]:
 # -- exposition ---------------------------------------------------------------
 
 
-def render(extra: Iterable[Collector] = ()) -> tuple[bytes, str]:
+def render(extra: Iterable[Collector] = (), *, accept: str = "") -> tuple[bytes, str]:
     """The metrics in Prometheus's text format, and its content type.
 
     Under multiprocess mode it reads every worker's files (blocking file I/O:
     call it from a thread, as storefront's ``/metrics`` does). ``extra``
     collectors (an application's own, read at scrape time) are added to them.
+    ``accept`` is the scraper's ``Accept`` header: when it asks for OpenMetrics
+    (``application/openmetrics-text``), that is the format, and the latency
+    histograms show their exemplars (the trace of a recent request, with tracing on).
     """
     if not _prometheus_installed():
         raise ConfigurationError(
@@ -279,7 +296,7 @@ def render(extra: Iterable[Collector] = ()) -> tuple[bytes, str]:
         )
     from chorus.engine._metric_families import render_registry
 
-    return render_registry(extra)
+    return render_registry(extra, accept=accept)
 
 
 @receiver(setting_changed)

@@ -10,10 +10,13 @@ cancels the task at the attempt's deadline; ``chorus.fetch`` applies it itself.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Coroutine
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from django.http import HttpRequest
 
+from chorus.engine import _tracing as tracing
 from chorus.engine._attempt import Attempt, Reply
 from chorus.engine._bulkhead import Bulkhead
 from chorus.engine._call import Call
@@ -35,6 +38,9 @@ from chorus.engine._settings import UpstreamConfig
 from chorus.engine.transport._base import TransportResponse
 from chorus.engine.transport._factory import get_transport
 
+if TYPE_CHECKING:
+    from chorus.engine._spans import Spans
+
 __all__ = ["send"]
 
 _bulkheads: LoopLocal[dict[tuple[str, int], Bulkhead]] = LoopLocal(dict)
@@ -50,7 +56,9 @@ def _bulkhead(upstream: UpstreamConfig) -> Bulkhead:
     return bulkhead
 
 
-def _headers(call: Call, upstream: UpstreamConfig, request: HttpRequest | None) -> dict[str, str]:
+def _headers(
+    call: Call, upstream: UpstreamConfig, request: HttpRequest | None, spans: Spans | None
+) -> dict[str, str]:
     headers: dict[str, str] = {}
     if request is not None:
         for name in upstream.forward_headers:
@@ -63,17 +71,29 @@ def _headers(call: Call, upstream: UpstreamConfig, request: HttpRequest | None) 
     headers.update(call.headers)
     if call.body is not None:
         headers.setdefault("Content-Type", "application/json")
+    if spans is not None:
+        spans.inject(headers)  # traceparent: the upstream continues this trace
     return headers
 
 
-async def send(attempt: Attempt) -> Reply:
+def send(attempt: Attempt) -> Coroutine[Any, Any, Reply]:
     """Send one request for ``attempt``; return its ``Reply`` or raise ``UpstreamError``.
 
     The raw body is kept so that rendering can embed it instead of encoding it again.
     With metrics on, the request's time and outcome land in
     ``chorus_upstream_request_duration_seconds`` (``chorus.engine._metrics``); with them
-    off, what is left of that is the ``meter is not None`` branches.
+    off, what is left of that is the ``meter is not None`` branches. With tracing on,
+    the request is a client span (``chorus.engine._spans``), and its context goes out
+    in the request's headers.
     """
+    # A plain function handing back the coroutine: no extra frame when tracing is off.
+    spans = tracing.spans()
+    if spans is None:
+        return _send(attempt, None)
+    return spans.send(_send, attempt)
+
+
+async def _send(attempt: Attempt, spans: Spans | None) -> Reply:
     call, upstream = attempt.call, attempt.upstream
     meter = upstream_meter(upstream)
     loop = asyncio.get_running_loop()
@@ -91,7 +111,7 @@ async def send(attempt: Attempt) -> Reply:
                 call.method,
                 call.url(upstream),
                 params=call.params,
-                headers=_headers(call, upstream, attempt.request),
+                headers=_headers(call, upstream, attempt.request, spans),
                 body=call.body,
                 connect_timeout=upstream.connect_timeout,
                 max_body_bytes=upstream.max_body_bytes,
@@ -134,7 +154,8 @@ async def send(attempt: Attempt) -> Reply:
         raise
     finally:
         if meter is not None:
-            meter.requests[outcome].observe(loop.time() - started)
+            exemplar = None if spans is None else spans.exemplar()
+            meter.requests[outcome].observe(loop.time() - started, exemplar)
 
 
 async def _queue(bulkhead: Bulkhead, meter: UpstreamMeter | None) -> None:

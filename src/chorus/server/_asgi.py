@@ -114,6 +114,7 @@ from chorus.server._request_signals import (
 )
 from chorus.server._settings import BeforeBody, get_server_settings
 from chorus.server._sync_threads import lend_threads, release_thread
+from chorus.server._tracing import serve_in_span, wants_server_span
 
 __all__ = ["ChorusASGIHandler", "get_asgi_application"]
 
@@ -165,6 +166,9 @@ class ChorusASGIHandler(ASGIHandler):
             return
         if scope["type"] != "http":
             raise ValueError(f"Django can only handle ASGI/HTTP connections, not {scope['type']}.")
+        if wants_server_span():  # tracing on: once more, inside the request's span
+            await serve_in_span(self, scope, receive, send)
+            return
         started = time.perf_counter()
         refusal = refuse_scope(scope)
         if refusal is not None:

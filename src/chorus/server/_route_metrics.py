@@ -20,6 +20,7 @@ import time
 
 from django.http import HttpRequest, HttpResponseBase
 
+from chorus.engine import _tracing as tracing
 from chorus.engine._metrics import route_label, route_meter
 from chorus.server._middleware_bases import DualModeMiddleware
 
@@ -34,7 +35,13 @@ class RouteMetricsMiddleware(DualModeMiddleware):
             return response
         started = time.perf_counter()
         response = self.get_response(request)
-        meter.record(route_label(request), response.status_code, time.perf_counter() - started)
+        spans = tracing.spans()
+        meter.record(
+            route_label(request),
+            response.status_code,
+            time.perf_counter() - started,
+            None if spans is None else spans.exemplar(),
+        )
         return response
 
     async def acall(self, request: HttpRequest) -> HttpResponseBase:
@@ -44,5 +51,11 @@ class RouteMetricsMiddleware(DualModeMiddleware):
             return response
         started = time.perf_counter()
         response = await self.get_response(request)
-        meter.record(route_label(request), response.status_code, time.perf_counter() - started)
+        spans = tracing.spans()
+        meter.record(
+            route_label(request),
+            response.status_code,
+            time.perf_counter() - started,
+            None if spans is None else spans.exemplar(),
+        )
         return response

@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import replace
 
+from chorus.engine import _tracing as tracing
 from chorus.engine._attempt import Attempt, Reply, Send
 from chorus.engine._exceptions import UpstreamError
 from chorus.engine._expiry import DEADLINE, by_deadline
@@ -104,7 +105,11 @@ class _Race:
                 # The hedge won and cancelled us, but the first request finished anyway
                 # (its cancel came too late to land): withdraw that cancel, keep this answer.
                 self.task.uncancel()
-            return reply if self.hedge is None else _hedged(reply)
+            if self.hedge is None:
+                return reply
+            if (spans := tracing.spans()) is not None:
+                spans.hedge_won("first")
+            return _hedged(reply)
         finally:
             timer.cancel()
             await self._stop_hedge()
@@ -112,7 +117,12 @@ class _Race:
     def _start_hedge(self) -> None:
         if self.meter is not None:
             self.meter.hedges.inc()
-        self.hedge = asyncio.get_running_loop().create_task(self.send(self.attempt))
+        request = self.send(self.attempt)
+        spans = tracing.spans()
+        if spans is None:
+            self.hedge = asyncio.get_running_loop().create_task(request)
+        else:
+            self.hedge = spans.hedge_task(request)
         self.hedge.add_done_callback(self._hedge_done)
 
     def _hedge_done(self, hedge: asyncio.Task[Reply]) -> None:
@@ -138,6 +148,8 @@ class _Race:
         """The hedge's reply, which answers the call (``chorus_hedges_won_total``)."""
         if self.meter is not None:
             self.meter.hedges_won.inc()
+        if (spans := tracing.spans()) is not None:
+            spans.hedge_won("hedge")
         return _hedged(hedge.result())
 
     async def _stop_hedge(self) -> None:

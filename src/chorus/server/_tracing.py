@@ -1,0 +1,87 @@
+"""A server span of chorus's own for each request, continuing the caller's trace.
+
+With tracing on (``chorus.engine._tracing``) and no one else making the
+request's server span, ``ChorusASGIHandler`` serves each HTTP request inside
+one: its parent is the trace context the request arrived with
+(``traceparent``, read by OpenTelemetry's configured propagator), so a page's
+fan-out, its sources and their upstream calls join the caller's trace.
+
+Never two server spans: where opentelemetry-instrumentation-django is at work
+(``DjangoInstrumentor().instrument()``), its middleware makes the span and
+chorus makes none; nor does it when a span is already current as the request
+comes in (the ASGI middleware of opentelemetry-instrumentation-asgi, say).
+The span is named after the method and records the path, never the query
+string (which may hold a secret), and the response's status.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Awaitable, Callable, Mapping
+from contextvars import ContextVar
+from typing import Any
+
+from chorus.engine import _tracing as tracing
+
+__all__ = ["serve_in_span", "wants_server_span"]
+
+Receive = Callable[[], Awaitable[Mapping[str, Any]]]
+Send = Callable[[Mapping[str, Any]], Awaitable[None]]
+App = Callable[[Mapping[str, Any], Receive, Send], Awaitable[None]]
+
+# Set inside chorus's server span, whose handler asks again on its way in.
+_in_server_span: ContextVar[bool] = ContextVar("chorus_in_server_span", default=False)
+
+
+def wants_server_span() -> bool:
+    """Whether this request needs chorus's server span (tracing on, no one else's)."""
+    if tracing.spans() is None or _in_server_span.get():
+        return False
+    from opentelemetry import trace
+
+    if trace.get_current_span().get_span_context().is_valid:
+        return False  # an outer instrumentation's span
+    return not _django_instrumented()
+
+
+def _django_instrumented() -> bool:
+    # Only ever imported by whoever instruments: not in sys.modules, not at work.
+    module = sys.modules.get("opentelemetry.instrumentation.django")
+    if module is None:
+        return False
+    return bool(module.DjangoInstrumentor().is_instrumented_by_opentelemetry)
+
+
+async def serve_in_span(app: App, scope: Mapping[str, Any], receive: Receive, send: Send) -> None:
+    """Serve the request with ``app`` inside a SERVER span continuing its caller's trace."""
+    from opentelemetry import propagate
+    from opentelemetry.trace import SpanKind, StatusCode
+
+    spans = tracing.spans()
+    assert spans is not None
+    carrier = {name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]}
+    method = scope["method"]
+    attributes = {
+        "http.request.method": method,
+        "url.path": scope["path"],
+        "url.scheme": scope.get("scheme", "http"),
+        "network.protocol.version": scope.get("http_version", "1.1"),
+    }
+    with spans.tracer.start_as_current_span(
+        method,
+        context=propagate.extract(carrier),
+        kind=SpanKind.SERVER,
+        attributes=attributes,
+    ) as span:
+        _in_server_span.set(True)  # this task's context only: gone with the request
+
+        async def send_noting_status(message: Mapping[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                span.set_attribute("http.response.status_code", status)
+                if status >= 500:  # a 4xx is the client's error, not the server's
+                    span.set_attribute("error.type", str(status))
+                    span.set_status(StatusCode.ERROR)
+            await send(message)
+
+        await app(scope, receive, send_noting_status)
