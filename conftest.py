@@ -11,4 +11,5 @@ pytest_plugins = [
     "tests.fixtures.recorder",
     "tests.fixtures.raw_server",
     "tests.fixtures.http1",
+    "tests.fixtures.tracing",
 ]

@@ -16,7 +16,8 @@ sources, results, calls and their policies, the transport, and ``Composite``
 (``chorus/views/``). The server side is ``chorus.server``, Server-Sent Events
 and live events are ``chorus.streams``, and test helpers are ``chorus.testing``.
 Optional integrations load when used: ``AiohttpTransport`` (the ``aiohttp``
-extra), metrics (``prometheus``), shared state (``redis``).
+extra), metrics (``prometheus``), shared state (``redis``), tracing
+(``otel``: OpenTelemetry, ``use_tracer_provider``).
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ from chorus.engine._policy_config import BreakerPolicy, CachePolicy, HedgePolicy
 from chorus.engine._request_context import current_request_id
 from chorus.engine._results import Outcome, Result, SourceResult
 from chorus.engine._settings import ChorusSettings, UpstreamConfig, get_settings
+from chorus.engine._tracing import use_tracer_provider
 from chorus.engine.policies._registry import policy_report
 from chorus.engine.transport._base import Transport, TransportResponse
 from chorus.engine.transport._factory import (
@@ -111,6 +113,7 @@ __all__ = [
     "render_metrics",
     "set_transport_factory",
     "source",
+    "use_tracer_provider",
 ]
 
 
