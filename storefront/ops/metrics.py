@@ -47,10 +47,11 @@ def _presented_token(request: HttpRequest) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
-def _render() -> tuple[bytes, str]:
+def _render(accept: str) -> tuple[bytes, str]:
     # The task queue's collector queries the database: this runs on the request's own
     # thread (thread-sensitive), whose connection is closed when the request ends.
-    return chorus.render_metrics(extra=[TaskQueueCollector()])
+    # A scraper asking for OpenMetrics gets it, with the traces' exemplars.
+    return chorus.render_metrics(extra=[TaskQueueCollector()], accept=accept)
 
 
 @require_GET
@@ -63,5 +64,6 @@ async def metrics(request: HttpRequest) -> HttpResponse:
     elif not _from_private_network(request):
         return not_found(request)
     # Under multiprocess mode this reads every worker's files: off the event loop.
-    body, content_type = await sync_to_async(_render, thread_sensitive=True)()
+    accept = request.headers.get("Accept", "")
+    body, content_type = await sync_to_async(_render, thread_sensitive=True)(accept)
     return HttpResponse(body, content_type=content_type)

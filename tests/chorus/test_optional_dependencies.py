@@ -4,7 +4,7 @@ import subprocess
 import sys
 import textwrap
 
-OPTIONAL = ("aiohttp", "redis", "prometheus_client", "channels", "psycopg")
+OPTIONAL = ("aiohttp", "redis", "prometheus_client", "channels", "psycopg", "opentelemetry")
 
 
 def _run(code: str) -> subprocess.CompletedProcess[str]:
