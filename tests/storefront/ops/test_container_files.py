@@ -61,8 +61,18 @@ def test_every_service_has_a_health_check_and_a_restart_policy(service):
 def test_storefront_starts_once_its_dependencies_are_healthy():
     storefront = COMPOSE["services"]["storefront"]
     depends = storefront["depends_on"]
-    assert set(depends) == {"postgres", "redis", "simulator"}
-    assert all(each["condition"] == "service_healthy" for each in depends.values())
+    assert set(depends) == {"postgres", "redis", "simulator", "otel-collector"}
+    needed = {name: each for name, each in depends.items() if name != "otel-collector"}
+    assert all(each["condition"] == "service_healthy" for each in needed.values())
+
+
+def test_storefront_exports_its_traces_to_the_collector_and_on_to_jaeger():
+    environment = COMPOSE["services"]["storefront"]["environment"]
+    assert environment["OTEL_TRACES_EXPORTER"].startswith("${OTEL_TRACES_EXPORTER:-otlp}")
+    assert environment["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://otel-collector:4318"
+    collector = yaml.safe_load((ROOT / "deploy" / "otel-collector.yaml").read_text())
+    assert collector["exporters"]["otlp/jaeger"]["endpoint"] == "jaeger:4317"
+    assert "16686:16686" in COMPOSE["services"]["jaeger"]["ports"]
 
 
 def test_storefront_runs_two_workers_on_postgres_and_redis_with_a_media_volume():
