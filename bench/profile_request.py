@@ -11,12 +11,16 @@ same load under cProfile and prints the functions with the most own time.
 ``--metrics-rounds N`` measures instead what chorus's Prometheus metrics cost:
 N rounds, each measuring the load with ``CHORUS["METRICS"]`` on and then off
 (``override_settings``, same process, same pools), and prints the medians.
+``--tracing-rounds N`` does the same for tracing (docs/tracing.md): on is an SDK
+tracer provider sampling every trace, its spans batched and encoded as OTLP
+protobuf (sent nowhere), through ``chorus.use_tracer_provider``; off is no provider.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import cProfile
 import io
 import os
@@ -79,8 +83,14 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--top", type=int, default=25, help="0: skip the cProfile pass")
-    parser.add_argument("--metrics-rounds", type=int, default=0,
-                        help="compare metrics on and off over this many rounds")  # fmt: skip
+    parser.add_argument(
+        "--metrics-rounds",
+        type=int,
+        default=0,
+        help="compare metrics on and off over this many rounds",
+    )
+    parser.add_argument("--tracing-rounds", type=int, default=0,
+                        help="compare tracing on (100%% sampled) and off over this many rounds")  # fmt: skip
     args = parser.parse_args()
 
     upstream_port = free_port()
@@ -99,32 +109,54 @@ def main() -> None:
     call_command("api_key", "create", "--name", "profile", "--scope", "read", stdout=out)
     headers = [(b"authorization", f"Bearer {out.getvalue().strip()}".encode())]
 
-    async def metrics_cost() -> None:
-        from django.conf import settings
-        from django.test.utils import override_settings
-
+    async def cost(what: str, rounds: int, switch) -> None:
+        """``rounds`` of the load with ``what`` on, then off (``switch(on)``: a context)."""
         await load(application, 300, args.concurrency, headers)  # warm pools and caches
         cpu_us: dict[str, list[float]] = {"on": [], "off": []}
-        for _ in range(args.metrics_rounds):
+        for _ in range(rounds):
             for mode in ("on", "off"):
-                with override_settings(CHORUS={**settings.CHORUS, "METRICS": mode == "on"}):
+                with switch(mode == "on"):
                     await load(application, 100, args.concurrency, headers)  # chains rebuilt
                     cpu = time.process_time()
                     statuses = await load(application, args.requests, args.concurrency, headers)
                     cpu_us[mode].append((time.process_time() - cpu) * 1e6 / args.requests)
                 if set(statuses) != {200}:
-                    print(f"  metrics {mode}: not every answer was a 200: {statuses}")
+                    print(f"  {what} {mode}: not every answer was a 200: {statuses}")
         for mode, values in cpu_us.items():
-            rounds = ", ".join(f"{value:.0f}" for value in values)
+            each = ", ".join(f"{value:.0f}" for value in values)
             print(
-                f"metrics {mode:>3}: median {statistics.median(values):.0f} µs CPU per request ({rounds})"
+                f"{what} {mode:>3}: median {statistics.median(values):.0f} µs CPU per request ({each})"
             )
         on, off = statistics.median(cpu_us["on"]), statistics.median(cpu_us["off"])
-        print(f"metrics cost: {(on - off):+.0f} µs per request, {(on / off - 1) * 100:+.1f}%")
+        print(f"{what} cost: {(on - off):+.0f} µs per request, {(on / off - 1) * 100:+.1f}%")
+
+    def metrics_switch(on: bool):
+        from django.conf import settings
+        from django.test.utils import override_settings
+
+        return override_settings(CHORUS={**settings.CHORUS, "METRICS": on})
+
+    provider = None
+
+    @contextlib.contextmanager
+    def tracing_switch(on: bool):
+        import chorus
+
+        nonlocal provider
+        if on and provider is None:
+            provider = traced_provider()
+        chorus.use_tracer_provider(provider if on else None)
+        try:
+            yield
+        finally:
+            chorus.use_tracer_provider()
 
     async def measured() -> None:
         if args.metrics_rounds:
-            await metrics_cost()
+            await cost("metrics", args.metrics_rounds, metrics_switch)
+            return
+        if args.tracing_rounds:
+            await cost("tracing", args.tracing_rounds, tracing_switch)
             return
         await load(application, 300, args.concurrency, headers)  # warm pools and caches
         cpu, wall = time.process_time(), time.perf_counter()
@@ -147,6 +179,22 @@ def main() -> None:
 
     with nginx_upstream(upstream_port):
         uvloop.run(measured())
+
+
+def traced_provider():
+    """An SDK provider sampling everything, its spans batched and encoded as OTLP would."""
+    from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+
+    class EncodeOnly(SpanExporter):
+        def export(self, spans):
+            encode_spans(spans).SerializeToString()
+            return SpanExportResult.SUCCESS
+
+    provider = TracerProvider()
+    provider.add_span_processor(BatchSpanProcessor(EncodeOnly()))
+    return provider
 
 
 if __name__ == "__main__":
