@@ -13,5 +13,8 @@
 - ``transport/``: chorus's HTTP/1.1 client and the ``Transport`` interface;
 - what the other parts stand on: ``_exceptions.py``, ``_metrics.py``,
   ``_loop_local.py``, ``_redis.py`` (shared state), ``_draining.py``,
-  ``_request_context.py``.
+  ``_request_context.py``;
+- tracing (OpenTelemetry, optional): ``_tracing.py`` (whether to trace, decided
+  once), ``_spans.py`` (the spans, imported only when tracing is on),
+  ``_span_attributes.py`` (what they say, secrets redacted).
 """

@@ -11,7 +11,9 @@
 
 - the ASGI handler (``_asgi.py``): Django's request cycle with no thread hop,
   answering lifespan; suspicious input (``_suspicious.py``) and request
-  bodies read within limits (``_request_body.py``, ``_limits.py``);
+  bodies read within limits (``_request_body.py``, ``_limits.py``); with
+  tracing on, each request in a server span continuing its caller's trace
+  (``_tracing.py``);
 - admission (``_admission.py``, its controller in ``_admission_controller.py``):
   a per-worker door in front of Django, and
   ``saturation()`` (``_saturation.py``): whether the door is full with requests

@@ -73,7 +73,6 @@ async def serve_in_span(app: App, scope: Mapping[str, Any], receive: Receive, se
         kind=SpanKind.SERVER,
         attributes=attributes,
     ) as span:
-        _in_server_span.set(True)  # this task's context only: gone with the request
 
         async def send_noting_status(message: Mapping[str, Any]) -> None:
             if message["type"] == "http.response.start":
@@ -84,4 +83,9 @@ async def serve_in_span(app: App, scope: Mapping[str, Any], receive: Receive, se
                     span.set_status(StatusCode.ERROR)
             await send(message)
 
-        await app(scope, receive, send_noting_status)
+        # Reset, not left set: a caller may serve several requests from one task.
+        inside = _in_server_span.set(True)
+        try:
+            await app(scope, receive, send_noting_status)
+        finally:
+            _in_server_span.reset(inside)

@@ -78,3 +78,13 @@ async def test_no_span_when_tracing_is_off(chorus_app, upstream, scripted):
     assert response.status == 200
     # Not passed on either: forwarding a caller's header is FORWARD_HEADERS' choice alone.
     assert "traceparent" not in scripted.headers[0]
+
+
+async def test_each_request_served_from_one_task_has_its_own_server_span(
+    chorus_app, traced, upstream
+):
+    await asgi_request(chorus_app, "/page/")
+    await asgi_request(chorus_app, "/page/")
+    servers = [span for span in traced.spans() if span.kind is SpanKind.SERVER]
+    assert len(servers) == 2
+    assert servers[0].context.trace_id != servers[1].context.trace_id
