@@ -233,3 +233,16 @@ async def test_a_provider_configured_later_is_seen_once_chorus_is_told(upstream,
     chorus.use_tracer_provider(traced.provider)
     await chorus.gather(svc=chorus.call("svc", "/stock"))
     assert [span.name for span in traced.spans()] == ["GET", "source svc", "gather"]
+
+
+async def test_fetch_on_its_own_is_a_client_span_under_the_current_one(traced, upstream, scripted):
+    upstream()
+    tracer = traced.provider.get_tracer("test")
+    with tracer.start_as_current_span("task") as task:
+        assert await chorus.fetch(chorus.call("svc", "/stock")) == {"path": "/stock"}
+    request = traced.one("GET")
+    assert request.parent is not None
+    assert request.parent.span_id == task.get_span_context().span_id
+    assert scripted.headers[0]["traceparent"].split("-")[2] == format_span_id(
+        request.context.span_id
+    )
