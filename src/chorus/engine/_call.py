@@ -24,6 +24,7 @@ import orjson
 from chorus.engine._exceptions import UnsafeRequestError
 from chorus.engine._policy_config import BreakerPolicy, CachePolicy, HedgePolicy, RetryPolicy
 from chorus.engine._settings import UpstreamConfig
+from chorus.engine.transport._url import UpstreamURL
 
 __all__ = ["DEFAULT", "Call", "Default", "PolicyOverrides", "QueryValue", "call"]
 
@@ -72,8 +73,8 @@ class Call:
 
     def url(self, upstream: UpstreamConfig) -> str:
         """The full URL on ``upstream``, checked to stay under its base URL."""
-        url = upstream.base_url + self.path
-        if not _stays_under(upstream.base_url, url):
+        url = _url(upstream.base_url, self.path)
+        if url is None:
             raise UnsafeRequestError(upstream.name, "path leaves the upstream's base URL")
         return url
 
@@ -82,12 +83,15 @@ class Call:
 
 
 @functools.lru_cache(maxsize=4096)
-def _stays_under(base_url: str, url: str) -> bool:
-    # Cached: a fan-out asks this of the same few URLs on every request.
+def _url(base_url: str, path: str) -> str | None:
+    # Cached: a fan-out asks for the same few URLs on every request, and the transport
+    # reads the parts of one parsed object instead of splitting a new string each time.
+    url = base_url + path
     base, target = urlsplit(base_url), urlsplit(url)
-    return (target.scheme, target.netloc) == (base.scheme, base.netloc) and (
+    stays_under = (target.scheme, target.netloc) == (base.scheme, base.netloc) and (
         target.path + "/"
     ).startswith(base.path + "/")
+    return UpstreamURL.parse(url) if stays_under else None
 
 
 def call(

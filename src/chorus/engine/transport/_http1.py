@@ -43,22 +43,20 @@ import ssl
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any, Final
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import quote, urlencode
 
 from chorus.engine._exceptions import TransportError
 from chorus.engine._methods import IDEMPOTENT_METHODS
 from chorus.engine.transport._base import TransportResponse
 from chorus.engine.transport._connection import Connection, StaleConnectionError
+from chorus.engine.transport._url import Origin, UpstreamURL, split_url
 
 __all__ = ["Http1Transport"]
 
 _BODY_METHODS: Final = frozenset({"POST", "PUT", "PATCH"})
-_DEFAULT_PORTS: Final = {"http": 80, "https": 443}
 _SWEEP_INTERVAL: Final = 5.0
 # Sent by the transport itself; a second copy would make the message ambiguous.
 _FRAMING_HEADERS: Final = frozenset({"host", "content-length", "transfer-encoding", "connection"})
-
-Origin = tuple[str, str, int]  # scheme, host, port
 
 
 def _failed(reason: str, resent: bool) -> TransportError:
@@ -68,20 +66,6 @@ def _failed(reason: str, resent: bool) -> TransportError:
     error = TransportError(reason)
     error.attempts = 2 if resent else 1
     return error
-
-
-def _split(url: str) -> tuple[Origin, str, bytes]:
-    """``url`` as its origin, its request target and its ``Host`` header value."""
-    parts = urlsplit(url)
-    scheme, host = parts.scheme, parts.hostname
-    if scheme not in _DEFAULT_PORTS or not host:
-        raise TransportError(f"unsupported URL scheme {scheme!r}" if host else "URL has no host")
-    port = parts.port or _DEFAULT_PORTS[scheme]
-    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    name = f"[{host}]" if ":" in host else host
-    host_header = name if port == _DEFAULT_PORTS[scheme] else f"{name}:{port}"
-    encoded = host_header.encode("ascii" if host_header.isascii() else "idna")
-    return (scheme, host, port), target, encoded
 
 
 def _request_head(
@@ -152,7 +136,10 @@ class Http1Transport:
         connect_timeout: float | None = None,
         max_body_bytes: int,
     ) -> TransportResponse:
-        origin, target, host = _split(url)
+        if isinstance(url, UpstreamURL):
+            origin, target, host = url.origin, url.target, url.host  # parsed once (Call.url)
+        else:
+            origin, target, host = split_url(url)
         head = _request_head(method, target, host, params, headers, body)
         data = head if body is None else head + body
         may_resend = method in IDEMPOTENT_METHODS
