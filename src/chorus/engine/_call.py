@@ -24,6 +24,7 @@ import orjson
 from chorus.engine._exceptions import UnsafeRequestError
 from chorus.engine._policy_config import BreakerPolicy, CachePolicy, HedgePolicy, RetryPolicy
 from chorus.engine._settings import UpstreamConfig
+from chorus.engine.transport._base import header_problem
 from chorus.engine.transport._url import UpstreamURL
 
 __all__ = ["DEFAULT", "Call", "Default", "PolicyOverrides", "QueryValue", "call"]
@@ -70,6 +71,15 @@ class Call:
     timeout: float | Default | None = DEFAULT
     # None when the call uses its upstream's policies as configured (the common case).
     overrides: PolicyOverrides | None = None
+
+    def __post_init__(self) -> None:
+        # The one check of a call's own headers, however the call was made: the transport
+        # sends them as they are (CheckedHeaders).
+        for name, value in self.headers:
+            if any(char in name + value for char in "\r\n\0"):
+                raise UnsafeRequestError(self.upstream, f"header {name!r} contains a line break")
+            if (problem := header_problem(name, value)) is not None:
+                raise UnsafeRequestError(self.upstream, problem)
 
     def url(self, upstream: UpstreamConfig) -> str:
         """The full URL on ``upstream``, checked to stay under its base URL."""
@@ -137,7 +147,7 @@ def call(
         params=_query_pairs(params or {}),
         method=verb,
         body=None if json is None else orjson.dumps(json),
-        headers=_header_pairs(upstream, headers or {}),
+        headers=tuple((headers or {}).items()),
         required=required,
         timeout=timeout,
         overrides=_overrides(breaker, retry, hedge, cache),
@@ -210,10 +220,3 @@ def _query_text(value: object) -> str:
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         raise TypeError(f"query values must be str, int or float; got {type(value).__name__}")
     return str(value)
-
-
-def _header_pairs(upstream: str, headers: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
-    for name, value in headers.items():
-        if any(char in name + value for char in "\r\n\0"):
-            raise UnsafeRequestError(upstream, f"header {name!r} contains a line break")
-    return tuple(headers.items())

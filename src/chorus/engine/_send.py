@@ -32,7 +32,7 @@ from chorus.engine._metrics import UpstreamMeter, upstream_meter
 from chorus.engine._request_context import REQUEST_ID_HEADER, current_request_id
 from chorus.engine._results import outcome_of
 from chorus.engine._settings import UpstreamConfig
-from chorus.engine.transport._base import TransportResponse
+from chorus.engine.transport._base import CheckedHeaders, TransportResponse, header_problem
 from chorus.engine.transport._factory import get_transport
 
 __all__ = ["send"]
@@ -50,12 +50,16 @@ def _bulkhead(upstream: UpstreamConfig) -> Bulkhead:
     return bulkhead
 
 
-def _headers(call: Call, upstream: UpstreamConfig, request: HttpRequest | None) -> dict[str, str]:
-    headers: dict[str, str] = {}
+def _headers(call: Call, upstream: UpstreamConfig, request: HttpRequest | None) -> CheckedHeaders:
+    # Names from settings, values from the client: only these are checked here (a test
+    # client, unlike an HTTP server, would pass a line break on).
+    headers = CheckedHeaders()
     if request is not None:
         for name in upstream.forward_headers:
             value = request.headers.get(name)
             if value is not None:
+                if (problem := header_problem(name, value)) is not None:
+                    raise TransportError(problem)
                 headers[name] = value
     request_id = current_request_id()
     if request_id is not None:

@@ -47,7 +47,7 @@ from urllib.parse import quote, urlencode
 
 from chorus.engine._exceptions import TransportError
 from chorus.engine._methods import IDEMPOTENT_METHODS
-from chorus.engine.transport._base import TransportResponse
+from chorus.engine.transport._base import CheckedHeaders, TransportResponse, header_problem
 from chorus.engine.transport._connection import Connection, StaleConnectionError
 from chorus.engine.transport._url import Origin, UpstreamURL, split_url
 
@@ -55,8 +55,6 @@ __all__ = ["Http1Transport"]
 
 _BODY_METHODS: Final = frozenset({"POST", "PUT", "PATCH"})
 _SWEEP_INTERVAL: Final = 5.0
-# Sent by the transport itself; a second copy would make the message ambiguous.
-_FRAMING_HEADERS: Final = frozenset({"host", "content-length", "transfer-encoding", "connection"})
 
 
 def _failed(reason: str, resent: bool) -> TransportError:
@@ -87,11 +85,10 @@ def _request_head(
     if "accept-encoding" not in given:
         lines.append(b"Accept-Encoding: gzip, deflate\r\n")
     if headers:
+        checked = isinstance(headers, CheckedHeaders)  # chorus's own calls: at their source
         for name, value in headers.items():
-            if "\r" in value or "\n" in value or "\r" in name or "\n" in name or ":" in name:
-                raise TransportError(f"header {name!r} is not a valid HTTP header")
-            if name.lower() in _FRAMING_HEADERS:
-                raise TransportError(f"header {name!r} is the transport's to set")
+            if not checked and (problem := header_problem(name, value)) is not None:
+                raise TransportError(problem)
             lines.append(f"{name}: {value}\r\n".encode())
     if body is not None:
         lines.append(b"Content-Length: %d\r\n" % len(body))
