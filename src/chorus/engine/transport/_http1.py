@@ -66,6 +66,15 @@ def _failed(reason: str, resent: bool) -> TransportError:
     return error
 
 
+# Sent unless the call gives its own: by lower-cased name, each its line of the head.
+_DEFAULT_FIELDS: Final = {
+    "user-agent": "User-Agent: chorus\r\n",
+    "accept": "Accept: */*\r\n",
+    "accept-encoding": "Accept-Encoding: gzip, deflate\r\n",
+}
+_ALL_DEFAULT_FIELDS: Final = "".join(_DEFAULT_FIELDS.values())
+
+
 def _request_head(
     method: str,
     target: str,
@@ -76,26 +85,24 @@ def _request_head(
 ) -> bytes:
     if params:
         target += ("&" if "?" in target else "?") + urlencode(params, quote_via=quote, safe="")
-    lines = [f"{method} {target} HTTP/1.1\r\nHost: ".encode(), host, b"\r\n"]
-    given = {name.lower() for name in headers} if headers else set()
-    if "user-agent" not in given:
-        lines.append(b"User-Agent: chorus\r\n")
-    if "accept" not in given:
-        lines.append(b"Accept: */*\r\n")
-    if "accept-encoding" not in given:
-        lines.append(b"Accept-Encoding: gzip, deflate\r\n")
+    defaults, fields = _ALL_DEFAULT_FIELDS, ""
     if headers:
         checked = isinstance(headers, CheckedHeaders)  # chorus's own calls: at their source
+        given = set()
         for name, value in headers.items():
             if not checked and (problem := header_problem(name, value)) is not None:
                 raise TransportError(problem)
-            lines.append(f"{name}: {value}\r\n".encode())
+            given.add(name.lower())
+            fields += f"{name}: {value}\r\n"
+        if not given.isdisjoint(_DEFAULT_FIELDS):
+            defaults = "".join(line for key, line in _DEFAULT_FIELDS.items() if key not in given)
     if body is not None:
-        lines.append(b"Content-Length: %d\r\n" % len(body))
+        fields += f"Content-Length: {len(body)}\r\n"
     elif method in _BODY_METHODS:
-        lines.append(b"Content-Length: 0\r\n")
-    lines.append(b"\r\n")
-    return b"".join(lines)
+        fields += "Content-Length: 0\r\n"
+    # Built as text and encoded once; the Host value is already bytes (IDNA, when not ASCII).
+    start = f"{method} {target} HTTP/1.1\r\nHost: ".encode()
+    return b"".join((start, host, f"\r\n{defaults}{fields}\r\n".encode()))
 
 
 class Http1Transport:
