@@ -38,7 +38,6 @@ __all__ = [
     "check_source_name",
     "gather",
     "plan_sources",
-    "resolve_deadline",
     "source",
 ]
 
@@ -69,7 +68,7 @@ class Fanout:
         request: HttpRequest | None = None,
         fail_fast: bool = True,
     ) -> None:
-        self._begin(plan_sources(sources), resolve_deadline(deadline), request, fail_fast)
+        self._begin(plan_sources(sources), _resolve_deadline(deadline), request, fail_fast)
 
     @classmethod
     def planned(
@@ -294,7 +293,7 @@ def plan_sources(sources: Mapping[str, SourceSpec]) -> dict[str, Plan]:
     return {name: plan_of(spec, upstream) for name, spec in sources.items()}
 
 
-def resolve_deadline(deadline: float | Default | None) -> float | None:
+def _resolve_deadline(deadline: float | Default | None) -> float | None:
     return get_settings().default_deadline if isinstance(deadline, Default) else deadline
 
 
