@@ -24,6 +24,8 @@ import orjson
 from chorus.engine._exceptions import UnsafeRequestError
 from chorus.engine._policy_config import BreakerPolicy, CachePolicy, HedgePolicy, RetryPolicy
 from chorus.engine._settings import UpstreamConfig
+from chorus.engine.transport._base import header_problem
+from chorus.engine.transport._url import UpstreamURL
 
 __all__ = ["DEFAULT", "Call", "Default", "PolicyOverrides", "QueryValue", "call"]
 
@@ -70,10 +72,19 @@ class Call:
     # None when the call uses its upstream's policies as configured (the common case).
     overrides: PolicyOverrides | None = None
 
+    def __post_init__(self) -> None:
+        # The one check of a call's own headers, however the call was made: the transport
+        # sends them as they are (CheckedHeaders).
+        for name, value in self.headers:
+            if any(char in name + value for char in "\r\n\0"):
+                raise UnsafeRequestError(self.upstream, f"header {name!r} contains a line break")
+            if (problem := header_problem(name, value)) is not None:
+                raise UnsafeRequestError(self.upstream, problem)
+
     def url(self, upstream: UpstreamConfig) -> str:
         """The full URL on ``upstream``, checked to stay under its base URL."""
-        url = upstream.base_url + self.path
-        if not _stays_under(upstream.base_url, url):
+        url = _url(upstream.base_url, self.path)
+        if url is None:
             raise UnsafeRequestError(upstream.name, "path leaves the upstream's base URL")
         return url
 
@@ -82,12 +93,15 @@ class Call:
 
 
 @functools.lru_cache(maxsize=4096)
-def _stays_under(base_url: str, url: str) -> bool:
-    # Cached: a fan-out asks this of the same few URLs on every request.
+def _url(base_url: str, path: str) -> str | None:
+    # Cached: a fan-out asks for the same few URLs on every request, and the transport
+    # reads the parts of one parsed object instead of splitting a new string each time.
+    url = base_url + path
     base, target = urlsplit(base_url), urlsplit(url)
-    return (target.scheme, target.netloc) == (base.scheme, base.netloc) and (
+    stays_under = (target.scheme, target.netloc) == (base.scheme, base.netloc) and (
         target.path + "/"
     ).startswith(base.path + "/")
+    return UpstreamURL.parse(url) if stays_under else None
 
 
 def call(
@@ -133,7 +147,7 @@ def call(
         params=_query_pairs(params or {}),
         method=verb,
         body=None if json is None else orjson.dumps(json),
-        headers=_header_pairs(upstream, headers or {}),
+        headers=tuple((headers or {}).items()),
         required=required,
         timeout=timeout,
         overrides=_overrides(breaker, retry, hedge, cache),
@@ -206,10 +220,3 @@ def _query_text(value: object) -> str:
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         raise TypeError(f"query values must be str, int or float; got {type(value).__name__}")
     return str(value)
-
-
-def _header_pairs(upstream: str, headers: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
-    for name, value in headers.items():
-        if any(char in name + value for char in "\r\n\0"):
-            raise UnsafeRequestError(upstream, f"header {name!r} contains a line break")
-    return tuple(headers.items())

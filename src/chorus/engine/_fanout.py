@@ -37,7 +37,15 @@ if TYPE_CHECKING:
 
     from chorus.engine._spans import Spans
 
-__all__ = ["Fanout", "Source", "SourceSpec", "gather", "source"]
+__all__ = [
+    "Fanout",
+    "Source",
+    "SourceSpec",
+    "check_source_name",
+    "gather",
+    "plan_sources",
+    "source",
+]
 
 logger = logging.getLogger("chorus")
 
@@ -66,12 +74,34 @@ class Fanout:
         request: HttpRequest | None = None,
         fail_fast: bool = True,
     ) -> None:
-        for name in sources:
-            if not _SOURCE_NAME.match(name):
-                raise ValueError(f"source name {name!r} must be 1-64 letters, digits, '-' or '_'")
-        settings = get_settings()
-        self._plans = {name: plan_of(spec, settings.upstream) for name, spec in sources.items()}
-        self._deadline = settings.default_deadline if isinstance(deadline, Default) else deadline
+        self._begin(plan_sources(sources), _resolve_deadline(deadline), request, fail_fast)
+
+    @classmethod
+    def planned(
+        cls,
+        plans: dict[str, Plan],
+        *,
+        deadline: float | None,
+        request: HttpRequest | None = None,
+        fail_fast: bool = True,
+    ) -> Fanout:
+        """A fan-out of sources already planned (``plan_sources``), under a resolved ``deadline``.
+
+        For a ``Composite``, which plans its declared calls once per settings, not per request.
+        """
+        fanout = cls.__new__(cls)
+        fanout._begin(plans, deadline, request, fail_fast)
+        return fanout
+
+    def _begin(
+        self,
+        plans: dict[str, Plan],
+        deadline: float | None,
+        request: HttpRequest | None,
+        fail_fast: bool,
+    ) -> None:
+        self._plans = plans
+        self._deadline = deadline
         self._request = request
         self._fail_fast = fail_fast
         self._results: dict[str, SourceResult] = {}
@@ -276,6 +306,23 @@ class Fanout:
                 # Withdraw the time limit's cancel request, also when the source had just
                 # finished as it fired: otherwise the task would end cancelled, result lost.
                 task.uncancel()
+
+
+def check_source_name(name: str) -> None:
+    if not _SOURCE_NAME.match(name):
+        raise ValueError(f"source name {name!r} must be 1-64 letters, digits, '-' or '_'")
+
+
+def plan_sources(sources: Mapping[str, SourceSpec]) -> dict[str, Plan]:
+    """Each source's ``Plan``: its name checked, a call's upstream looked up in settings."""
+    for name in sources:
+        check_source_name(name)
+    upstream = get_settings().upstream
+    return {name: plan_of(spec, upstream) for name, spec in sources.items()}
+
+
+def _resolve_deadline(deadline: float | Default | None) -> float | None:
+    return get_settings().default_deadline if isinstance(deadline, Default) else deadline
 
 
 def _failure(error: Exception, name: str) -> dict[str, Any]:

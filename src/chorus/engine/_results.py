@@ -122,7 +122,7 @@ class Result:
 
     @property
     def complete(self) -> bool:
-        return all(source.ok for source in self.sources.values())
+        return all(source.outcome is Outcome.OK for source in self.sources.values())
 
     @property
     def status_code(self) -> int:
@@ -142,8 +142,9 @@ class Result:
         }
 
     def server_timing(self) -> str:
+        # An Outcome formats as its value (a StrEnum), without the enum's ``value`` lookup.
         entries = [
-            f'{name};dur={source.ms:.1f};desc="{source.outcome.value}"'
+            f'{name};dur={source.ms:.1f};desc="{source.outcome}"'
             for name, source in self.sources.items()
         ]
         entries.append(f"total;dur={self.elapsed_ms:.1f}")
@@ -151,22 +152,30 @@ class Result:
 
     def render(self) -> bytes:
         """The envelope as JSON bytes; upstream bodies are embedded as they came, not re-encoded."""
-        envelope = self.as_dict()
-        envelope["data"] = {
-            name: orjson.Fragment(source.raw) if source.raw is not None else source.data
-            for name, source in self.sources.items()
+        return orjson.dumps(self._envelope(self.complete))
+
+    def _envelope(self, complete: bool) -> dict[str, Any]:
+        # as_dict(), with each upstream body as its own bytes (one pass, no data dict to drop).
+        return {
+            "data": {
+                name: source.data if source.raw is None else orjson.Fragment(source.raw)
+                for name, source in self.sources.items()
+            },
+            "sources": {name: source.as_dict() for name, source in self.sources.items()},
+            "complete": complete,
+            "elapsed_ms": round(self.elapsed_ms, 1),
         }
-        return orjson.dumps(envelope)
 
     def response(self) -> HttpResponse:
         """The envelope as an ``HttpResponse`` with the status policy and timing headers."""
+        complete = self.complete
         response = HttpResponse(
-            self.render(),
+            orjson.dumps(self._envelope(complete)),
             status=self.status_code,
             content_type="application/json",
         )
         response["Server-Timing"] = self.server_timing()
-        if not self.complete:
+        if not complete:
             response["Chorus-Complete"] = "false"
         # For the access log's per-upstream summary (chorus.server._request_id), read only if it logs.
         response.chorus_result = self  # type: ignore[attr-defined]

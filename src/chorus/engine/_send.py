@@ -35,7 +35,7 @@ from chorus.engine._metrics import UpstreamMeter, upstream_meter
 from chorus.engine._request_context import REQUEST_ID_HEADER, current_request_id
 from chorus.engine._results import outcome_of
 from chorus.engine._settings import UpstreamConfig
-from chorus.engine.transport._base import TransportResponse
+from chorus.engine.transport._base import CheckedHeaders, TransportResponse, header_problem
 from chorus.engine.transport._factory import get_transport
 
 if TYPE_CHECKING:
@@ -58,12 +58,17 @@ def _bulkhead(upstream: UpstreamConfig) -> Bulkhead:
 
 def _headers(
     call: Call, upstream: UpstreamConfig, request: HttpRequest | None, spans: Spans | None
-) -> dict[str, str]:
-    headers: dict[str, str] = {}
+) -> CheckedHeaders:
+    # Names from settings, values from the client: only these are checked here (a test
+    # client, unlike an HTTP server, would pass a line break on). The trace context
+    # chorus adds is OpenTelemetry's own formatting: nothing a client chose.
+    headers = CheckedHeaders()
     if request is not None:
         for name in upstream.forward_headers:
             value = request.headers.get(name)
             if value is not None:
+                if (problem := header_problem(name, value)) is not None:
+                    raise TransportError(problem)
                 headers[name] = value
     request_id = current_request_id()
     if request_id is not None:

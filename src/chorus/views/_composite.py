@@ -33,7 +33,6 @@ from __future__ import annotations
 import inspect
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
 from contextlib import aclosing
-from dataclasses import replace
 from typing import Any, ClassVar, cast
 
 import orjson
@@ -45,10 +44,9 @@ from chorus.engine._exceptions import UnsafeRequestError
 from chorus.engine._fanout import Fanout, Source, SourceSpec
 from chorus.engine._results import Result, SourceResult
 from chorus.streams._sse import DEFAULT_HEARTBEAT, Event, EventStreamResponse
+from chorus.views._blueprint import SourceDeclaration, build_source, planned_sources
 
 __all__ = ["Composite"]
-
-SourceDeclaration = Call | Source | Callable[..., Any]
 
 
 def _check_declarations(view: str, sources: Mapping[str, SourceDeclaration]) -> None:
@@ -107,27 +105,24 @@ class Composite(View):
 
     def build_sources(self, request: HttpRequest, **kwargs: Any) -> dict[str, SourceSpec]:
         """This request's sources: declarations with their factories called."""
-        built: dict[str, SourceSpec] = {}
-        for name, declared in self.sources.items():
-            if isinstance(declared, Call):
-                built[name] = declared
-            elif isinstance(declared, Source):
-                target = declared.target
-                if callable(target) and not inspect.isawaitable(target):
-                    target = target(request, **kwargs)
-                built[name] = replace(declared, target=target)
-            else:
-                product = declared(request, **kwargs)
-                built[name] = product
-        return built
+        return {
+            name: build_source(declared, request, kwargs) for name, declared in self.sources.items()
+        }
 
     def fanout(self, request: HttpRequest, **kwargs: Any) -> Fanout:
-        return Fanout(
-            self.build_sources(request, **kwargs),
-            deadline=self.deadline,
-            request=request,
-            fail_fast=self.fail_fast,
+        if type(self).build_sources is not Composite.build_sources:
+            # A subclass builds its own sources: plan whatever it builds, every time.
+            return Fanout(
+                self.build_sources(request, **kwargs),
+                deadline=self.deadline,
+                request=request,
+                fail_fast=self.fail_fast,
+            )
+        plans, settings = planned_sources(self.sources, request, kwargs)
+        deadline = (
+            settings.default_deadline if isinstance(self.deadline, Default) else self.deadline
         )
+        return Fanout.planned(plans, deadline=deadline, request=request, fail_fast=self.fail_fast)
 
     def render(self, result: Result) -> HttpResponse:
         """Turn the result into the response; override to reshape the envelope."""

@@ -2,7 +2,7 @@
 
 import pytest
 
-from chorus import UnsafeRequestError, call
+from chorus import Call, UnsafeRequestError, call
 from chorus.engine._settings import UpstreamConfig
 
 INVENTORY = UpstreamConfig(name="inventory", base_url="http://127.0.0.1:8100/inventory")
@@ -80,6 +80,25 @@ def test_query_values_of_other_types_are_refused():
 def test_header_values_with_line_breaks_are_refused():
     with pytest.raises(UnsafeRequestError, match="line break"):
         call("inventory", "/stock", headers={"X-Trace": "a\r\nHost: evil"})
+
+
+@pytest.mark.parametrize(
+    ("headers", "reason"),
+    [
+        ({"X-Evil\r\nInjected": "1"}, "line break"),
+        ({"A:B": "1"}, "not a valid HTTP header"),
+        ({"Content-Length": "0"}, "the transport's to set"),
+        ({"Host": "evil.example"}, "the transport's to set"),
+    ],
+)
+def test_header_names_are_checked_when_the_call_is_made(headers, reason):
+    with pytest.raises(UnsafeRequestError, match=reason):
+        call("inventory", "/stock", headers=headers)
+
+
+def test_a_call_made_directly_has_its_headers_checked_too():
+    with pytest.raises(UnsafeRequestError, match="line break"):
+        Call(upstream="inventory", path="/stock", headers=(("X-Trace", "a\r\nHost: evil"),))
 
 
 def test_missing_path_param_is_a_clear_error():

@@ -70,6 +70,15 @@ async def test_a_forward_header_the_request_lacks_is_not_sent(svc, serve):
     assert server.requests[0].header("Accept-Language") is None
 
 
+async def test_a_forwarded_value_with_a_line_break_fails_the_call_and_sends_nothing(svc, serve):
+    server = await serve(answering(answer(b"{}", "200 OK", JSON)))
+    upstream = svc(server, FORWARD_HEADERS=["Accept-Language"])
+    request = RequestFactory().get("/", headers={"Accept-Language": "fr\r\nInjected: 1"})
+    with pytest.raises(chorus.UpstreamConnectionError, match="not a valid HTTP header"):
+        await one(upstream, request=request)
+    assert server.requests == []
+
+
 async def test_the_request_id_is_sent_when_one_is_set(svc, serve):
     server = await serve(answering(answer(b"{}", "200 OK", JSON)))
     upstream = svc(server)

@@ -43,22 +43,18 @@ import ssl
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any, Final
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import quote, urlencode
 
 from chorus.engine._exceptions import TransportError
 from chorus.engine._methods import IDEMPOTENT_METHODS
-from chorus.engine.transport._base import TransportResponse
+from chorus.engine.transport._base import CheckedHeaders, TransportResponse, header_problem
 from chorus.engine.transport._connection import Connection, StaleConnectionError
+from chorus.engine.transport._url import Origin, UpstreamURL, split_url
 
 __all__ = ["Http1Transport"]
 
 _BODY_METHODS: Final = frozenset({"POST", "PUT", "PATCH"})
-_DEFAULT_PORTS: Final = {"http": 80, "https": 443}
 _SWEEP_INTERVAL: Final = 5.0
-# Sent by the transport itself; a second copy would make the message ambiguous.
-_FRAMING_HEADERS: Final = frozenset({"host", "content-length", "transfer-encoding", "connection"})
-
-Origin = tuple[str, str, int]  # scheme, host, port
 
 
 def _failed(reason: str, resent: bool) -> TransportError:
@@ -70,18 +66,13 @@ def _failed(reason: str, resent: bool) -> TransportError:
     return error
 
 
-def _split(url: str) -> tuple[Origin, str, bytes]:
-    """``url`` as its origin, its request target and its ``Host`` header value."""
-    parts = urlsplit(url)
-    scheme, host = parts.scheme, parts.hostname
-    if scheme not in _DEFAULT_PORTS or not host:
-        raise TransportError(f"unsupported URL scheme {scheme!r}" if host else "URL has no host")
-    port = parts.port or _DEFAULT_PORTS[scheme]
-    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    name = f"[{host}]" if ":" in host else host
-    host_header = name if port == _DEFAULT_PORTS[scheme] else f"{name}:{port}"
-    encoded = host_header.encode("ascii" if host_header.isascii() else "idna")
-    return (scheme, host, port), target, encoded
+# Sent unless the call gives its own: by lower-cased name, each its line of the head.
+_DEFAULT_FIELDS: Final = {
+    "user-agent": "User-Agent: chorus\r\n",
+    "accept": "Accept: */*\r\n",
+    "accept-encoding": "Accept-Encoding: gzip, deflate\r\n",
+}
+_ALL_DEFAULT_FIELDS: Final = "".join(_DEFAULT_FIELDS.values())
 
 
 def _request_head(
@@ -94,27 +85,24 @@ def _request_head(
 ) -> bytes:
     if params:
         target += ("&" if "?" in target else "?") + urlencode(params, quote_via=quote, safe="")
-    lines = [f"{method} {target} HTTP/1.1\r\nHost: ".encode(), host, b"\r\n"]
-    given = {name.lower() for name in headers} if headers else set()
-    if "user-agent" not in given:
-        lines.append(b"User-Agent: chorus\r\n")
-    if "accept" not in given:
-        lines.append(b"Accept: */*\r\n")
-    if "accept-encoding" not in given:
-        lines.append(b"Accept-Encoding: gzip, deflate\r\n")
+    defaults, fields = _ALL_DEFAULT_FIELDS, ""
     if headers:
+        checked = isinstance(headers, CheckedHeaders)  # chorus's own calls: at their source
+        given = set()
         for name, value in headers.items():
-            if "\r" in value or "\n" in value or "\r" in name or "\n" in name or ":" in name:
-                raise TransportError(f"header {name!r} is not a valid HTTP header")
-            if name.lower() in _FRAMING_HEADERS:
-                raise TransportError(f"header {name!r} is the transport's to set")
-            lines.append(f"{name}: {value}\r\n".encode())
+            if not checked and (problem := header_problem(name, value)) is not None:
+                raise TransportError(problem)
+            given.add(name.lower())
+            fields += f"{name}: {value}\r\n"
+        if not given.isdisjoint(_DEFAULT_FIELDS):
+            defaults = "".join(line for key, line in _DEFAULT_FIELDS.items() if key not in given)
     if body is not None:
-        lines.append(b"Content-Length: %d\r\n" % len(body))
+        fields += f"Content-Length: {len(body)}\r\n"
     elif method in _BODY_METHODS:
-        lines.append(b"Content-Length: 0\r\n")
-    lines.append(b"\r\n")
-    return b"".join(lines)
+        fields += "Content-Length: 0\r\n"
+    # Built as text and encoded once; the Host value is already bytes (IDNA, when not ASCII).
+    start = f"{method} {target} HTTP/1.1\r\nHost: ".encode()
+    return b"".join((start, host, f"\r\n{defaults}{fields}\r\n".encode()))
 
 
 class Http1Transport:
@@ -152,7 +140,10 @@ class Http1Transport:
         connect_timeout: float | None = None,
         max_body_bytes: int,
     ) -> TransportResponse:
-        origin, target, host = _split(url)
+        if isinstance(url, UpstreamURL):
+            origin, target, host = url.origin, url.target, url.host  # parsed once (Call.url)
+        else:
+            origin, target, host = split_url(url)
         head = _request_head(method, target, host, params, headers, body)
         data = head if body is None else head + body
         may_resend = method in IDEMPOTENT_METHODS
