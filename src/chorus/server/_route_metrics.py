@@ -17,6 +17,7 @@ Async-native (no thread hop); under WSGI it records the same way. With
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from django.http import HttpRequest, HttpResponseBase
 
@@ -35,13 +36,7 @@ class RouteMetricsMiddleware(DualModeMiddleware):
             return response
         started = time.perf_counter()
         response = self.get_response(request)
-        spans = tracing.spans()
-        meter.record(
-            route_label(request),
-            response.status_code,
-            time.perf_counter() - started,
-            None if spans is None else spans.exemplar(),
-        )
+        _record(meter, request, response, started)
         return response
 
     async def acall(self, request: HttpRequest) -> HttpResponseBase:
@@ -51,11 +46,16 @@ class RouteMetricsMiddleware(DualModeMiddleware):
             return response
         started = time.perf_counter()
         response = await self.get_response(request)
-        spans = tracing.spans()
-        meter.record(
-            route_label(request),
-            response.status_code,
-            time.perf_counter() - started,
-            None if spans is None else spans.exemplar(),
-        )
+        _record(meter, request, response, started)
         return response
+
+
+def _record(meter: Any, request: HttpRequest, response: HttpResponseBase, started: float) -> None:
+    """The request's route, status and time, with the trace's exemplar when tracing is on."""
+    spans = tracing.spans()
+    meter.record(
+        route_label(request),
+        response.status_code,
+        time.perf_counter() - started,
+        None if spans is None else spans.exemplar(),
+    )

@@ -14,6 +14,7 @@ from chorus.server import ChorusASGIHandler
 from chorus.server._admission import Overloaded, _Door
 from chorus.server._admission_settings import Admission
 from chorus.server._settings import server_problems as problems
+from tests.chorus.server.test_admission_controller import ADAPTIVE
 from tests.chorus.support import admission_urls
 from tests.fixtures.uvicorn_server import serving
 
@@ -185,15 +186,6 @@ async def test_a_place_handed_to_a_request_cancelled_before_it_ran_is_passed_on(
 
 
 # The door on a clock of the test's own.
-
-ADAPTIVE = Admission(
-    max_in_flight=256,
-    min_in_flight=16,
-    loop_target=0.005,
-    queue_target=0.5,
-    max_wait=5.0,
-    interval=0.1,
-)
 
 
 class Clock:
