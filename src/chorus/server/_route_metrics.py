@@ -17,12 +17,11 @@ Async-native (no thread hop); under WSGI it records the same way. With
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from django.http import HttpRequest, HttpResponseBase
 
 from chorus.engine import _tracing as tracing
-from chorus.engine._metrics import route_label, route_meter
+from chorus.engine._metrics import RouteMeter, route_label, route_meter
 from chorus.server._middleware_bases import DualModeMiddleware
 
 __all__ = ["RouteMetricsMiddleware"]
@@ -50,7 +49,9 @@ class RouteMetricsMiddleware(DualModeMiddleware):
         return response
 
 
-def _record(meter: Any, request: HttpRequest, response: HttpResponseBase, started: float) -> None:
+def _record(
+    meter: RouteMeter, request: HttpRequest, response: HttpResponseBase, started: float
+) -> None:
     """The request's route, status and time, with the trace's exemplar when tracing is on."""
     spans = tracing.spans()
     meter.record(
