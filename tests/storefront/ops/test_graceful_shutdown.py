@@ -45,6 +45,10 @@ async def test_sigterm_drains_streams_and_finishes_requests_in_flight(simulator,
         STOREFRONT_BIND=f"127.0.0.1:{port}",
         STOREFRONT_WORKERS="1",
         STOREFRONT_GRACEFUL_TIMEOUT=str(GRACEFUL_TIMEOUT),
+        # The request in flight waits 450 ms on inventory: room for a loaded machine beyond
+        # that (the default 0.5 s per call left 50 ms, and CI once answered it 504).
+        STOREFRONT_UPSTREAM_TIMEOUT="3",
+        STOREFRONT_DEADLINE="4",
     )
     key = api_key(env)
     headers = {"X-API-Key": key}
