@@ -93,10 +93,9 @@ class CachePolicy:
 
     With ``stale_if_error``, a failed call (or a refused one: breaker open) is
     answered with the last good value for that many seconds past its ``ttl``,
-    marked stale. A ``ttl`` of 0 never answers without a request, its own: the
-    last good value is kept only to stand in for a failure, and identical callers
-    are not made to share. ``backend`` is ``"memory"`` (per worker) or
-    ``"redis"`` (``CHORUS["REDIS_URL"]``, shared by every worker).
+    marked stale. A ``ttl`` of 0 never answers without a request: the last good
+    value is kept only to stand in for a failure. ``backend`` is ``"memory"`` (per worker) or ``"redis"``
+    (``CHORUS["REDIS_URL"]``, shared by every worker).
     """
 
     ttl: float

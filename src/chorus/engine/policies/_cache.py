@@ -2,11 +2,11 @@
 
 - **TTL**: a good answer (2xx with a JSON body, or an awaitable source's
   value) is kept for ``ttl`` seconds and served as ``cached`` without a request.
-- **Singleflight**: with a ``ttl``, concurrent identical calls in one worker
-  share one request: the first one goes, the others wait for its answer (also
-  when an entry expires under load, which would otherwise send every waiting
-  caller at once: a cache stampede). If the leader is cancelled (its caller
-  went away), each waiter sends its own request instead of failing.
+- **Singleflight**: concurrent identical calls in one worker share one
+  request: the first one goes, the others wait for its answer (also when an
+  entry expires under load, which would otherwise send every waiting caller
+  at once: a cache stampede). If the leader is cancelled (its caller went
+  away), each waiter sends its own request instead of failing.
 - **stale-if-error** (RFC 5861): for ``stale_if_error`` seconds past its TTL,
   an entry answers for a call that fails, times out or is refused by the
   breaker. The reply keeps the failure (``error``) and carries the old data,
@@ -15,13 +15,8 @@
   the stale entry, also by a waiter sharing another caller's request whose own
   deadline comes first. Any other cancellation (fail-fast, the caller going
   away) is never answered: it goes on. With a ``ttl`` of 0 nothing is
-  served without a request: the cache only stands in for failures, and each
-  call sends its own request. Sharing another caller's request would serve an
-  answer asked for before this call was made, a cached one; and it ties the
-  sharers together: under steady load they come back as a wave, join one
-  request again, and queue in the loop behind each other's replies (measured
-  on storefront's dashboard at 64 connections: p50 132 ms sharing, 105 ms not;
-  bench/README.md, "The last-good link").
+  served without a request: the cache only stands in for failures (and still
+  shares one request among identical concurrent callers).
 
 Entries live in the worker's memory (a bounded LRU from ``cachetools``), and
 with ``backend: "redis"`` in Redis too, so that every worker shares them: a
@@ -77,12 +72,6 @@ class ResponseCache:
             return Reply(
                 status=entry.status, data=entry.data, raw=entry.raw, attempts=0, cached=True
             )
-        if self.policy.ttl == 0:
-            # A stand-in for failures only: this call's own request (module docstring).
-            self.misses += 1
-            if self._meter is not None:
-                self._meter.miss.inc()
-            return await self._refresh(key, produce, entry)
         flights = self._flights.get()
         flight = flights.get(key)
         if flight is not None:

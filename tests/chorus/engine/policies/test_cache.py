@@ -117,15 +117,6 @@ async def test_a_ttl_of_0_always_asks_and_only_stands_in_for_failures(cached, si
     assert stale.data == second.data
 
 
-async def test_with_a_ttl_of_0_concurrent_identical_calls_each_send_their_own(cached, simulator):
-    # Sharing would answer with data asked for before the call was made: a cached answer.
-    cached(TTL=0, STALE_IF_ERROR=60.0)
-    results = await asyncio.gather(*(run(chorus.call("svc", "/summary")) for _ in range(20)))
-    assert all(result.ok and not result.cached for result in results)
-    assert [result.attempts for result in results] == [1] * 20
-    assert await requests_to(simulator, "analytics") == 20
-
-
 async def test_a_timeout_is_answered_stale_at_its_deadline(cached, simulator):
     cached(TTL=0.1, STALE_IF_ERROR=60.0)
     good = await run(chorus.call("svc", "/summary"))
