@@ -14,16 +14,22 @@ has a short minimum; a standing queue (a bad one, only adding delay) does not.
 
 - **The limit follows the loop's standing lag.** Each request the door lets in
   times the loop once (a place handed over: the time the loop took to run the
-  waiter; straight in: one turn). A busy loop at its knee still has short turns
+  waiter; straight in: one turn), and while a queue waits a timer times it ten
+  times an interval (how late it fires): requests end in bursts (replies that
+  come back together, callers sharing one cached request), so hand-overs alone
+  see only the long turns that run the bursts, never the idle moments between
+  them. A busy loop at its knee still has short turns
   within every interval, so its minimum lag stays under ``LOOP_TARGET``; past
   the knee every turn runs the backlog of others and the minimum passes it. Over
   the target for two intervals in a row (one alone is a pause: a collection, the
   process preempted), and for each one after, the limit falls in proportion (times
   ``LOOP_TARGET`` / lag, by a tenth to a half: Netflix's Gradient2 bounds its
   cut the same way); under it, and the limit was reached in the interval, it
-  rises by its square root (the headroom of Gradient2 and of Envoy's adaptive
-  concurrency), never outside ``[MIN_IN_FLIGHT, MAX_IN_FLIGHT]``. It starts at
-  the floor (from 16 to 256 in under 3 s of load): a new worker's first burst
+  rises by a quarter, never outside ``[MIN_IN_FLIGHT, MAX_IN_FLIGHT]``: back
+  from a cut by half in 0.4 s. (It rose by its square root, Gradient2's and
+  Envoy's headroom, and took 1.8 s to climb back from 60 to 256 after one
+  pause: a tenth of a healthy worker's throughput, bench/README.md, "The door".)
+  It starts at the floor (from 16 to 256 in under 1.5 s of load): a new worker's first burst
   would otherwise be all inside before the lag could be timed. The loop then
   stays just saturated: all the throughput it has, with its queue at the door,
   where it costs nothing and is served in order, and not in the loop, where it
@@ -133,7 +139,7 @@ class Controller:
                 cut = min(0.9, max(0.5, self.loop_target / self.min_lag))
                 self.limit = max(self.floor, min(self.limit - 1, int(self.limit * cut)))
             elif not lagging and self.used:
-                self.limit = min(self.ceiling, self.limit + max(1, math.isqrt(self.limit)))
+                self.limit = min(self.ceiling, self.limit + max(1, self.limit // 4))
             self.lagged = lagging
         if oldest_wait is None:
             self.standing = False  # the queue is empty: whatever it was, it drained

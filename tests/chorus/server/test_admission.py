@@ -6,6 +6,7 @@ its queue driven on a clock of the test's own (the controller: test_admission_co
 
 import asyncio
 import contextlib
+import time
 
 import pytest
 
@@ -247,6 +248,30 @@ async def test_a_rising_limit_hands_places_to_the_waiters():
     door._tick(clock.now)
     await asyncio.gather(*waiters)
     assert (door.limit, door.in_flight, len(door.queue)) == (20, 19, 0)
+
+
+async def test_while_a_queue_waits_the_doors_timer_times_the_loop():
+    # Hand-overs come when requests end, in bursts; the timer also sees the idle loop.
+    # Its turns every 50 ms; targets wide enough for a loaded test machine.
+    admission = Admission(max_in_flight=256, min_in_flight=16, loop_target=0.05, interval=0.5)
+    door = _Door(admission)
+    door.control.limit = door.in_flight = 1
+    waiters = await queue_up(door, 1)
+    try:
+        await asyncio.sleep(0.16)  # about three of the timer's turns, on an idle loop
+        assert door.control.min_lag < admission.loop_target
+        door.control.min_lag = float("inf")
+        held_until = time.perf_counter() + 0.12
+        while time.perf_counter() < held_until:
+            pass  # the loop held, as a long turn would: the timer fires late
+        await asyncio.sleep(0.001)
+        assert admission.loop_target < door.control.min_lag < 1.0
+    finally:
+        door.leave()
+        await asyncio.gather(*waiters)
+        door.leave()
+        if door.timer is not None:
+            door.timer.cancel()
 
 
 @pytest.mark.parametrize(

@@ -90,11 +90,13 @@ def test_the_limit_never_goes_under_the_floor():
     assert control.limit == 16
 
 
-def test_the_limit_rises_by_its_square_root_while_the_loop_keeps_up_and_it_is_used():
+def test_the_limit_rises_by_a_quarter_while_the_loop_keeps_up_and_it_is_used():
     control = at_the_ceiling()
     lagging(control, [0.5])  # 128
     interval(control, lags=[0.001])
-    assert control.limit == 128 + 11
+    assert control.limit == 128 + 32
+    interval(control, lags=[0.001])
+    assert control.limit == 160 + 40
 
 
 def test_a_limit_nobody_reaches_does_not_rise():
