@@ -250,6 +250,21 @@ async def test_a_rising_limit_hands_places_to_the_waiters():
     assert (door.limit, door.in_flight, len(door.queue)) == (20, 19, 0)
 
 
+async def test_a_request_let_straight_in_has_a_turn_of_the_loop_timed_without_waiting_it():
+    door = _Door(ADAPTIVE)
+    entering = door.enter()
+    with pytest.raises(StopIteration):
+        entering.send(None)  # in at once: no await suspended the request
+    assert door.in_flight == 1
+    held_until = time.perf_counter() + 0.03
+    while time.perf_counter() < held_until:
+        pass  # this turn runs long: the turn timed is late by it
+    await asyncio.sleep(0.001)
+    assert 0.03 <= door.control.min_lag < 1.0
+    assert not door.sampling
+    door.leave()
+
+
 async def test_while_a_queue_waits_the_doors_timer_times_the_loop():
     # Hand-overs come when requests end, in bursts; the timer also sees the idle loop.
     # Its turns every 50 ms; targets wide enough for a loaded test machine.
