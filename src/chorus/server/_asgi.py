@@ -114,7 +114,7 @@ from chorus.server._request_signals import (
 )
 from chorus.server._settings import BeforeBody, get_server_settings
 from chorus.server._sync_threads import lend_threads, release_thread
-from chorus.server._tracing import serve_in_span, wants_server_span
+from chorus.server._tracing import note_route, serve_in_span, wants_server_span
 
 __all__ = ["ChorusASGIHandler", "get_asgi_application"]
 
@@ -148,6 +148,7 @@ class ChorusASGIHandler(ASGIHandler):
         set_urlconf(settings.ROOT_URLCONF)
         chain = self._middleware_chain  # type: ignore[attr-defined]
         response: Any = await chain(request)
+        note_route(request)
         response._resource_closers.append(request.close)
         status = response.status_code
         if status >= 500:

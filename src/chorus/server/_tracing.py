@@ -11,7 +11,11 @@ Never two server spans: where opentelemetry-instrumentation-django is at work
 chorus makes none; nor does it when a span is already current as the request
 comes in (the ASGI middleware of opentelemetry-instrumentation-asgi, say).
 The span is named after the method and records the path, never the query
-string (which may hold a secret), and the response's status.
+string (which may hold a secret), and the response's status. Once Django has
+resolved the URL, ``note_route`` adds its route (``http.route``, the pattern,
+never the values in the path) and names the span after it, as OpenTelemetry's
+HTTP conventions ask (``GET /api/orders/<int:pk>/``): the route is known only
+inside Django, after the span began.
 """
 
 from __future__ import annotations
@@ -21,9 +25,11 @@ from collections.abc import Awaitable, Callable, Mapping
 from contextvars import ContextVar
 from typing import Any
 
+from django.http import HttpRequest
+
 from chorus.engine import _tracing as tracing
 
-__all__ = ["serve_in_span", "wants_server_span"]
+__all__ = ["note_route", "serve_in_span", "wants_server_span"]
 
 Receive = Callable[[], Awaitable[Mapping[str, Any]]]
 Send = Callable[[Mapping[str, Any]], Awaitable[None]]
@@ -50,6 +56,21 @@ def _django_instrumented() -> bool:
     if module is None:
         return False
     return bool(module.DjangoInstrumentor().is_instrumented_by_opentelemetry)
+
+
+def note_route(request: HttpRequest) -> None:
+    """Inside chorus's server span: record the request's route and name the span after it."""
+    if not _in_server_span.get():
+        return  # one ContextVar read when tracing is off
+    match = request.resolver_match
+    if match is None or not match.route:
+        return  # no URL pattern matched (a 404): the span keeps the method alone
+    from opentelemetry import trace
+
+    route = "/" + match.route.removeprefix("^").removeprefix("/")
+    span = trace.get_current_span()
+    span.set_attribute("http.route", route)
+    span.update_name(f"{request.method} {route}")
 
 
 async def serve_in_span(app: App, scope: Mapping[str, Any], receive: Receive, send: Send) -> None:

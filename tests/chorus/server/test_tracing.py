@@ -35,7 +35,8 @@ async def test_a_request_with_a_traceparent_continues_its_trace(
     assert server.parent is not None
     assert f"{server.parent.span_id:016x}" == CALLER_SPAN_ID
     assert server.parent.is_remote
-    assert server.name == "GET"
+    assert server.name == "GET /page/"  # named after its route once Django resolved it
+    assert server.attributes["http.route"] == "/page/"
     assert server.attributes["url.path"] == "/page/"
     assert server.attributes["http.response.status_code"] == 200
     assert "query-secret" not in str(dict(server.attributes))
@@ -51,6 +52,14 @@ async def test_a_request_without_one_starts_a_trace(chorus_app, traced, upstream
     (server,) = [span for span in traced.spans() if span.kind is SpanKind.SERVER]
     assert server.parent is None
     assert traced.one("gather").context.trace_id == server.context.trace_id
+
+
+async def test_a_request_no_route_matched_keeps_the_method_for_a_name(chorus_app, traced):
+    response = await asgi_request(chorus_app, "/nowhere/")
+    assert response.status == 404
+    (server,) = [span for span in traced.spans() if span.kind is SpanKind.SERVER]
+    assert server.name == "GET"
+    assert "http.route" not in server.attributes
 
 
 async def test_no_second_server_span_inside_an_outer_one(chorus_app, traced, upstream):
