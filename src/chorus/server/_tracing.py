@@ -6,9 +6,11 @@ one: its parent is the trace context the request arrived with
 (``traceparent``, read by OpenTelemetry's configured propagator), so a page's
 fan-out, its sources and their upstream calls join the caller's trace.
 
-Never two server spans: where opentelemetry-instrumentation-django is at work
-(``DjangoInstrumentor().instrument()``), its middleware makes the span and
-chorus makes none; nor does it when a span is already current as the request
+Never two server spans, never none: where opentelemetry-instrumentation-django
+is at work (``DjangoInstrumentor().instrument()``) and can serve an ASGI
+request (it needs opentelemetry-instrumentation-asgi for that, else its
+middleware makes no span at all), its middleware makes the span and chorus
+makes none; nor does it when a span is already current as the request
 comes in (the ASGI middleware of opentelemetry-instrumentation-asgi, say).
 The span is named after the method and records the path, never the query
 string (which may hold a secret), and the response's status. Once Django has
@@ -53,9 +55,12 @@ def wants_server_span() -> bool:
 def _django_instrumented() -> bool:
     # Only ever imported by whoever instruments: not in sys.modules, not at work.
     module = sys.modules.get("opentelemetry.instrumentation.django")
-    if module is None:
+    if module is None or not module.DjangoInstrumentor().is_instrumented_by_opentelemetry:
         return False
-    return bool(module.DjangoInstrumentor().is_instrumented_by_opentelemetry)
+    # Its middleware makes no span for an ASGI request unless opentelemetry-instrumentation-asgi
+    # is installed: it says so in this flag, which it reads on every request.
+    middleware = sys.modules.get("opentelemetry.instrumentation.django.middleware.otel_middleware")
+    return bool(getattr(middleware, "_is_asgi_supported", True))
 
 
 def note_route(request: HttpRequest) -> None:

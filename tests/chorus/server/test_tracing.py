@@ -7,6 +7,7 @@ import pytest
 from opentelemetry.trace import SpanKind, StatusCode, format_trace_id
 
 import chorus
+from chorus.server import ChorusASGIHandler
 from tests.fixtures.asgi import asgi_request
 
 pytestmark = pytest.mark.urls("tests.chorus.support.tracing_urls")
@@ -97,3 +98,48 @@ async def test_each_request_served_from_one_task_has_its_own_server_span(
     servers = [span for span in traced.spans() if span.kind is SpanKind.SERVER]
     assert len(servers) == 2
     assert servers[0].context.trace_id != servers[1].context.trace_id
+
+
+async def test_under_opentelemetry_instrumentation_django_its_span_is_the_only_server_span(
+    settings, traced, upstream
+):
+    from opentelemetry.instrumentation.django import DjangoInstrumentor
+
+    settings.MIDDLEWARE = ["chorus.server.RequestIDMiddleware"]
+    instrumentor = DjangoInstrumentor()
+    instrumentor.instrument(tracer_provider=traced.provider)
+    try:
+        app = ChorusASGIHandler()  # built after: its middleware chain holds the instrumentation's
+        response = await asgi_request(
+            app, "/page/", headers={"traceparent": f"00-{TRACE_ID}-{CALLER_SPAN_ID}-01"}
+        )
+    finally:
+        instrumentor.uninstrument()
+    assert response.status == 200
+    (server,) = [span for span in traced.spans() if span.kind is SpanKind.SERVER]
+    assert server.instrumentation_scope.name == "opentelemetry.instrumentation.django"
+    assert format_trace_id(server.context.trace_id) == TRACE_ID
+    assert traced.one("gather").parent.span_id == server.context.span_id
+
+
+async def test_under_a_django_instrumentation_that_cannot_serve_asgi_chorus_makes_the_span(
+    settings, traced, upstream, monkeypatch
+):
+    # Without opentelemetry-instrumentation-asgi its middleware makes no span for an ASGI
+    # request: chorus's own must stand in, or the request would have none.
+    from opentelemetry.instrumentation.django import DjangoInstrumentor
+    from opentelemetry.instrumentation.django.middleware import otel_middleware
+
+    monkeypatch.setattr(otel_middleware, "_is_asgi_supported", False)
+    settings.MIDDLEWARE = ["chorus.server.RequestIDMiddleware"]
+    instrumentor = DjangoInstrumentor()
+    instrumentor.instrument(tracer_provider=traced.provider)
+    try:
+        app = ChorusASGIHandler()
+        response = await asgi_request(app, "/page/")
+    finally:
+        instrumentor.uninstrument()
+    assert response.status == 200
+    (server,) = [span for span in traced.spans() if span.kind is SpanKind.SERVER]
+    assert server.name == "GET /page/"  # chorus's, named after the route
+    assert traced.one("gather").parent.span_id == server.context.span_id
