@@ -97,10 +97,11 @@ class _Door:
     resolved with the time then, and the waiter, once it runs, knows how long the
     loop took to get to it (the loop's lag, measured for free on every hand-over)
     and how long it waited. A request let straight in has one turn of the loop
-    timed instead, by a callback (adaptive doors only; one turn at a time). While anyone waits, a timer every tenth
-    of an interval times the loop too (how late it fires), ends the
-    controller's intervals even if nobody leaves, and cuts the waits that the
-    standing queue has made too long (the future resolved with ``None``).
+    timed instead, by a callback (adaptive doors only; one turn at a time).
+    While anyone waits, a timer every tenth of an interval times the loop too
+    (how late it fires), ends the controller's intervals even if nobody leaves,
+    and cuts the waits that the standing queue has made too long (the future
+    resolved with ``None``).
 
     Why the timer's own lag: hand-overs happen when requests end, and requests
     that share one upstream request (a cache's singleflight) or whose upstreams

@@ -18,8 +18,8 @@ has a short minimum; a standing queue (a bad one, only adding delay) does not.
   times an interval (how late it fires): requests end in bursts (replies that
   come back together, callers sharing one cached request), so hand-overs alone
   see only the long turns that run the bursts, never the idle moments between
-  them. A busy loop at its knee still has short turns
-  within every interval, so its minimum lag stays under ``LOOP_TARGET``; past
+  them. A busy loop at its knee still has short turns within every interval,
+  so its minimum lag stays under ``LOOP_TARGET``; past
   the knee every turn runs the backlog of others and the minimum passes it. Over
   the target for two intervals in a row (one alone is a pause: a collection, the
   process preempted), and for each one after, the limit falls in proportion (times
@@ -29,8 +29,9 @@ has a short minimum; a standing queue (a bad one, only adding delay) does not.
   from a cut by half in 0.4 s. (It rose by its square root, Gradient2's and
   Envoy's headroom, and took 1.8 s to climb back from 60 to 256 after one
   pause: a tenth of a healthy worker's throughput, bench/README.md, "The door".)
-  It starts at the floor (from 16 to 256 in under 1.5 s of load): a new worker's first burst
-  would otherwise be all inside before the lag could be timed. The loop then
+  It starts at the floor (from 16 to 256 in under 1.5 s of load): a new
+  worker's first burst would otherwise be all inside before the lag could be
+  timed. The loop then
   stays just saturated: all the throughput it has, with its queue at the door,
   where it costs nothing and is served in order, and not in the loop, where it
   delays every admitted request's replies.
