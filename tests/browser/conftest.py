@@ -52,6 +52,11 @@ def storefront_env(var_dir: Path, simulator: SimulatorServer) -> dict[str, str]:
         # The page's fan-out as it is, every call reaching the simulator; the resilience
         # policies get a server of their own (``resilient_storefront_url``).
         "STOREFRONT_POLICIES": "0",
+        # Room for a loaded machine: the pages' tests ask for 450 ms and 1.5 s latencies
+        # and for hangs, never for a call to time out at 0.5 s by itself (CI saw a panel
+        # left empty). The resilient server keeps the shipped 0.5 s: its breaker needs it.
+        "STOREFRONT_UPSTREAM_TIMEOUT": "2",
+        "STOREFRONT_DEADLINE": "4",
         # Production settings otherwise, but served over plain http on loopback.
         "SECURE_SSL_REDIRECT": "0",
         "SECURE_HSTS_SECONDS": "0",
@@ -111,8 +116,14 @@ def api_headers(storefront_server_env: dict[str, str]) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def serving(env: dict[str, str]) -> Iterator[str]:
-    """Storefront under uvicorn in a child process with ``env``; yields its base URL."""
+def serving(env: dict[str, str], warm_headers: dict[str, str] | None = None) -> Iterator[str]:
+    """Storefront under uvicorn in a child process with ``env``; yields its base URL.
+
+    With ``warm_headers`` (an API key), the two fan-outs the pages make are asked once
+    before the URL is handed out: a cold worker's first fan-out opens its upstream
+    connections and runs its views' first code, and on a loaded machine that passed a
+    0.5 s upstream timeout in the page's one load (CI: a panel never filled).
+    """
     sock = bind_socket("127.0.0.1", 0)
     url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     server = subprocess.Popen(
@@ -148,6 +159,8 @@ def serving(env: dict[str, str]) -> Iterator[str]:
                 if server.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError("storefront did not start under uvicorn") from None
                 time.sleep(0.05)
+        for path in ("/api/dashboard/", "/api/aggregate-status/") if warm_headers else ():
+            httpx.get(f"{url}{path}", headers=warm_headers, timeout=10, trust_env=False)
         yield url
     finally:
         server.terminate()
@@ -159,16 +172,26 @@ def serving(env: dict[str, str]) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def storefront_url(storefront_server_env: dict[str, str]) -> Iterator[str]:
+def storefront_url(
+    storefront_server_env: dict[str, str], api_headers: dict[str, str]
+) -> Iterator[str]:
     """Base URL of a storefront served by uvicorn in a child process, for the whole session."""
-    with serving(storefront_server_env) as url:
+    with serving(storefront_server_env, warm_headers=api_headers) as url:
         yield url
 
 
 @pytest.fixture(scope="module")
-def resilient_storefront_url(storefront_server_env: dict[str, str]) -> Iterator[str]:
+def resilient_storefront_url(
+    storefront_server_env: dict[str, str], api_headers: dict[str, str]
+) -> Iterator[str]:
     """Another storefront on the same database, with its resilience policies as shipped."""
-    with serving({**storefront_server_env, "STOREFRONT_POLICIES": "1"}) as url:
+    env = {
+        **storefront_server_env,
+        "STOREFRONT_POLICIES": "1",
+        "STOREFRONT_UPSTREAM_TIMEOUT": "0.5",
+        "STOREFRONT_DEADLINE": "2",
+    }
+    with serving(env, warm_headers=api_headers) as url:
         yield url
 
 

@@ -294,7 +294,8 @@ class Fanout:
             return landed(
                 Outcome.TIMEOUT,
                 attempts=1 if attempt is None else attempt.sent,
-                error=f"no answer within {(until - begin) * 1000:.0f} ms",
+                # The limit it was given, not what was left of it when its task first ran.
+                error=f"no answer within {(until - started) * 1000:.0f} ms",
             )
         except Exception as error:
             fields = _failure(error, name)
