@@ -8,7 +8,8 @@ Starts the simulator and storefront (one uvicorn worker, uvloop, httptools,
 connections, then sends on each at once one ``GET --path`` with an API key
 (warmed by one request first, so the burst measures the view, not the key
 lookup). ``/api/live/`` is an SSE stream: it counts as answered at its status
-line and is closed half a second later. The worker's threads are sampled
+line and is closed half a second later; ``/ws/live/`` is a WebSocket opening
+(the Upgrade request), answered at its ``101`` and closed half a second later. The worker's threads are sampled
 every 10 ms (psutil). Prints one Markdown row for ``bench/README.md``.
 
 Issue 25 measured 151-236 peak threads for 1,000 ``/api/users/active-count/``
@@ -77,12 +78,20 @@ async def peak_threads(process: psutil.Process, stop: asyncio.Event) -> int:
     return peak
 
 
+_WEBSOCKET_HEADERS = (
+    "Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"
+    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+)
+
+
 async def burst(port: int, pid: int, authorization: str, path: str, size: int) -> str:
-    request = (
-        f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{authorization}\r\nConnection: close\r\n\r\n"
-    ).encode()
-    stream = path.startswith("/api/live/")
-    await one_request(await connect(port), request, stream)  # the key in the worker's cache
+    websocket = path.startswith("/ws/")
+    connection = _WEBSOCKET_HEADERS if websocket else "Connection: close\r\n"
+    request = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{authorization}\r\n{connection}\r\n"
+    request_bytes = request.encode()
+    stream = websocket or path.startswith("/api/live/")
+    opened = 101 if websocket else 200
+    await one_request(await connect(port), request_bytes, stream)  # the key in the worker's cache
     process = psutil.Process(pid)
     threads_before = process.num_threads()
     stop = asyncio.Event()
@@ -91,13 +100,13 @@ async def burst(port: int, pid: int, authorization: str, path: str, size: int) -
     # worker together.
     connections = await asyncio.gather(*(connect(port) for _ in range(size)))
     started = time.perf_counter()
-    statuses = await asyncio.gather(*(one_request(c, request, stream) for c in connections))
+    statuses = await asyncio.gather(*(one_request(c, request_bytes, stream) for c in connections))
     elapsed = time.perf_counter() - started
     await asyncio.sleep(0.3)
     stop.set()
     peak = await sampler
-    ok = sum(status == 200 for status in statuses)
-    other = sorted({status for status in statuses if status != 200})
+    ok = sum(status == opened for status in statuses)
+    other = sorted({status for status in statuses if status != opened})
     return f"| {path} | {size:,} | {ok:,} | {other or '-'} | {elapsed:.2f} | {threads_before} → {peak} |"
 
 
@@ -133,7 +142,9 @@ def main() -> None:
             finally:
                 os.killpg(server.pid, 15)
                 server.wait(timeout=20)
-    print("| path | burst | 200s | other statuses | seconds | worker threads (before → peak) |")
+    print(
+        "| path | burst | answered (200, or 101) | other statuses | seconds | worker threads (before → peak) |"
+    )
     print("|---|---|---|---|---|---|")
     print(row)
 
