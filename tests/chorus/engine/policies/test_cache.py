@@ -117,6 +117,38 @@ async def test_a_ttl_of_0_always_asks_and_only_stands_in_for_failures(cached, si
     assert stale.data == second.data
 
 
+async def test_a_ttl_of_0_shares_a_request_among_calls_made_at_the_same_moment(cached, simulator):
+    cached(TTL=0, STALE_IF_ERROR=60.0)
+    results = await asyncio.gather(*(run(chorus.call("svc", "/summary")) for _ in range(20)))
+    assert all(result.ok for result in results)
+    assert await requests_to(simulator, "analytics") == 1
+    assert sum(result.cached for result in results) == 19  # every caller but the leader
+
+
+async def test_a_ttl_of_0_never_joins_a_request_sent_before_the_join_window(cached, simulator):
+    # An answer asked for 100 ms before the call was made is a cached answer: TTL 0 refuses it.
+    cached(TTL=0, STALE_IF_ERROR=60.0)
+    await simulator.aset_fault("analytics", latency_ms=300)
+    early = asyncio.ensure_future(run(chorus.call("svc", "/summary")))
+    await asyncio.sleep(0.1)
+    late = await run(chorus.call("svc", "/summary"))
+    assert (await early).ok
+    assert late.ok
+    assert late.cached is False
+    assert await requests_to(simulator, "analytics") == 2
+
+
+async def test_a_call_joins_a_request_in_flight_younger_than_the_ttl(cached, simulator):
+    cached(TTL=5.0)
+    await simulator.aset_fault("analytics", latency_ms=300)
+    early = asyncio.ensure_future(run(chorus.call("svc", "/summary")))
+    await asyncio.sleep(0.1)
+    late = await run(chorus.call("svc", "/summary"))
+    assert (await early).ok
+    assert (late.ok, late.cached, late.attempts) == (True, True, 0)
+    assert await requests_to(simulator, "analytics") == 1
+
+
 async def test_a_timeout_is_answered_stale_at_its_deadline(cached, simulator):
     cached(TTL=0.1, STALE_IF_ERROR=60.0)
     good = await run(chorus.call("svc", "/summary"))
@@ -283,7 +315,7 @@ async def test_a_waiter_with_an_earlier_deadline_is_answered_stale_at_its_own(ca
     await asyncio.sleep(0.1)
     leader = asyncio.create_task(run(chorus.call("svc", "/summary", timeout=2.0)))
     try:
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(0.02)  # inside the TTL: the waiter joins the leader's request
         # Shares the leader's hanging request, but must answer much sooner.
         waiter = await run(chorus.call("svc", "/summary", timeout=0.3))
     finally:
