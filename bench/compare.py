@@ -27,10 +27,13 @@ but idle (``bench/settings/policies_idle.py``: the chain's own cost);
 ``--metrics`` adds storefront with its Prometheus metrics off
 (``STOREFRONT_METRICS=0``), for the same-run cost of metrics. ``--rounds N``
 measures every peer N times, taking turns, and reports the median of each
-figure; ``--only TEXT`` runs only the peers whose label holds TEXT, for a quick
+figure; ``--base DIR`` adds storefront as shipped from the checkout in ``DIR``
+(``git worktree add DIR <commit>``), for a before and after in one run;
+``--only TEXT`` runs only the peers whose label holds TEXT, for a quick
 check, and saves nothing. ``--gunicorn`` adds storefront under the production
 gunicorn configuration (``deploy/gunicorn.conf.py``, storefront's uvicorn
-worker) with 1 and 2 workers, as shipped, and plain uvicorn with 2 workers.
+worker) with 1 and 2 workers, as shipped, and plain uvicorn with 2 workers,
+each also at 512 connections.
 """
 
 from __future__ import annotations
@@ -69,6 +72,7 @@ class Peer:
     headers: Sequence[str] = ()
     wsgi: bool = False  # one sync worker: at 256 connections every request would time out
     env: tuple[tuple[str, str], ...] = ()  # this peer's own environment variables
+    connections: tuple[int, ...] = (64, 256)  # the levels wrk loads it at (sync: 1 and 64)
 
 
 def uvicorn(app: str, port: int, workers: int = 1) -> list[str]:
@@ -216,6 +220,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=1,
                         help="measure every peer this many times, interleaved, and report "
                              "the median of each figure (a shared machine drifts)")  # fmt: skip
+    parser.add_argument("--base", type=Path,
+                        help="also storefront as shipped from this checkout (a git worktree of "
+                             "an earlier commit), interleaved: a before and after in one run")  # fmt: skip
     parser.add_argument("--only", action="append", default=[], metavar="TEXT",
                         help="run only the peers whose label contains TEXT (repeatable); "
                              "the saved results and chart are left as they were")  # fmt: skip
@@ -254,13 +261,15 @@ def main() -> None:
                  "/api/dashboard/", auth),
         ]  # fmt: skip
     if args.gunicorn:
+        # Also at 512 connections: more workers show what they add past one worker's knee.
         for workers in (1, 2):
             argv, extra = gunicorn_production(port, workers)
             peers.append(Peer(f"storefront, gunicorn, {workers} worker{'s' * (workers > 1)}",
-                              argv, "/api/dashboard/", auth, env=extra))  # fmt: skip
+                              argv, "/api/dashboard/", auth, env=extra,
+                              connections=(64, 256, 512)))  # fmt: skip
         peers.append(Peer("storefront, uvicorn, 2 workers",
                           uvicorn("storefront.asgi:application", port, 2), "/api/dashboard/",
-                          auth))  # fmt: skip
+                          auth, connections=(64, 256, 512)))  # fmt: skip
     policies_off = Peer("storefront, policies off", uvicorn("storefront.asgi:application", port),
                         "/api/dashboard/", auth, env=(("STOREFRONT_POLICIES", "0"),))  # fmt: skip
     if args.variants:
@@ -279,6 +288,11 @@ def main() -> None:
     if args.metrics:
         peers.append(Peer("storefront, metrics off", uvicorn("storefront.asgi:application", port),
                           "/api/dashboard/", auth, env=(("STOREFRONT_METRICS", "0"),)))  # fmt: skip
+    if args.base is not None:  # the same load on an earlier build, for a before and after
+        base = args.base.resolve()
+        peers.insert(1, Peer(f"{STOREFRONT}, build {args.base.name}",
+                             uvicorn("storefront.asgi:application", port), "/api/dashboard/", auth,
+                             env=(("PYTHONPATH", f"{base / 'src'}:{base}"),)))  # fmt: skip
     if args.only:
         peers = [p for p in peers if any(text in p.label for text in args.only)]
     measured: list[dict[str, object]] = []
@@ -287,7 +301,7 @@ def main() -> None:
             if args.rounds > 1:
                 print(f"round {round_number} of {args.rounds}", flush=True)
             for peer in peers:
-                connections = (1, 64) if peer.wsgi else (64, 256)
+                connections = (1, 64) if peer.wsgi else peer.connections
                 log = Path(var_dir) / f"{peer.label}.log".replace(" ", "_").replace("/", "_")
                 measured += [{**row, "wsgi": peer.wsgi}
                              for row in measure(peer, port, env, args.seconds, connections, log)]  # fmt: skip

@@ -13,20 +13,24 @@ connect run as ``Signal.asend`` would run them.
 from __future__ import annotations
 
 import asyncio
+import functools
 import io
 from collections.abc import Awaitable, Callable
 from contextlib import suppress
 from typing import Any
 
 from asgiref.sync import SyncToAsync, sync_to_async
+from django.conf import settings
 from django.core import signals
 from django.core.cache import caches, close_caches
 from django.core.cache.backends.base import BaseCache
 from django.core.handlers.asgi import ASGIRequest
 from django.core.handlers.base import reset_urlconf
+from django.core.signals import setting_changed
 from django.db import close_old_connections, reset_queries
-from django.dispatch import Signal, dispatcher
+from django.dispatch import Signal, dispatcher, receiver
 from django.http import HttpRequest
+from django.utils.module_loading import import_string
 
 from chorus.server._sync_threads import request_executor
 
@@ -75,8 +79,8 @@ async def send_signal(signal: Signal, sender: type, **named: Any) -> None:
             pending.append(close_caches)
 
     def run_sync() -> None:
-        for receiver in pending:
-            receiver(signal=signal, sender=sender, **named)
+        for hook in pending:
+            hook(signal=signal, sender=sender, **named)
 
     if pending:
         await sync_to_async(run_sync, thread_sensitive=True)()
@@ -89,9 +93,25 @@ async def send_signal(signal: Signal, sender: type, **named: Any) -> None:
 
 
 def _caches_need_closing() -> bool:
-    return any(
+    return _a_cache_backend_closes() and any(
         type(cache).close is not BaseCache.close for cache in caches.all(initialized_only=True)
     )
+
+
+@functools.cache
+def _a_cache_backend_closes() -> bool:
+    """Whether a backend in ``CACHES`` has a ``close()`` of its own (most, locmem and
+    Redis among them, have none): if none has, no request needs to look at its caches."""
+    return any(
+        import_string(cache["BACKEND"]).close is not BaseCache.close
+        for cache in settings.CACHES.values()
+    )
+
+
+@receiver(setting_changed)
+def _on_setting_changed(*, setting: str, **_: Any) -> None:
+    if setting == "CACHES":
+        _a_cache_backend_closes.cache_clear()
 
 
 async def close_connections_if_used() -> None:
@@ -104,7 +124,7 @@ async def close_connections_if_used() -> None:
         return  # none since its thread went back, with its connections closed
 
     def housekeeping() -> None:
-        for receiver in _CONNECTION_HOUSEKEEPING:
-            receiver()
+        for hook in _CONNECTION_HOUSEKEEPING:
+            hook()
 
     await sync_to_async(housekeeping, thread_sensitive=True)()

@@ -43,8 +43,9 @@ import contextlib
 import functools
 import threading
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from types import TracebackType
 from typing import Any
 
 from asgiref.sync import SyncToAsync, ThreadSensitiveContext
@@ -217,15 +218,33 @@ def release_thread() -> None:
         executor.release()
 
 
-@contextlib.asynccontextmanager
-async def lend_threads() -> AsyncIterator[RequestExecutor]:
-    """A request's ``ThreadSensitiveContext``, its sync code run on ``sync_threads()``."""
-    executor = RequestExecutor(sync_threads())
-    async with ThreadSensitiveContext() as context:
-        SyncToAsync.context_to_thread_executor[context] = executor
+class lend_threads:  # lower case: used as a function, ``async with lend_threads():``
+    """A request's ``ThreadSensitiveContext``, its sync code run on ``sync_threads()``.
+
+    A class rather than an ``asynccontextmanager``: it is entered once per request,
+    and the generator's machinery cost more than the work it wraps.
+    """
+
+    __slots__ = ("_context", "_executor")
+
+    def __init__(self) -> None:
+        self._executor = RequestExecutor(sync_threads())
+        self._context = ThreadSensitiveContext()
+
+    async def __aenter__(self) -> RequestExecutor:
+        await self._context.__aenter__()  # type: ignore[no-untyped-call]
+        SyncToAsync.context_to_thread_executor[self._context] = self._executor
+        return self._executor
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
         try:
-            yield executor
-        finally:
             # Unmapped before asgiref's exit, which would join a thread of its own.
-            SyncToAsync.context_to_thread_executor.pop(context, None)
-            executor.release()
+            SyncToAsync.context_to_thread_executor.pop(self._context, None)
+            self._executor.release()
+        finally:
+            await self._context.__aexit__(exc_type, exc, traceback)  # type: ignore[no-untyped-call]

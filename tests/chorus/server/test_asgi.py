@@ -5,8 +5,11 @@ import threading
 
 import django
 import pytest
+from django.core.cache import caches
+from django.core.cache.backends.locmem import LocMemCache
 from django.core.handlers.asgi import ASGIHandler
 from django.core.signals import request_finished, request_started
+from django.test import override_settings
 
 from chorus.server import ChorusASGIHandler
 from tests.chorus.support import asgi_urls
@@ -25,6 +28,29 @@ async def test_request_without_database_makes_no_thread_hop(handler):
     response, hops = await count_hops(asgi_request(handler, "/plain/"))
     assert response.status == 200
     assert response.body == b"plain"
+    assert not hops.any
+
+
+class ClosingCache(LocMemCache):
+    """A cache backend with a ``close()`` of its own, as memcached's has."""
+
+    closed = 0
+
+    def close(self, **kwargs):
+        ClosingCache.closed += 1
+
+
+async def test_a_cache_backend_that_closes_is_closed_at_the_end_of_the_request(handler):
+    backend = {"BACKEND": f"{__name__}.ClosingCache", "LOCATION": "closing"}
+    with override_settings(CACHES={"default": backend}):
+        ClosingCache.closed = 0
+        caches["default"].get("touched")  # made in this context, as a view's use makes it
+        response, hops = await count_hops(asgi_request(handler, "/plain/"))
+        assert response.status == 200
+        assert ClosingCache.closed == 1
+        assert hops.thread_sensitive  # close() may block: Django's close_caches, in a thread
+    # Back on backends without a close() of their own: no thread hop for them.
+    response, hops = await count_hops(asgi_request(handler, "/plain/"))
     assert not hops.any
 
 
