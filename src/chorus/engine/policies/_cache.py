@@ -13,10 +13,10 @@
   The window also bounds a herd. Every caller sharing one request wakes in
   the same turn of the loop, and in a closed loop (a client asking again as
   soon as it is answered) they come back together and share again: waves,
-  with the loop idle between them. Measured with ``bench/compare.py`` at 256
-  connections, unbounded joining left the worker idle between waves (0.93x
-  FastAPI + aiohttp's requests/s at the same CPU per request); a 5 ms window,
-  1.04x, with the upstream still asked once per 5 ms per key at most.
+  with the loop idle between them. With the 5 ms window storefront's dashboard
+  did 1.13x the requests/s at 64 connections (p50 118 against 134 ms), and the
+  upstream still gets at most one new request per key every 5 ms (``bench/README.md``,
+  session 10).
 - **stale-if-error** (RFC 5861): for ``stale_if_error`` seconds past its TTL,
   an entry answers for a call that fails, times out or is refused by the
   breaker. The reply keeps the failure (``error``) and carries the old data,
@@ -26,7 +26,7 @@
   deadline comes first. Any other cancellation (fail-fast, the caller going
   away) is never answered: it goes on. With a ``ttl`` of 0 nothing is
   served without a request: the cache only stands in for failures (and still
-  shares one request among identical concurrent callers).
+  shares one request among identical calls made within ``JOIN_WINDOW``).
 
 Entries live in the worker's memory (a bounded LRU from ``cachetools``), and
 with ``backend: "redis"`` in Redis too, so that every worker shares them: a
