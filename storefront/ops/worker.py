@@ -20,12 +20,6 @@ the lifespan shutdown still closes the pools before the arbiter would SIGKILL).
 The other choice, watching uvicorn's ``should_exit`` flag from a task, would
 see it up to a tick late and duplicate what ``shutdown()`` already sequences.
 
-**Accepting.** gunicorn's listening sockets are served by
-``storefront.ops.accept.AcceptingServer``, which accepts every waiting
-connection per readiness event; uvloop's own server takes one per turn of the
-loop, which under load leaves new connections (health probes among them)
-waiting in the kernel's queue.
-
 **Limits** (``storefront.ops.protocol``), from the environment:
 
 - ``STOREFRONT_MAX_CONNECTIONS`` (1000): open connections per worker; beyond
@@ -44,7 +38,6 @@ waiting in the kernel's queue.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import resource
@@ -56,7 +49,6 @@ from uvicorn.server import Server
 from uvicorn_worker import UvicornWorker
 
 import chorus
-from storefront.ops.accept import AcceptingServer
 from storefront.ops.conf import MAX_HEADER_BYTES
 from storefront.ops.protocol import BoundedHttpProtocol, Limits
 
@@ -94,28 +86,6 @@ def raise_fd_limit(wanted: int) -> int:
 
 
 class _DrainingServer(Server):
-    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-        if sockets is None:
-            await super().startup(sockets)
-            return
-        # gunicorn's listening sockets are served by AcceptingServer, which accepts every
-        # waiting connection per event (storefront.ops.accept): uvloop's server takes one
-        # per turn of the loop, and a saturated worker then leaves probes unaccepted.
-        await super().startup(sockets=[])  # the lifespan and uvicorn's state, no listener
-        config = self.config
-        self.servers = [
-            AcceptingServer(
-                sock, self._make_protocol, backlog=config.backlog, ssl_context=config.ssl
-            )
-            for sock in sockets
-        ]
-
-    def _make_protocol(self) -> asyncio.Protocol:
-        config = self.config
-        return config.http_protocol_class(  # type: ignore[call-arg]
-            config=config, server_state=self.server_state, app_state=self.lifespan.state
-        )
-
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         chorus.server.begin_draining()  # streams end now; in-flight requests finish below
         await super().shutdown(sockets=sockets)
