@@ -20,6 +20,12 @@ the lifespan shutdown still closes the pools before the arbiter would SIGKILL).
 The other choice, watching uvicorn's ``should_exit`` flag from a task, would
 see it up to a tick late and duplicate what ``shutdown()`` already sequences.
 
+**Accepting.** gunicorn's listening sockets are served by
+``storefront.ops.accept.AcceptingServer``, which accepts the waiting
+connections per readiness event, up to the connection cap. uvloop's own
+server takes one per turn of the loop, which under load leaves new
+connections (health probes among them) waiting in the kernel's queue.
+
 **Limits** (``storefront.ops.protocol``), from the environment:
 
 - ``STOREFRONT_MAX_CONNECTIONS`` (1000): open connections per worker; beyond
@@ -38,6 +44,7 @@ see it up to a tick late and duplicate what ``shutdown()`` already sequences.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import resource
@@ -49,6 +56,7 @@ from uvicorn.server import Server
 from uvicorn_worker import UvicornWorker
 
 import chorus
+from storefront.ops.accept import AcceptingServer
 from storefront.ops.conf import MAX_HEADER_BYTES
 from storefront.ops.protocol import BoundedHttpProtocol, Limits
 
@@ -86,6 +94,39 @@ def raise_fd_limit(wanted: int) -> int:
 
 
 class _DrainingServer(Server):
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        if sockets is None:
+            await super().startup(sockets)
+            return
+        # gunicorn's listening sockets are served by AcceptingServer, which accepts every
+        # waiting connection per event (storefront.ops.accept): uvloop's server takes one
+        # per turn of the loop, and a saturated worker then leaves probes unaccepted.
+        await super().startup(sockets=[])  # the lifespan and uvicorn's state, no listener
+        config = self.config
+        self.servers = [
+            AcceptingServer(
+                sock,
+                self._make_protocol,
+                backlog=config.backlog,
+                room=self._room,
+                ssl_context=config.ssl,
+            )
+            for sock in sockets
+        ]
+
+    def _room(self) -> int:
+        """Connections this worker takes before its cap sheds them (``Limits``)."""
+        cap = Limits.max_connections
+        if cap is None:
+            return self.config.backlog
+        return cap - len(self.server_state.connections)
+
+    def _make_protocol(self) -> asyncio.Protocol:
+        config = self.config
+        return config.http_protocol_class(  # type: ignore[call-arg]
+            config=config, server_state=self.server_state, app_state=self.lifespan.state
+        )
+
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         chorus.server.begin_draining()  # streams end now; in-flight requests finish below
         await super().shutdown(sockets=sockets)
