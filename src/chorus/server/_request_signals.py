@@ -100,12 +100,17 @@ def _caches_need_closing() -> bool:
 
 @functools.cache
 def _a_cache_backend_closes() -> bool:
-    """Whether a backend in ``CACHES`` has a ``close()`` of its own (most, locmem and
-    Redis among them, have none): if none has, no request needs to look at its caches."""
-    return any(
-        import_string(cache["BACKEND"]).close is not BaseCache.close
-        for cache in settings.CACHES.values()
-    )
+    """Whether a backend in ``CACHES`` has a ``close()`` of its own (Django's memcached
+    ones do; locmem, database, file and Redis do not): if none has, no request needs to
+    look at its caches. A backend that cannot be imported counts as one that closes."""
+    for cache in settings.CACHES.values():
+        try:
+            backend = import_string(cache["BACKEND"])
+        except ImportError:
+            return True  # Django raises its own error when the cache is used
+        if backend.close is not BaseCache.close:
+            return True
+    return False
 
 
 @receiver(setting_changed)

@@ -54,6 +54,17 @@ async def test_a_cache_backend_that_closes_is_closed_at_the_end_of_the_request(h
     assert not hops.any
 
 
+async def test_a_cache_backend_that_cannot_be_imported_fails_no_request(handler):
+    caches_setting = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+        "unused": {"BACKEND": "no.such.module.Cache"},
+    }
+    with override_settings(CACHES=caches_setting):
+        response, _ = await count_hops(asgi_request(handler, "/plain/"))
+        assert response.status == 200
+        assert response.body == b"plain"
+
+
 async def test_djangos_own_handler_does_hop_so_the_instrument_can_tell():
     _, hops = await count_hops(asgi_request(ASGIHandler(), "/plain/"))
     assert hops.any
