@@ -28,8 +28,9 @@ Written here rather than taken from a library because it is the one piece of
 uvicorn's ``Server.startup`` that has to change, and uvicorn takes no server
 factory. Failures are handled as asyncio's ``_accept_connection`` handles
 them: a connection reset before it was accepted is skipped; running out of
-descriptors (``EMFILE``, ``ENFILE``, ``ENOBUFS``, ``ENOMEM``) stops accepting
-for a second, logged, rather than spinning on a socket that stays readable.
+descriptors (``EMFILE``, ``ENFILE``, ``ENOBUFS``, ``ENOMEM``), or any other
+error of the socket's, stops accepting for a second, logged, rather than
+spinning on a socket that stays readable.
 """
 
 from __future__ import annotations
@@ -124,11 +125,11 @@ class AcceptingServer:
             except ConnectionAbortedError:
                 continue  # reset by the client while it waited
             except OSError as error:
-                if error.errno not in _OUT_OF_RESOURCES:
-                    raise
+                # Out of descriptors, or anything else the socket says: the socket stays
+                # readable, so a reader left in place would spin. Pause, and say so.
                 logger.error(
                     "cannot accept a connection (%s); accepting again in %.0f s",
-                    error.strerror,
+                    error.strerror if error.errno in _OUT_OF_RESOURCES else repr(error),
                     ACCEPT_RETRY_DELAY,
                 )
                 self._pause()

@@ -166,3 +166,61 @@ def test_an_accepted_connection_is_served_by_the_loops_own_transport(loop_factor
 
     with asyncio.Runner(loop_factory=loop_factory) as runner:
         runner.run(scenario())
+
+
+def out_of_descriptors_scenario() -> None:
+    """Run in a process of its own: it lowers the process's descriptor limit."""
+    import logging
+    import os
+    import resource
+
+    logging.basicConfig(level=logging.ERROR, format="%(message)s")
+
+    async def scenario():
+        Counted.made = 0
+        sock = listening()
+        clients = [socket.create_connection(sock.getsockname()) for _ in range(3)]
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        server = None
+        try:
+            # No descriptor left for accept(): EMFILE, with the connections waiting.
+            resource.setrlimit(resource.RLIMIT_NOFILE, (len(os.listdir("/proc/self/fd")), hard))
+            server = AcceptingServer(sock, Counted, backlog=64)
+            for _ in range(20):
+                await asyncio.sleep(0.01)
+                if not server.is_serving():
+                    break
+            assert not server.is_serving()
+            assert Counted.made < 3  # what descriptors were left, perhaps none
+            resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+            for _ in range(300):  # back within ACCEPT_RETRY_DELAY (1 s)
+                await asyncio.sleep(0.01)
+                if Counted.made == 3:
+                    break
+            assert Counted.made == 3
+            assert server.is_serving()
+        finally:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+            if server is not None:
+                server.close()
+            for client in clients:
+                client.close()
+            sock.close()
+
+    uvloop.run(scenario())
+    print("resumed")
+
+
+def test_out_of_descriptors_pauses_accepting_and_resumes():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[3]
+    code = "from tests.storefront.ops.test_accept import out_of_descriptors_scenario as s; s()"
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "resumed"
+    assert "cannot accept a connection (Too many open files)" in done.stderr
