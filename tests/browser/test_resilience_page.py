@@ -47,7 +47,7 @@ def test_a_hanging_upstream_trips_its_breaker_the_page_shows_stale_data_and_then
     simulator.set_fault("analytics", fault="hang")
 
     # Dashboard traffic until the breaker opens: the cache answers for its first 5 s, then
-    # each call hangs to its 500 ms timeout (answered stale) and counts as a failure.
+    # each call hangs to its 1 s timeout (answered stale) and counts as a failure.
     with httpx.Client(base_url=resilient_storefront_url, headers=api_headers) as client:
         deadline = time.monotonic() + 25
         while time.monotonic() < deadline:
@@ -71,7 +71,7 @@ def test_a_hanging_upstream_trips_its_breaker_the_page_shows_stale_data_and_then
         while not (status := page.inner_text("#run-status")).startswith("Partial in"):
             assert time.monotonic() < deadline, status
             page.wait_for_timeout(100)
-        # About one upstream latency, not the 500 ms analytics timeout.
+        # About one upstream latency, not the 1 s analytics timeout.
         server_ms = int(status.removeprefix("Partial in ").split(" ms")[0])
         assert server_ms < 400, status
         assert simulator.stats()["services"]["analytics"]["requests"] == requests_while_open
