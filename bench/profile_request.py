@@ -8,6 +8,12 @@ echo upstream, and reports process CPU time per request: CPU time, unlike
 wall time, is barely moved by other load on a shared machine. Then it runs the
 same load under cProfile and prints the functions with the most own time.
 
+Storefront runs as shipped, as in ``bench/compare.py``: door, policies, metrics,
+``DEBUG=0`` and the production log (JSON lines at INFO, one access line per
+request), written to ``storefront.log`` in the run's temporary directory
+(stderr is pointed there). ``--log-level WARNING`` leaves the access line out,
+for its cost.
+
 ``--metrics-rounds N`` measures instead what chorus's Prometheus metrics cost:
 N rounds, each measuring the load with ``CHORUS["METRICS"]`` on and then off
 (``override_settings``, same process, same pools), and prints the medians.
@@ -89,13 +95,27 @@ def main() -> None:
         default=0,
         help="compare metrics on and off over this many rounds",
     )
+    parser.add_argument("--log-level", default=None,
+                        help="LOG_LEVEL for the run (default: storefront's own, INFO)")
     parser.add_argument("--tracing-rounds", type=int, default=0,
                         help="compare tracing on (100%% sampled) and off over this many rounds")  # fmt: skip
     args = parser.parse_args()
 
     upstream_port = free_port()
-    env = bench_env(upstream_port, STOREFRONT_VAR_DIR=tempfile.mkdtemp(prefix="chorus-prof-"))
+    var_dir = tempfile.mkdtemp(prefix="chorus-prof-")
+    env = bench_env(upstream_port, STOREFRONT_VAR_DIR=var_dir)
+    # Storefront's own defaults for the rest, as compare.py runs it: INFO, JSON lines.
+    for name in ("LOG_LEVEL", "STOREFRONT_LOG_FORMAT", "STOREFRONT_POLICIES",
+                 "STOREFRONT_METRICS", "STOREFRONT_MAX_IN_FLIGHT"):  # fmt: skip
+        env.pop(name, None)
+    if args.log_level is not None:
+        env["LOG_LEVEL"] = args.log_level
     os.environ.update(env)
+    # The log's handler writes to stderr: to a file, as a deployment's log collector reads it.
+    log_path = os.path.join(var_dir, "storefront.log")
+    log_file = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    os.dup2(log_file, sys.stderr.fileno())
+    print(f"storefront's log: {log_path}", flush=True)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "storefront.settings")
     import django
     import uvloop
