@@ -95,8 +95,9 @@ def main() -> None:
         default=0,
         help="compare metrics on and off over this many rounds",
     )
-    parser.add_argument("--log-level", default=None,
-                        help="LOG_LEVEL for the run (default: storefront's own, INFO)")
+    parser.add_argument(
+        "--log-level", default=None, help="LOG_LEVEL for the run (default: storefront's own, INFO)"
+    )
     parser.add_argument("--tracing-rounds", type=int, default=0,
                         help="compare tracing on (100%% sampled) and off over this many rounds")  # fmt: skip
     args = parser.parse_args()
