@@ -156,6 +156,14 @@ async def test_a_crash_outside_the_api_is_djangos_html_500(settings, console):
         ("GET /api/x?page=1&api_key=q8q8q8", "q8q8q8"),
         ("{'HTTP_AUTHORIZATION': 'Bearer zz9'}", "zz9"),
         ("used sf_abcdefghijklmnop in a message", "sf_abcdefghijklmnop"),
+        # Any case: the quick look for each pattern's words lowers the line first.
+        ("AUTHORIZATION: Basic dXNlcjpwYXNz", "dXNlcjpwYXNz"),
+        ("POST /login form: user=ann&PASSWORD=hunter2", "hunter2"),
+        ("X_API_KEY=k3yk3yk3y", "k3yk3yk3y"),
+        ("BEARER tok.en.value", "tok.en.value"),
+        # The Kelvin sign and the long s match k and s when case is ignored: no quick look.
+        ("Coo\u212aie: sessionid=s3ss10n", "s3ss10n"),
+        ("login pa\u017fsword=hunter2", "hunter2"),
     ],
 )
 def test_redaction_removes_each_kind_of_secret(line, secret):
