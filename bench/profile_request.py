@@ -32,12 +32,15 @@ import io
 import os
 import pstats
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 
 from harness import ROOT, bench_env, free_port
 from upstream_nginx import nginx_upstream
+
+COUNTING = "CHORUS_PROFILE_UNDER_CALLGRIND"
 
 
 async def one_request(app, path: str, headers: list[tuple[bytes, bytes]]) -> int:
@@ -87,7 +90,9 @@ async def load(app, total: int, concurrency: int, headers) -> dict[int, int]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--requests", type=int, default=3000)
-    parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--concurrency", type=int, default=None,
+                        help="requests at once (default 64; 4 under --instructions, where each "
+                             "request runs about 50 times slower and 64 would time out)")  # fmt: skip
     parser.add_argument("--top", type=int, default=25, help="0: skip the cProfile pass")
     parser.add_argument(
         "--metrics-rounds",
@@ -100,7 +105,14 @@ def main() -> None:
     )
     parser.add_argument("--tracing-rounds", type=int, default=0,
                         help="compare tracing on (100%% sampled) and off over this many rounds")  # fmt: skip
+    parser.add_argument("--instructions", action="store_true",
+                        help="count instructions per request under valgrind's callgrind instead")  # fmt: skip
     args = parser.parse_args()
+    if args.concurrency is None:
+        args.concurrency = 4 if args.instructions else 64
+    if args.instructions:
+        count_instructions(args)
+        return
 
     upstream_port = free_port()
     var_dir = tempfile.mkdtemp(prefix="chorus-prof-")
@@ -180,9 +192,14 @@ def main() -> None:
             await cost("tracing", args.tracing_rounds, tracing_switch)
             return
         await load(application, 300, args.concurrency, headers)  # warm pools and caches
+        await callgrind_collects(True)
         cpu, wall = time.process_time(), time.perf_counter()
         statuses = await load(application, args.requests, args.concurrency, headers)
         cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+        await callgrind_collects(False)
+        if COUNTING in os.environ and set(statuses) != {200}:
+            # A 504 or a 502 took another path: what it counted is not the request's cost.
+            sys.exit(f"not every answer was a 200 under callgrind: {statuses}; lower --concurrency")
         print(f"statuses: {statuses}")
         print(f"CPU per request: {cpu * 1e6 / args.requests:.0f} µs "
               f"({args.requests} requests, concurrency {args.concurrency}, wall {wall:.1f} s)")  # fmt: skip
@@ -200,6 +217,38 @@ def main() -> None:
 
     with nginx_upstream(upstream_port):
         uvloop.run(measured())
+
+
+async def callgrind_collects(on: bool) -> None:
+    """Under ``--instructions``: start or stop callgrind's count around the measured load."""
+    if COUNTING not in os.environ:
+        return
+    # callgrind_control asks through a file that valgrind reads as the loop runs: not blocked.
+    control = await asyncio.create_subprocess_exec(
+        "callgrind_control", f"--instr={'on' if on else 'off'}", str(os.getpid()),
+        stdout=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+    await control.wait()
+
+
+def count_instructions(args: argparse.Namespace) -> None:
+    """Run this script under callgrind and print the instructions per measured request."""
+    with tempfile.TemporaryDirectory(prefix="chorus-callgrind-") as out:
+        counts = os.path.join(out, "callgrind.out")
+        argv = ["valgrind", "--tool=callgrind", "--instr-atstart=no",
+                f"--callgrind-out-file={counts}", sys.executable, __file__, "--top", "0",
+                "--requests", str(args.requests), "--concurrency", str(args.concurrency)]  # fmt: skip
+        if args.log_level is not None:
+            argv += ["--log-level", args.log_level]
+        # valgrind's own warnings about CPython's allocator go to stderr: left out.
+        subprocess.run(
+            argv, env={**os.environ, COUNTING: "1"}, check=True, stderr=subprocess.DEVNULL
+        )
+        with open(counts) as lines:
+            totals = [line for line in lines if line.startswith(("totals:", "summary:"))]
+        instructions = int(totals[-1].split()[1])
+    print(f"instructions per request: {instructions / args.requests / 1000:,.0f} k "
+          f"({args.requests} requests under callgrind)")  # fmt: skip
 
 
 def traced_provider():
