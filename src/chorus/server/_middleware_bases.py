@@ -40,6 +40,8 @@ from typing import Any
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.http import HttpRequest, HttpResponseBase
 
+from chorus.server._suspicious import exception_response
+
 __all__ = ["DualModeMiddleware", "NonBlockingMiddlewareMixin"]
 
 Handler = Callable[[HttpRequest], Any]
@@ -73,6 +75,8 @@ class NonBlockingMiddlewareMixin:
     get_response: Callable[[HttpRequest], Awaitable[HttpResponseBase]]
     async_mode: bool
     sync_process_view: Callable[..., HttpResponseBase | None] | None = None
+    # Set by chorus's handler when it calls __acall__ without Django's wrapper around it.
+    answers_exceptions = False
 
     def __init__(self, get_response: Handler) -> None:
         super().__init__(get_response)  # type: ignore[call-arg]
@@ -81,15 +85,32 @@ class NonBlockingMiddlewareMixin:
             # the sync hook stays reachable for the cases that must hop.
             self.sync_process_view = self.process_view
             setattr(self, "process_view", self.aprocess_view)  # noqa: B010
+        # Per hook: absent (None), plain (called as is), or made async by a subclass
+        # (awaited). A plain hook needs no coroutine per request.
+        self._before, self._before_awaits = _hook(self, "process_request")
+        self._after, self._after_awaits = _hook(self, "process_response")
 
     async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
-        response = None
-        if hasattr(self, "process_request"):
-            response = await self.aprocess_request(request)
-        response = response or await self.get_response(request)
-        if hasattr(self, "process_response"):
-            response = await self.aprocess_response(request, response)
-        return response
+        try:
+            response = None
+            before = self._before
+            if before is not None:
+                response = before(request)
+                if self._before_awaits:
+                    response = await response
+            response = response or await self.get_response(request)
+            after = self._after
+            if after is not None:
+                response = after(request, response)
+                if self._after_awaits:
+                    response = await response
+            return response
+        except Exception as exc:
+            # Under chorus's handler this layer has no wrapper of Django's to do it
+            # (chorus.server._suspicious): the exception becomes its response here.
+            if not self.answers_exceptions:
+                raise
+            return await exception_response(request, exc)
 
     async def aprocess_request(self, request: HttpRequest) -> HttpResponseBase | None:
         result: HttpResponseBase | None = self.process_request(request)  # type: ignore[attr-defined]
@@ -110,3 +131,16 @@ class NonBlockingMiddlewareMixin:
     ) -> HttpResponseBase | None:
         assert self.sync_process_view is not None
         return self.sync_process_view(request, view, args, kwargs)
+
+
+def _hook(
+    middleware: NonBlockingMiddlewareMixin, name: str
+) -> tuple[Callable[..., Any] | None, bool]:
+    """``middleware``'s ``name`` hook and whether it is awaited: its ``a``-prefixed twin
+    when a subclass overrides that, else the plain hook, called inline."""
+    if not hasattr(middleware, name):
+        return None, False
+    twin = f"a{name}"
+    if getattr(type(middleware), twin) is not getattr(NonBlockingMiddlewareMixin, twin):
+        return getattr(middleware, twin), True
+    return getattr(middleware, name), False

@@ -34,7 +34,12 @@ from django.core.handlers.exception import get_exception_response, response_for_
 from django.http import HttpRequest, HttpResponseBase
 from django.urls import get_resolver, get_urlconf
 
-__all__ = ["LOG_INTERVAL", "convert_exception_to_response", "suspicious_response"]
+__all__ = [
+    "LOG_INTERVAL",
+    "convert_exception_to_response",
+    "exception_response",
+    "suspicious_response",
+]
 
 LOG_INTERVAL = 10.0
 
@@ -73,6 +78,16 @@ def suspicious_response(request: HttpRequest, exc: SuspiciousOperation) -> HttpR
     return response
 
 
+async def exception_response(request: HttpRequest, exc: Exception) -> HttpResponseBase:
+    """The answer to an exception a middleware layer or view raised, as the wrapper gives it."""
+    if isinstance(exc, SuspiciousOperation):
+        return suspicious_response(request, exc)
+    response: HttpResponseBase = await sync_to_async(
+        response_for_exception, thread_sensitive=False
+    )(request, exc)
+    return response
+
+
 GetResponse = Callable[[HttpRequest], Any]
 
 
@@ -84,18 +99,24 @@ def convert_exception_to_response(get_response: GetResponse) -> GetResponse:
 
         wrapped: GetResponse = exception.convert_exception_to_response(get_response)
         return wrapped
+    # Imported here: _middleware_bases imports this module for exception_response.
+    from chorus.server._middleware_bases import NonBlockingMiddlewareMixin
+
+    if (
+        isinstance(get_response, NonBlockingMiddlewareMixin)
+        and type(get_response).__acall__ is NonBlockingMiddlewareMixin.__acall__
+    ):
+        # Its coroutine answers exceptions itself, as this wrapper would: the chain calls
+        # it directly, one coroutine a layer instead of two (and two per resumption).
+        get_response.answers_exceptions = True
+        return get_response.__acall__
     async_get_response: Callable[[HttpRequest], Awaitable[HttpResponseBase]] = get_response
 
     @wraps(get_response)
     async def inner(request: HttpRequest) -> HttpResponseBase:
         try:
             return await async_get_response(request)
-        except SuspiciousOperation as exc:
-            return suspicious_response(request, exc)
         except Exception as exc:
-            response: HttpResponseBase = await sync_to_async(
-                response_for_exception, thread_sensitive=False
-            )(request, exc)
-            return response
+            return await exception_response(request, exc)
 
     return inner

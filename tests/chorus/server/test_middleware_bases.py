@@ -3,14 +3,16 @@ running a ``MiddlewareMixin``'s hooks on the event loop instead of in a thread."
 
 from __future__ import annotations
 
+import logging
 import threading
 
 import pytest
 from asgiref.sync import iscoroutinefunction
+from django.core.handlers.asgi import ASGIHandler
 from django.http import HttpResponse
 from django.test import Client, RequestFactory
 
-from chorus.server import ChorusASGIHandler
+from chorus.server import ChorusASGIHandler, NonBlockingMiddlewareMixin
 from tests.chorus.support import bases_middleware
 from tests.chorus.support.bases_middleware import SEEN, Dual, Hooks, NonBlockingHooks
 from tests.fixtures.asgi import asgi_request
@@ -139,6 +141,41 @@ async def test_an_aprocess_view_override_is_used():
     assert iscoroutinefunction(middleware.process_view)  # what the handler will find
     await middleware.process_view(RequestFactory().get("/"), async_view, (), {})
     assert steps() == ["aprocess_view"]
+
+
+async def test_chorus_calls_a_non_blocking_layer_with_no_wrapper_around_it(settings):
+    settings.MIDDLEWARE = [f"{SUPPORT}.NonBlockingHooks"]
+    chain = ChorusASGIHandler()._middleware_chain
+    assert chain.__func__ is NonBlockingMiddlewareMixin.__acall__
+    assert isinstance(chain.__self__, NonBlockingHooks)
+
+
+@pytest.mark.parametrize(("raised", "status"), [("suspicious", 400), ("boom", 500)])
+async def test_an_exception_in_a_hook_is_answered_at_its_layer_as_djangos_wrapper_would(
+    settings, caplog, raised, status
+):
+    settings.MIDDLEWARE = [f"{SUPPORT}.NonBlockingHooks", f"{SUPPORT}.RaisesWhenAsked"]
+    caplog.set_level(logging.CRITICAL)  # the 500's traceback: expected here
+    for handler in (ChorusASGIHandler(), ASGIHandler()):
+        SEEN.clear()
+        response = await asgi_request(handler, "/ping/", headers={"x-raise": raised})
+        assert response.status == status
+        # The layer outside the one that raised still saw a response, under either handler.
+        assert response.headers["x-hooks"] == "ran"
+        assert steps() == ["process_request", "process_response"]
+
+
+async def test_under_djangos_handler_djangos_wrapper_still_answers_the_exception(settings):
+    settings.MIDDLEWARE = [f"{SUPPORT}.RaisesWhenAsked"]
+    suspicious = {"x-raise": "suspicious"}
+    response, hops = await count_hops(asgi_request(ASGIHandler(), "/ping/", headers=suspicious))
+    assert response.status == 400
+    assert hops.any  # Django's wrapper hops to a thread for it; chorus's answers inline
+    response, hops = await count_hops(
+        asgi_request(ChorusASGIHandler(), "/ping/", headers=suspicious)
+    )
+    assert response.status == 400
+    assert not hops.any
 
 
 def test_under_wsgi_the_sync_hooks_run_as_usual():

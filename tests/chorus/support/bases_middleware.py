@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import threading
 
+from django.core.exceptions import SuspiciousOperation
 from django.utils.deprecation import MiddlewareMixin
 
 from chorus.server import DualModeMiddleware, NonBlockingMiddlewareMixin
@@ -43,3 +44,14 @@ class Hooks(MiddlewareMixin):
 
 class NonBlockingHooks(NonBlockingMiddlewareMixin, Hooks):
     pass
+
+
+class RaisesWhenAsked(NonBlockingMiddlewareMixin, MiddlewareMixin):
+    """Raises in ``process_request`` what ``X-Raise`` names: ``suspicious`` or ``boom``."""
+
+    def process_request(self, request):
+        asked = request.headers.get("X-Raise")
+        if asked == "suspicious":
+            raise SuspiciousOperation("asked to")
+        if asked == "boom":
+            raise RuntimeError("asked to")
