@@ -53,6 +53,7 @@ from __future__ import annotations
 import asyncio
 import heapq
 import math
+from collections.abc import Iterable
 from types import TracebackType
 from typing import Any, Final
 
@@ -143,6 +144,14 @@ class Expiries:
         heapq.heappush(self._limits, (when, id(task), task))
         if when < self._timer_at:
             self._set_timer(when)
+
+    def add_all(self, limits: Iterable[tuple[asyncio.Task[Any], float]]) -> None:
+        """``add`` for each ``(task, when)``, the timer set once: a fan-out starts its sources
+        together, and one added in order with a sooner limit would move the timer again."""
+        for task, when in limits:
+            heapq.heappush(self._limits, (when, id(task), task))
+        if self._limits and self._limits[0][0] < self._timer_at:
+            self._set_timer(self._limits[0][0])
 
     def close(self) -> None:
         """Stop the timer; no task expires after this."""

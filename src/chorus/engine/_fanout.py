@@ -200,6 +200,7 @@ class Fanout:
         spans = self._spans = tracing.spans()
         if spans is not None:
             self._span = spans.fanout(self._plans, self._deadline)
+        limits: list[tuple[asyncio.Task[SourceResult], float]] = []
         for name, plan in self._plans.items():
             until = deadline_at
             if plan.timeout is not None:
@@ -212,7 +213,8 @@ class Fanout:
             tasks[task] = name
             task.add_done_callback(on_done)
             if until is not None and until > started:
-                expiries.add(task, until)
+                limits.append((task, until))
+        expiries.add_all(limits)
         return tasks
 
     async def _wind_down(self, tasks: Mapping[asyncio.Task[SourceResult], str]) -> None:

@@ -24,6 +24,24 @@ async def test_each_task_is_cancelled_at_its_own_limit_in_turn():
     assert expiries.expired == {early, late}
 
 
+async def test_limits_added_together_each_cancel_at_their_own_time():
+    loop = asyncio.get_running_loop()
+    expiries = Expiries(loop)
+    now = loop.time()
+    late, early, earliest = (asyncio.create_task(sleeper()) for _ in range(3))
+    expiries.add_all([(late, now + 0.12), (early, now + 0.06)])
+    expiries.add(earliest, now + 0.02)  # sooner than the timer set for the two
+    await asyncio.sleep(0.04)
+    assert earliest.cancelled()
+    assert not early.done()
+    await asyncio.sleep(0.04)
+    assert early.cancelled()
+    assert not late.done()
+    await asyncio.sleep(0.07)
+    assert late.cancelled()
+    assert expiries.expired == {earliest, early, late}
+
+
 async def test_a_task_done_before_its_limit_is_left_alone():
     loop = asyncio.get_running_loop()
     expiries = Expiries(loop)
