@@ -207,12 +207,16 @@ class Fanout:
                 limit = started + plan.timeout
                 until = limit if until is None else min(until, limit)
             if spans is None:
-                task = loop.create_task(self._run(name, plan, started, until))
+                source = self._run(name, plan, started, until)
             else:
-                task = loop.create_task(self._run_traced(spans, name, plan, started, until))
+                source = self._run_traced(spans, name, plan, started, until)
+            # Started eagerly: a source answered at once (a cache hit) is done before the
+            # next one starts, with no turn of the loop and no task registry entry, and
+            # an upstream call has its request written before the next call begins.
+            task = asyncio.Task(source, loop=loop, eager_start=True)
             tasks[task] = name
             task.add_done_callback(on_done)
-            if until is not None and until > started:
+            if until is not None and until > started and not task.done():
                 limits.append((task, until))
         expiries.add_all(limits)
         return tasks

@@ -28,6 +28,22 @@ async def test_sources_run_concurrently():
     assert result.elapsed_ms < summed * 0.6
 
 
+async def test_each_source_takes_its_first_step_in_the_turn_the_fanout_starts():
+    # Eager tasks: an answer at hand (a cache hit) needs no turn of the loop, and an upstream
+    # call has its request written before the next source starts.
+    later: list[bool] = []
+    seen: list[bool] = []
+
+    async def notes_the_turn():
+        seen.append(bool(later))
+        return 1
+
+    asyncio.get_running_loop().call_soon(later.append, True)
+    result = await chorus.gather(a=notes_the_turn(), b=notes_the_turn(), deadline=1)
+    assert [source.data for source in result.sources.values()] == [1, 1]
+    assert seen == [False, False]  # both ran before the callback queued ahead of the fan-out
+
+
 async def test_results_keep_the_declared_order():
     result = await chorus.gather({"slow": value_after(0.05), "fast": value_after(0)}, deadline=1)
     assert list(result.sources) == ["slow", "fast"]
