@@ -231,7 +231,8 @@ def main() -> None:
     upstream_port = free_port()
     var_dir = tempfile.mkdtemp(prefix="chorus-bench-")
     env = bench_env(upstream_port, STOREFRONT_VAR_DIR=var_dir)
-    env["PYTHONPATH"] = str(ROOT)
+    # This checkout's chorus, not the one the environment installed (perhaps another checkout).
+    env["PYTHONPATH"] = f"{ROOT / 'src'}:{ROOT}"
     # Storefront's own defaults for the rest: INFO, JSON lines, door, policies, metrics.
     for name in ("LOG_LEVEL", "STOREFRONT_LOG_FORMAT", "STOREFRONT_POLICIES",
                  "STOREFRONT_METRICS", "STOREFRONT_MAX_IN_FLIGHT"):  # fmt: skip
