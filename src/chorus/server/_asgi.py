@@ -103,6 +103,7 @@ from chorus.server._request_body import (
     BodyTimeoutError,
     BodyTooLargeError,
     declares_body,
+    may_wait_for_body,
     read_limited_body,
 )
 from chorus.server._request_id import CLIENT_CLOSED_REQUEST, log_before_django, logs_access
@@ -237,10 +238,10 @@ class ChorusASGIHandler(ASGIHandler):
                 await self.send_response(refused, send)
                 return refused.status_code
         limits = chorus_settings.request_limits
+        # No deadline where nothing can be late: it would cost every GET a timer.
+        deadline = limits.body_deadline if may_wait_for_body(scope) else None
         try:
-            return await self.read_limited_body(
-                receive, limits.body_limit(scope["path"]), limits.body_deadline
-            )
+            return await self.read_limited_body(receive, limits.body_limit(scope["path"]), deadline)
         except RequestAborted:
             return CLIENT_CLOSED_REQUEST
         except BodyTooLargeError as refused_body:

@@ -27,8 +27,7 @@ from __future__ import annotations
 import asyncio
 import io
 import tempfile
-from collections.abc import Awaitable, Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable, Mapping
 from typing import IO, Any
 
 from asgiref.sync import sync_to_async
@@ -81,16 +80,6 @@ def bodies_being_read() -> int:
     return _reading.get().count
 
 
-@contextmanager
-def _counted() -> Iterator[None]:
-    reading = _reading.get()
-    reading.count += 1
-    try:
-        yield
-    finally:
-        reading.count -= 1
-
-
 def declares_body(scope: Mapping[str, Any]) -> bool:
     """A ``Content-Length`` over 0, or a chunked body: something would be read."""
     for name, value in scope["headers"]:
@@ -112,7 +101,9 @@ async def read_limited_body(
     falls behind ``deadline`` (counted from this call) and ``RequestAborted`` when
     the client disconnects first.
     """
-    with _counted():
+    reading = _reading.get()  # counted inline: a context manager cost more than the count
+    reading.count += 1
+    try:
         if deadline is None:
             return await _read(receive, limit)
         since = asyncio.get_running_loop().time()
@@ -129,6 +120,8 @@ async def read_limited_body(
             return message
 
         return await _read(next_message, limit)
+    finally:
+        reading.count -= 1
 
 
 async def _read(receive: Receive, limit: int | None) -> IO[bytes]:
@@ -162,3 +155,13 @@ async def _read(receive: Receive, limit: int | None) -> IO[bytes]:
         raise
     body_file.seek(0)
     return body_file
+
+
+def may_wait_for_body(scope: Mapping[str, Any]) -> bool:
+    """Whether reading this request's body may have to wait for the client.
+
+    Not for an HTTP/1 request without ``Content-Length`` or ``Transfer-Encoding``:
+    HTTP/1 frames it as having no body (RFC 9112, 6.3), so the server has the whole
+    request with its headers. An HTTP/2 stream may still send data frames.
+    """
+    return declares_body(scope) or scope.get("http_version") not in ("1.0", "1.1")

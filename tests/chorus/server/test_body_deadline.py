@@ -15,7 +15,7 @@ import chorus.server
 from chorus.server import ChorusASGIHandler
 from chorus.server._admission import admit
 from chorus.server._limits import RequestLimits
-from chorus.server._request_body import bodies_being_read
+from chorus.server._request_body import bodies_being_read, may_wait_for_body
 from chorus.server._settings import get_server_settings
 from chorus.server._settings import server_problems as problems
 from tests.fixtures.uvicorn_server import serving
@@ -231,3 +231,18 @@ def test_the_deadline_has_bounded_defaults_and_takes_its_settings():
     assert problems({"REQUEST_LIMITS": good}) == []
     default = RequestLimits().body_deadline
     assert (default.timeout, default.min_rate, default.grace) == (30.0, 1024, 5.0)
+
+
+@pytest.mark.parametrize(
+    ("version", "headers", "may_wait"),
+    [
+        ("1.1", [], False),  # HTTP/1 without a length or chunking has no body
+        ("1.0", [(b"content-length", b"0")], False),
+        ("1.1", [(b"content-length", b"12")], True),
+        ("1.1", [(b"transfer-encoding", b"chunked")], True),
+        ("2", [], True),  # an HTTP/2 stream may still send data frames
+    ],
+)
+def test_only_a_request_that_can_have_a_body_is_read_under_the_deadline(version, headers, may_wait):
+    scope = {"type": "http", "http_version": version, "headers": headers}
+    assert may_wait_for_body(scope) is may_wait
