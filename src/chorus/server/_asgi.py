@@ -79,7 +79,7 @@ from __future__ import annotations
 import asyncio
 import io
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from contextlib import closing
 from typing import IO, Any
 
@@ -264,25 +264,17 @@ class ChorusASGIHandler(ASGIHandler):
             await self._close_response(error_response)
             return
         response = None
-        try:
+        with _Disconnection(self.listen_for_disconnect(receive)) as disconnection:
             try:
-                async with asyncio.TaskGroup() as group:
-                    listener = group.create_task(self.listen_for_disconnect(receive))
-                    response = await self.run_get_response(request)
-                    if response.streaming:
-                        release_current()  # a stream may stay open for hours
-                        await close_connections_if_used()
-                        release_thread()  # and must not keep a thread it no longer uses
-                    await self.send_response(response, send)
-                    # Django raises an exception here to end the group; cancelling the
-                    # listener ends it as well without building an exception group.
-                    listener.cancel()
-            except* RequestAborted:
-                pass
-        except BaseExceptionGroup as group_error:
-            if len(group_error.exceptions) == 1:
-                raise group_error.exceptions[0] from None
-            raise
+                response = await self.run_get_response(request)
+                if response.streaming:
+                    release_current()  # a stream may stay open for hours
+                    await close_connections_if_used()
+                    release_thread()  # and must not keep a thread it no longer uses
+                await self.send_response(response, send)
+            except asyncio.CancelledError:
+                if not disconnection.ended_the_request():
+                    raise
         if response is None:
             await send_signal(signals.request_finished, self.__class__)
         else:
@@ -354,6 +346,53 @@ class ChorusASGIHandler(ASGIHandler):
                     raise
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+
+class _Disconnection:
+    """The client's disconnection, watched while the request is handled: it cancels the
+    request's task, as Django's ``handle`` does with a task group.
+
+    A done callback instead of a ``TaskGroup``: the group would wait, after every
+    answer, a turn of the loop for the cancelled listener to end, and build an
+    exception group to unwrap. The listener is cancelled on the way out, not awaited:
+    it only waits on ``receive``.
+    """
+
+    __slots__ = ("_error", "_listener", "_task")
+
+    def __init__(self, listening: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._task = task
+        self._error: BaseException | None = None
+        self._listener = asyncio.get_running_loop().create_task(listening)
+        self._listener.add_done_callback(self._ended)
+
+    def __enter__(self) -> _Disconnection:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._listener.remove_done_callback(self._ended)
+        self._listener.cancel()
+
+    def _ended(self, listener: asyncio.Task[None]) -> None:
+        if listener.cancelled():
+            return
+        # RequestAborted when the client left; anything else is the listener's own failure,
+        # which ends the request as well and is raised in its place.
+        self._error = listener.exception()
+        if self._error is not None:
+            self._task.cancel()
+
+    def ended_the_request(self) -> bool:
+        """Whether the request's task was cancelled by this watch alone, the client gone
+        (the request then ends quietly). Raises the listener's own failure, if that was it."""
+        error = self._error
+        if error is None or self._task.uncancel() > 0:
+            return False
+        if not isinstance(error, RequestAborted):
+            raise error
+        return True
 
 
 def get_asgi_application() -> ChorusASGIHandler:

@@ -65,3 +65,51 @@ async def test_an_answered_request_is_still_logged_with_its_own_status(caplog, c
         response = await asgi_request(chorus_app, "/quick/", disconnect_after=0.5)
     assert response.status == 200
     assert [r.getMessage().split()[2] for r in _access_records(caplog)] == ["status=200"]
+
+
+def _scope(path: str) -> dict[str, object]:
+    return {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
+        "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"",
+        "root_path": "", "headers": [(b"host", b"127.0.0.1")], "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8000),
+    }  # fmt: skip
+
+
+async def test_a_request_the_server_cancels_stays_cancelled_though_the_client_is_there(chorus_app):
+    views_cancelled.clear()
+    staying = asyncio.Event()  # the client never leaves
+
+    async def receive():
+        if not staying.is_set():
+            staying.set()
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await asyncio.Event().wait()
+        raise AssertionError("not reached")
+
+    async def send(message):
+        pass
+
+    handling = asyncio.create_task(chorus_app(_scope("/slow/"), receive, send))
+    await asyncio.sleep(0.1)
+    handling.cancel()  # a server shutting down, say
+    with pytest.raises(asyncio.CancelledError):
+        await handling
+    assert views_cancelled == ["/slow/"]
+
+
+async def test_a_message_other_than_a_disconnect_ends_the_request_with_djangos_error(chorus_app):
+    sent_body = False
+
+    async def receive():
+        nonlocal sent_body
+        if sent_body:
+            await asyncio.sleep(0.05)
+        sent_body = True
+        return {"type": "http.request", "body": b"", "more_body": False}  # again: invalid
+
+    async def send(message):
+        pass
+
+    with pytest.raises(AssertionError, match="Invalid ASGI message"):
+        await asyncio.wait_for(chorus_app(_scope("/slow/"), receive, send), 5)
