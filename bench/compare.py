@@ -153,9 +153,10 @@ def medians(measured: list[dict[str, object]]) -> list[dict[str, object]]:
     return rows
 
 
-def prepare_storefront(env: dict[str, str]) -> None:
+def prepare_storefront(env: dict[str, str], root: Path = ROOT) -> None:
+    """Migrate ``env``'s database and load the sample data, by ``root``'s own ``manage.py``."""
     for command in (["migrate", "--verbosity", "0"], ["load_sample_data"]):
-        subprocess.run([sys.executable, "manage.py", *command], cwd=ROOT, env=env, check=True,
+        subprocess.run([sys.executable, "manage.py", *command], cwd=root, env=env, check=True,
                        stdout=subprocess.DEVNULL)  # fmt: skip
 
 
