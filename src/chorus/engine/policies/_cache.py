@@ -88,7 +88,8 @@ class ResponseCache:
         produce: Callable[[], Awaitable[Reply]],
     ) -> Reply:
         """The answer for ``key``: from the cache, from a request in flight, or from ``produce``."""
-        entry = await self.store.get(key)
+        store = self.store
+        entry = await store.get(key) if store.shared else store.near(key)
         now = time.time()
         if entry is not None and now < entry.fresh_until:
             self.hits += 1
@@ -178,7 +179,10 @@ class ResponseCache:
                 raise
             return self._stale_reply(fallback, error)
         if reply.error is None:
-            await self.store.set(key, reply)
+            if self.store.shared:
+                await self.store.set(key, reply)
+            else:
+                self.store.keep_near(key, reply)
         return reply
 
     def _stale_reply(self, fallback: Entry, error: Exception) -> Reply:

@@ -68,13 +68,19 @@ class CacheStore:
         self._redis_down = False
         self._retry_redis_at = 0.0
 
+    def near(self, key: Hashable) -> Entry | None:
+        """The entry for ``key`` in this worker's memory, within its stale bound, or ``None``:
+        all of ``get`` for a store that is not shared, without a coroutine per call."""
+        entry = self._memory.get(key)
+        if entry is not None and time.time() >= entry.stale_until:
+            self._memory.pop(key, None)
+            return None
+        return entry
+
     async def get(self, key: Hashable) -> Entry | None:
         """The entry for ``key`` still within its stale bound, or ``None``."""
+        entry = self.near(key)
         now = time.time()
-        entry = self._memory.get(key)
-        if entry is not None and now >= entry.stale_until:
-            self._memory.pop(key, None)
-            entry = None
         if not self.shared or (
             entry is not None and (self.policy.ttl == 0 or now < entry.fresh_until)
         ):
@@ -87,12 +93,14 @@ class CacheStore:
         self._memory[key] = found
         return found
 
+    def keep_near(self, key: Hashable, reply: Reply) -> None:
+        """``set`` for a store that is not shared, without a coroutine per call."""
+        self._memory[key] = self._entry(reply, time.time())
+
     async def set(self, key: Hashable, reply: Reply) -> None:
         """Keep ``reply``, a good answer, as the entry for ``key``."""
         now = time.time()
-        fresh_until = now + self.policy.ttl
-        stale_until = fresh_until + (self.policy.stale_if_error or 0.0)
-        entry = Entry(reply.status, reply.data, reply.raw, fresh_until, stale_until)
+        entry = self._entry(reply, now)
         previous = self._memory.get(key)
         if self.shared and previous is not None and now - previous.shared_at < SHARE_INTERVAL:
             entry = replace(entry, shared_at=previous.shared_at)
@@ -102,6 +110,11 @@ class CacheStore:
 
     def clear(self) -> None:
         self._memory.clear()
+
+    def _entry(self, reply: Reply, now: float) -> Entry:
+        fresh_until = now + self.policy.ttl
+        stale_until = fresh_until + (self.policy.stale_if_error or 0.0)
+        return Entry(reply.status, reply.data, reply.raw, fresh_until, stale_until)
 
     # -- Redis ----------------------------------------------------------------
 
