@@ -201,6 +201,7 @@ class Fanout:
         if spans is not None:
             self._span = spans.fanout(self._plans, self._deadline)
         limits: list[tuple[asyncio.Task[SourceResult], float]] = []
+        eager = loop.get_task_factory() is None
         for name, plan in self._plans.items():
             until = deadline_at
             if plan.timeout is not None:
@@ -212,8 +213,12 @@ class Fanout:
                 source = self._run_traced(spans, name, plan, started, until)
             # Started eagerly: a source answered at once (a cache hit) is done before the
             # next one starts, with no turn of the loop and no task registry entry, and
-            # an upstream call has its request written before the next call begins.
-            task = asyncio.Task(source, loop=loop, eager_start=True)
+            # an upstream call has its request written before the next call begins. Not
+            # where a task factory is set (instrumentation): its tasks are its own.
+            if eager:
+                task = asyncio.Task(source, loop=loop, eager_start=True)
+            else:
+                task = loop.create_task(source)
             tasks[task] = name
             task.add_done_callback(on_done)
             if until is not None and until > started and not task.done():

@@ -44,6 +44,23 @@ async def test_each_source_takes_its_first_step_in_the_turn_the_fanout_starts():
     assert seen == [False, False]  # both ran before the callback queued ahead of the fan-out
 
 
+async def test_a_task_factory_set_on_the_loop_makes_the_sources_tasks():
+    loop = asyncio.get_running_loop()
+    made: list[str] = []
+
+    def factory(loop, coro, **options):
+        made.append(coro.__qualname__)
+        return asyncio.Task(coro, loop=loop, **options)
+
+    loop.set_task_factory(factory)
+    try:
+        result = await chorus.gather(a=value_after(0), b=value_after(0), deadline=1)
+    finally:
+        loop.set_task_factory(None)
+    assert [source.data for source in result.sources.values()] == ["v", "v"]
+    assert made.count("Fanout._run") == 2
+
+
 async def test_results_keep_the_declared_order():
     result = await chorus.gather({"slow": value_after(0.05), "fast": value_after(0)}, deadline=1)
     assert list(result.sources) == ["slow", "fast"]
