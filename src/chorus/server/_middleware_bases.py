@@ -75,8 +75,8 @@ class NonBlockingMiddlewareMixin:
     get_response: Callable[[HttpRequest], Awaitable[HttpResponseBase]]
     async_mode: bool
     sync_process_view: Callable[..., HttpResponseBase | None] | None = None
-    # Set by chorus's handler when it calls __acall__ without Django's wrapper around it.
-    answers_exceptions = False
+    # True once chorus's handler calls __acall__ without Django's wrapper around it.
+    _answers_exceptions = False
 
     def __init__(self, get_response: Handler) -> None:
         super().__init__(get_response)  # type: ignore[call-arg]
@@ -108,9 +108,20 @@ class NonBlockingMiddlewareMixin:
         except Exception as exc:
             # Under chorus's handler this layer has no wrapper of Django's to do it
             # (chorus.server._suspicious): the exception becomes its response here.
-            if not self.answers_exceptions:
+            if not self._answers_exceptions:
                 raise
             return await exception_response(request, exc)
+
+    def _chorus_answering_acall(
+        self,
+    ) -> Callable[[HttpRequest], Awaitable[HttpResponseBase]] | None:
+        """For chorus's handler (``chorus.server._suspicious``), building its chain: this
+        layer's coroutine, set to answer its own exceptions, unless a subclass replaced
+        ``__acall__`` (which might not answer them)."""
+        if not self.async_mode or type(self).__acall__ is not NonBlockingMiddlewareMixin.__acall__:
+            return None
+        self._answers_exceptions = True
+        return self.__acall__
 
     async def aprocess_request(self, request: HttpRequest) -> HttpResponseBase | None:
         result: HttpResponseBase | None = self.process_request(request)  # type: ignore[attr-defined]

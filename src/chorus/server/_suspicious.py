@@ -99,17 +99,11 @@ def convert_exception_to_response(get_response: GetResponse) -> GetResponse:
 
         wrapped: GetResponse = exception.convert_exception_to_response(get_response)
         return wrapped
-    # Imported here: _middleware_bases imports this module for exception_response.
-    from chorus.server._middleware_bases import NonBlockingMiddlewareMixin
-
-    if (
-        isinstance(get_response, NonBlockingMiddlewareMixin)
-        and type(get_response).__acall__ is NonBlockingMiddlewareMixin.__acall__
-    ):
-        # Its coroutine answers exceptions itself, as this wrapper would: the chain calls
-        # it directly, one coroutine a layer instead of two (and two per resumption).
-        get_response.answers_exceptions = True
-        return get_response.__acall__
+    # A NonBlockingMiddlewareMixin layer's coroutine answers its exceptions itself, as this
+    # wrapper would: the chain calls it directly, one coroutine a layer instead of two.
+    answering = getattr(get_response, "_chorus_answering_acall", None)
+    if answering is not None and (acall := answering()) is not None:
+        return acall  # type: ignore[no-any-return]
     async_get_response: Callable[[HttpRequest], Awaitable[HttpResponseBase]] = get_response
 
     @wraps(get_response)
