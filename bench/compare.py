@@ -26,9 +26,11 @@ door off (``STOREFRONT_MAX_IN_FLIGHT=0``) and with its policies off
 but idle (``bench/settings/policies_idle.py``: the chain's own cost);
 ``--metrics`` adds storefront with its Prometheus metrics off
 (``STOREFRONT_METRICS=0``), for the same-run cost of metrics. ``--rounds N``
-measures every peer N times, taking turns, and reports the median of each
-figure; ``--base DIR`` adds storefront as shipped from the checkout in ``DIR``
-(``git worktree add DIR <commit>``), for a before and after in one run;
+measures every peer N times, taking turns (odd rounds in the order listed, even
+rounds reversed: where a server stands in a round moved its figures), and
+reports the median of each figure; ``--base DIR`` adds storefront as shipped
+from the checkout in ``DIR`` (``git worktree add DIR <commit>``), for a before
+and after in one run;
 ``--only TEXT`` runs only the peers whose label holds TEXT, for a quick
 check, and saves nothing. ``--gunicorn`` adds storefront under the production
 gunicorn configuration (``deploy/gunicorn.conf.py``, storefront's uvicorn
@@ -302,7 +304,9 @@ def main() -> None:
         for round_number in range(1, args.rounds + 1):
             if args.rounds > 1:
                 print(f"round {round_number} of {args.rounds}", flush=True)
-            for peer in peers:
+            # Every other round in reverse: in session 11 the server measured second in a
+            # round did better in every one of four runs, so a fixed order favours a peer.
+            for peer in peers if round_number % 2 else peers[::-1]:
                 connections = (1, 64) if peer.wsgi else peer.connections
                 log = Path(var_dir) / f"{peer.label}.log".replace(" ", "_").replace("/", "_")
                 measured += [{**row, "wsgi": peer.wsgi}

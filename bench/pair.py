@@ -8,7 +8,8 @@ run as shipped, as ``bench/compare.py`` runs storefront (door, policies, metrics
 each under its own uvicorn worker with its own database, all against one nginx
 echo upstream. ``--peer`` adds FastAPI + aiohttp. Every server starts once and
 stays up; each round loads each in turn with wrk for ``--seconds`` at ``-c``
-connections (256), so the builds share the machine's good and bad moments,
+connections (256), odd rounds in the order given and even rounds reversed (the
+one loaded second in a round did better, in every run of session 11), so the builds share the machine's good and bad moments,
 round by round, and no figure pays for a start. Printed per round and as
 medians, with each build's ratio to the first one's requests/s taken round by
 round: on this shared machine one build's throughput moved by a third from
@@ -79,7 +80,9 @@ def main() -> None:
             running_ones.append((label, server, url, headers))
         for round_number in range(1, args.rounds + 1):
             line = []
-            for label, server, url, headers in running_ones:
+            # Every other round in reverse: the server loaded second in a round did better.
+            in_turn = running_ones if round_number % 2 else running_ones[::-1]
+            for label, server, url, headers in in_turn:
                 before = cpu_seconds(server.pid)
                 result = wrk(url, label=label, connections=args.connections,
                              seconds=args.seconds, headers=headers)  # fmt: skip
